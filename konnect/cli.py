@@ -1,0 +1,225 @@
+"""The `konnectd` command: serve, utils (jwk-from-pem, hash-password), healthcheck, version.
+
+main() is the one place that reads the process environment; it hands it to the loaders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import konnect
+from konnect.config import ConfigError, load_settings, serve_help
+
+USAGE = """usage: konnectd <command> [args...]
+
+commands:
+  serve [flags] <identity-manager> [args]   run the OpenID Connect provider
+  utils jwk-from-pem [--kid K] [--use U] [--yaml] FILE
+                                            print a PEM key as a JWK
+  utils hash-password [--stdin]             print an argon2id hash for the users file
+  healthcheck [--hostname HOST:PORT]        check that a running konnectd answers
+  version                                   print version information
+
+Run 'konnectd <command> --help' for the flags of a command.
+"""
+DEFAULT_LISTEN = "127.0.0.1:8777"
+
+
+class _UsageExit(Exception):
+    """Raised by the sub-command parsers instead of exiting the process."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _UsageExit(status)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run konnectd with the given arguments (default: the process's); return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    environ: Mapping[str, str] = os.environ
+    if not args:
+        sys.stderr.write(USAGE)
+        return 2
+    command, rest = args[0], args[1:]
+    commands: dict[str, Callable[[list[str], Mapping[str, str]], int]] = {
+        "serve": _serve,
+        "utils": _utils,
+        "healthcheck": _healthcheck,
+        "version": _version,
+    }
+    if command in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0
+    if command not in commands:
+        sys.stderr.write(f"konnectd: unknown command '{command}'\n\n{USAGE}")
+        return 2
+    try:
+        return commands[command](rest, environ)
+    except _UsageExit as usage_exit:
+        return usage_exit.status
+
+
+# -- serve --------------------------------------------------------------------------------
+
+
+def _serve(args: list[str], environ: Mapping[str, str]) -> int:
+    if _asks_for_help(args):
+        sys.stdout.write(serve_help())
+        return 0
+    try:
+        settings = load_settings(args, environ)
+    except ConfigError as error:
+        print("konnectd: configuration error:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    from konnect.http.server import serve
+
+    return serve(settings)
+
+
+def _asks_for_help(args: Sequence[str]) -> bool:
+    before_separator = args[: args.index("--")] if "--" in args else args
+    return any(arg in ("-h", "--help") for arg in before_separator)
+
+
+# -- utils --------------------------------------------------------------------------------
+
+
+def _utils(args: list[str], environ: Mapping[str, str]) -> int:
+    parser = _Parser(prog="konnectd utils", description="Helpers for setting konnect up.")
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+    jwk = commands.add_parser("jwk-from-pem", help="print a PEM key file as a JWK")
+    jwk.add_argument("--kid", help="key id (default: the file name without extension)")
+    jwk.add_argument("--use", default="sig", help="key use (default: sig)")
+    jwk.add_argument("--yaml", action="store_true", help="print YAML instead of JSON")
+    jwk.add_argument("file", type=Path, help="PEM or JWK key file")
+    password = commands.add_parser("hash-password", help="print an argon2id password hash")
+    password.add_argument(
+        "--stdin", action="store_true", help="read one line from standard input, no prompt"
+    )
+    options = parser.parse_args(args)
+    if options.command == "jwk-from-pem":
+        return _jwk_from_pem(options.file, options.kid, options.use, as_yaml=options.yaml)
+    if options.command == "hash-password":
+        return _hash_password(from_stdin=options.stdin)
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _jwk_from_pem(path: Path, kid: str | None, use: str | None, *, as_yaml: bool) -> int:
+    from konnect.keys import KeyLoadError, jwk_from_pem
+
+    try:
+        jwk = jwk_from_pem(path, kid=kid, use=use or None)
+    except KeyLoadError as error:
+        print(f"konnectd: {path}: {_one_line(error)}", file=sys.stderr)
+        return 1
+    if as_yaml:
+        import yaml
+
+        # A one-item list: it pastes directly under `jwks: keys:` in the client registry.
+        sys.stdout.write(yaml.safe_dump([jwk], default_flow_style=False, sort_keys=True))
+    else:
+        print(json.dumps(jwk, indent="\t", sort_keys=True))
+    return 0
+
+
+def _hash_password(*, from_stdin: bool) -> int:
+    from konnect.crypto import hash_password
+
+    try:
+        password = _read_password(from_stdin=from_stdin or not sys.stdin.isatty())
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return 1
+    if password is None:
+        print("konnectd: the passwords do not match", file=sys.stderr)
+        return 1
+    if not password:
+        print("konnectd: an empty password is refused", file=sys.stderr)
+        return 1
+    print(hash_password(password))
+    return 0
+
+
+def _read_password(*, from_stdin: bool) -> str | None:
+    """The password, or None when the two prompted entries differ."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Repeat password: ")
+    return first if first == second else None
+
+
+# -- healthcheck --------------------------------------------------------------------------
+
+
+def _healthcheck(args: list[str], environ: Mapping[str, str]) -> int:
+    parser = _Parser(prog="konnectd healthcheck", description="Check that konnectd answers.")
+    parser.add_argument(
+        "--hostname",
+        default=_probe_address(environ.get("KONNECTD_LISTEN", "").strip() or DEFAULT_LISTEN),
+        help="HOST:PORT of the server (default: from KONNECTD_LISTEN, else 127.0.0.1:8777)",
+    )
+    parser.add_argument("--path", default="/health-check", help="(default: /health-check)")
+    parser.add_argument("--scheme", default="http", choices=("http", "https"))
+    parser.add_argument("--insecure", action="store_true", help="skip TLS certificate verification")
+    options = parser.parse_args(args)
+    url = f"{options.scheme}://{options.hostname}{options.path}"
+    return _probe(url, verify=not options.insecure)
+
+
+def _probe_address(listen: str) -> str:
+    """Where to reach a server listening on `listen`: wildcard hosts become loopback."""
+    host, _, port = listen.rpartition(":")
+    loopback = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]"}  # noqa: S104
+    return f"{loopback.get(host, host)}:{port}"
+
+
+def _probe(url: str, *, verify: bool) -> int:
+    import httpx
+
+    headers = {"Connection": "close", "User-Agent": f"konnectd/{konnect.__version__}"}
+    try:
+        # trust_env=False: a proxy from the environment must not sit between us and localhost.
+        response = httpx.post(url, headers=headers, timeout=10, verify=verify, trust_env=False)
+    except httpx.HTTPError as error:
+        print(f"healthcheck failed: {_one_line(error)}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        print(f"healthcheck failed with status: {response.status_code}", file=sys.stderr)
+        return 1
+    print("healthcheck successful")
+    return 0
+
+
+# -- version ------------------------------------------------------------------------------
+
+
+def _version(args: list[str], environ: Mapping[str, str]) -> int:
+    if args:
+        sys.stderr.write("usage: konnectd version\n")
+        return 2
+    print(f"Version: {konnect.__version__}")
+    print(f"Python: {platform.python_version()}")
+    return 0
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

@@ -1,0 +1,16 @@
+"""Registered clients: the registration model, redirect URI rules and the YAML registry.
+
+May import: config.
+"""
+
+from konnect.clients.model import ClientLookupError, ClientRegistration
+from konnect.clients.redirects import redirect_uri_matches
+from konnect.clients.registry import ClientRegistry, load_registry
+
+__all__ = [
+    "ClientLookupError",
+    "ClientRegistration",
+    "ClientRegistry",
+    "load_registry",
+    "redirect_uri_matches",
+]

@@ -1,0 +1,232 @@
+"""The client registration record and turning one registry entry into it (keys and types)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+WEB = "web"
+NATIVE = "native"
+APPLICATION_TYPES = (WEB, NATIVE)
+
+#: JWS algorithms a client may name for anything it signs or wants signed.
+SIGNING_ALGS = frozenset(
+    {
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "EdDSA",
+    }
+)
+
+#: Every key of a registry entry that Konnect documents, plus `response_types` and `logo_uri`.
+KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "secret",
+        "name",
+        "trusted",
+        "trusted_scopes",
+        "insecure",
+        "application_type",
+        "redirect_uris",
+        "origins",
+        "jwks",
+        "request_object_signing_alg",
+        "id_token_signed_response_alg",
+        "userinfo_signed_response_alg",
+        "token_endpoint_auth_method",
+        "token_endpoint_auth_signing_alg",
+        "grant_types",
+        "response_types",
+        "post_logout_redirect_uris",
+        "contacts",
+        "uri",
+        "logo_uri",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ClientRegistration:
+    """One relying party as the registry knows it."""
+
+    id: str
+    secret: str | None = None
+    name: str = ""
+    trusted: bool = False
+    trusted_scopes: tuple[str, ...] = ()
+    insecure: bool = False
+    application_type: str = WEB
+    redirect_uris: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
+    jwks: Mapping[str, Any] | None = field(default=None, hash=False)
+    request_object_signing_alg: str | None = None
+    id_token_signed_response_alg: str | None = None
+    userinfo_signed_response_alg: str | None = None
+    token_endpoint_auth_method: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
+    grant_types: tuple[str, ...] = ()
+    response_types: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    contacts: tuple[str, ...] = ()
+    uri: str = ""
+    logo_uri: str = ""
+    implicit: bool = False
+    dynamic: bool = False
+
+    @property
+    def is_public(self) -> bool:
+        return self.secret is None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class ClientLookupError(Exception):
+    """A client or its redirect URI or origin was refused; `str()` is safe to show."""
+
+
+@dataclass(frozen=True)
+class EntryProblem:
+    """One thing wrong with a registry entry, pointing at the key (and list item) to blame."""
+
+    reason: str
+    key: str | None = None
+    index: int | None = None
+
+
+class _EntryReader:
+    """Reads typed values from one entry, collecting a problem for each wrong value."""
+
+    def __init__(self, entry: Mapping[Any, Any]) -> None:
+        self.entry = entry
+        self.problems: list[EntryProblem] = []
+        self.bad_keys: set[str] = set()
+
+    def _problem(self, key: str, reason: str, index: int | None = None) -> None:
+        self.problems.append(EntryProblem(reason, key, index))
+        self.bad_keys.add(key)
+
+    def text(self, key: str) -> str | None:
+        value = self.entry.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        self._problem(key, f"{key} must be a string")
+        return None
+
+    def flag(self, key: str) -> bool:
+        value = self.entry.get(key)
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        self._problem(key, f"{key} must be yes/no or true/false")
+        return False
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.entry.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self._problem(key, f"{key} must be a list of strings")
+            return ()
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                self._problem(key, f"{key} item {index + 1} must be a string", index)
+        return tuple(item for item in value if isinstance(item, str))
+
+    def alg(self, key: str, *, none_allowed: bool = False) -> str | None:
+        value = self.text(key)
+        if value is None or value in SIGNING_ALGS or (none_allowed and value == "none"):
+            return value
+        allowed = ", ".join(sorted(SIGNING_ALGS | ({"none"} if none_allowed else set())))
+        self._problem(key, f"{key} {value!r} is not a known JWS algorithm ({allowed})")
+        return None
+
+    def jwks(self) -> Mapping[str, Any] | None:
+        value = self.entry.get("jwks")
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
+            self._problem("jwks", "jwks must be a mapping with a `keys` list")
+            return None
+        for index, key in enumerate(value["keys"]):
+            if not isinstance(key, dict) or not isinstance(key.get("kty"), str):
+                self._problem("jwks", f"jwks key {index + 1} must be a JWK object with `kty`")
+        return value
+
+
+def _unknown_key_problems(entry: Mapping[Any, Any]) -> list[EntryProblem]:
+    problems = []
+    for key in entry:
+        if key in KNOWN_KEYS:
+            continue
+        hint = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+        suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+        problems.append(EntryProblem(f"unknown key {str(key)!r}{suffix}", str(key)))
+    return problems
+
+
+def client_from_entry(
+    entry: Mapping[Any, Any],
+) -> tuple[ClientRegistration | None, list[EntryProblem]]:
+    """Build a registration from one parsed entry; None when it has no usable id.
+
+    Checks keys, value types and required values. The rules for redirect URIs and origins
+    live in `konnect.clients.redirects`.
+    """
+    read = _EntryReader(entry)
+    client = ClientRegistration(
+        id=read.text("id") or "",
+        secret=read.text("secret"),
+        name=read.text("name") or "",
+        trusted=read.flag("trusted"),
+        trusted_scopes=read.texts("trusted_scopes"),
+        insecure=read.flag("insecure"),
+        application_type=read.text("application_type") or WEB,
+        redirect_uris=read.texts("redirect_uris"),
+        origins=read.texts("origins"),
+        jwks=read.jwks(),
+        request_object_signing_alg=read.alg("request_object_signing_alg", none_allowed=True),
+        id_token_signed_response_alg=read.alg("id_token_signed_response_alg"),
+        userinfo_signed_response_alg=read.alg("userinfo_signed_response_alg"),
+        token_endpoint_auth_method=read.text("token_endpoint_auth_method"),
+        token_endpoint_auth_signing_alg=read.alg("token_endpoint_auth_signing_alg"),
+        grant_types=read.texts("grant_types"),
+        response_types=read.texts("response_types"),
+        post_logout_redirect_uris=read.texts("post_logout_redirect_uris"),
+        contacts=read.texts("contacts"),
+        uri=read.text("uri") or "",
+        logo_uri=read.text("logo_uri") or "",
+    )
+    problems = _unknown_key_problems(entry) + read.problems
+    problems += _required_value_problems(client, read.bad_keys)
+    return (client if client.id else None), problems
+
+
+def _required_value_problems(client: ClientRegistration, bad_keys: set[str]) -> list[EntryProblem]:
+    problems = []
+    if not client.id and "id" not in bad_keys:
+        problems.append(EntryProblem("id is required", "id"))
+    if client.secret == "":
+        reason = "secret must not be empty (leave it out for a public client)"
+        problems.append(EntryProblem(reason, "secret"))
+    if client.application_type not in APPLICATION_TYPES:
+        reason = f"application_type {client.application_type!r} is not one of: web, native"
+        problems.append(EntryProblem(reason, "application_type"))
+    if not client.redirect_uris and not client.insecure and "redirect_uris" not in bad_keys:
+        reason = "redirect_uris is required (unless insecure: yes)"
+        problems.append(EntryProblem(reason, "redirect_uris"))
+    alg = client.request_object_signing_alg
+    if alg not in (None, "none") and not (client.jwks and client.jwks["keys"]):
+        reason = f"request_object_signing_alg {alg} needs a key in jwks to verify request objects"
+        problems.append(EntryProblem(reason, "request_object_signing_alg"))
+    return problems

@@ -1,0 +1,681 @@
+"""Loading Settings from defaults, a konnectd.cfg file, the environment and serve's flags.
+
+The command line passes the process environment in as a mapping; the rest of konnect only
+ever sees the resulting Settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import re
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, NoReturn
+from urllib.parse import urlsplit
+
+from konnect.config.errors import ConfigError
+from konnect.config.model import IDENTITY_MANAGERS, LOG_LEVELS, SIGNING_METHODS, Settings
+
+CONFIG_ENV = "KONNECTD_CONFIG"
+BACKEND_ENV_PREFIXES = ("LDAP_", "KOPANO_", "COOKIE_")
+COMMAND_LINE = "command line"
+
+Kind = Literal["text", "path", "paths", "words", "int", "bool", "shell"]
+_LIST_KINDS = ("paths", "words")
+_TRUE = ("yes", "true", "1")
+_FALSE = ("no", "false", "0")
+_CFG_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)")
+_DEFAULTS: dict[str, Any] = {
+    item.name: item.default for item in fields(Settings) if item.default is not MISSING
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting of `serve` and the names it goes by in each source."""
+
+    field: str
+    kind: Kind
+    help: str
+    flag: str | None = None
+    env: str | None = None
+    cfg: str | None = None
+    metavar: str | None = None
+
+
+# fmt: off
+OPTIONS: tuple[Option, ...] = (
+    Option("issuer", "text", "issuer identifier URL (https://, or http:// on loopback only)",
+           "--iss", "OIDC_ISSUER_IDENTIFIER", "oidc_issuer_identifier", "URL"),
+    Option("listen", "text", "TCP address to listen on", "--listen", "KONNECTD_LISTEN",
+           "listen", "HOST:PORT"),
+    Option("signing_private_keys", "paths",
+           "private key file (PEM or JWK) to sign tokens with; repeatable, the first one signs",
+           "--signing-private-key", "KONNECTD_SIGNING_PRIVATE_KEY", "signing_private_key", "FILE"),
+    Option("signing_kid", "text", "key id for the first signing key",
+           "--signing-kid", "KONNECTD_SIGNING_KID", "signing_kid", "KID"),
+    Option("signing_method", "text", "JWT signing algorithm (RS*, PS*, ES*, EdDSA)",
+           "--signing-method", "KONNECTD_SIGNING_METHOD", "signing_method", "ALG"),
+    Option("validation_keys_path", "path",
+           "folder of extra public keys (*.pem, *.json) accepted and published, for key rotation",
+           "--validation-keys-path", "KONNECTD_VALIDATION_KEYS_PATH", "validation_keys_path",
+           "DIR"),
+    Option("encryption_secret", "path",
+           "file with 32 random bytes encrypting cookies; random per start when unset",
+           "--encryption-secret", "KONNECTD_ENCRYPTION_SECRET", "encryption_secret_key", "FILE"),
+    Option("identifier_registration_conf", "path", "client registry YAML file",
+           "--identifier-registration-conf", "KONNECTD_IDENTIFIER_REGISTRATION_CONF",
+           "identifier_registration_conf", "FILE"),
+    Option("identifier_scopes_conf", "path", "scopes YAML file",
+           "--identifier-scopes-conf", "KONNECTD_IDENTIFIER_SCOPES_CONF",
+           "identifier_scopes_conf", "FILE"),
+    Option("uri_base_path", "text", "path prefix for /konnect/v1 and /signin/v1",
+           "--uri-base-path", None, "uri_base_path", "PATH"),
+    Option("sign_in_uri", "text", "sign-in page URL or path; unset: the bundled web app",
+           "--sign-in-uri", None, "sign_in_uri", "URI"),
+    Option("signed_out_uri", "text", "page shown after sign-out; unset: the bundled web app",
+           "--signed-out-uri", None, "signed_out_uri", "URI"),
+    Option("disable_identifier_client", "bool", "do not serve the bundled sign-in web app",
+           "--disable-identifier-client", None, "disable_identifier_client"),
+    Option("identifier_client_path", "path",
+           "folder of the sign-in web app; the cfg key may name its parent folder",
+           "--identifier-client-path", "KONNECTD_IDENTIFIER_CLIENT_PATH", "web_resources_path",
+           "DIR"),
+    Option("trusted_proxies", "words", "IP or CIDR of a trusted reverse proxy; repeatable",
+           "--trusted-proxy", None, "trusted_proxies", "IP"),
+    Option("allowed_scopes", "words", "scope to allow, replacing the default list; repeatable",
+           "--allow-scope", None, "allowed_scopes", "SCOPE"),
+    Option("access_token_expiration", "int", "access token lifetime in seconds (0: default)",
+           "--access-token-expiration", None, "access_token_expiration", "SECONDS"),
+    Option("id_token_expiration", "int", "ID token lifetime in seconds (0: default)",
+           "--id-token-expiration", None, "id_token_expiration", "SECONDS"),
+    Option("refresh_token_expiration", "int", "refresh token lifetime in seconds (0: default)",
+           "--refresh-token-expiration", None, "refresh_token_expiration", "SECONDS"),
+    Option("dynamic_client_secret_expiration", "int",
+           "lifetime of dynamically registered client secrets in seconds (0: never expire)",
+           "--dynamic-client-secret-expiration", None, "dynamic_client_secret_expiration",
+           "SECONDS"),
+    Option("allow_client_guests", "bool", "let registered clients sign in guests",
+           "--allow-client-guests", None, "allow_client_guests"),
+    Option("allow_dynamic_client_registration", "bool", "enable dynamic client registration",
+           "--allow-dynamic-client-registration", None, "allow_dynamic_client_registration"),
+    Option("log_level", "text", "panic, fatal, error, warn, info or debug",
+           "--log-level", "KONNECTD_LOG_LEVEL", "log_level", "LEVEL"),
+    Option("insecure", "bool", "skip TLS certificate checks on outgoing connections",
+           "--insecure", None, "insecure"),
+    Option("state_store", "text", "where shared state lives: memory, or a redis:// URL",
+           "--state-store", "KONNECTD_STATE_STORE", "state_store", "STORE"),
+    Option("workers", "int", "number of server processes (more than 1 needs redis)",
+           "--workers", "KONNECTD_WORKERS", "workers", "N"),
+    Option("identity_manager", "text", "identity manager: users, ldap, cookie or dummy",
+           cfg="identity_manager"),
+    Option("identity_manager_args", "shell", "arguments of the identity manager",
+           cfg="identity_manager_args"),
+    Option("users_file", "path", "users file of the users identity manager",
+           env="KONNECTD_USERS_FILE", cfg="users_file"),
+)
+# fmt: on
+
+# Konnect flags konnect accepts so that existing unit files keep working, but ignores.
+_IGNORED_FLAGS: tuple[tuple[str, Kind, bool], ...] = (
+    ("--log-timestamp", "bool", False),
+    ("--with-pprof", "bool", True),
+    ("--pprof-listen", "text", True),
+    ("--with-metrics", "bool", True),
+    ("--metrics-listen", "text", True),
+)
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """A value as found in one source, and where it was found (for messages)."""
+
+    value: str | tuple[str, ...]
+    where: str
+    source: Literal["flag", "env", "cfg"]
+
+
+class _FlagParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as a ConfigError instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError([f"{COMMAND_LINE}: {message}"])
+
+
+def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
+    """Settings from serve's arguments, the environment and the cfg file they name.
+
+    Raises ConfigError listing every problem found.
+    """
+    argv, problems = _rewrite_bool_flags(argv)
+    flags = _flag_parser().parse_intermixed_args(argv)
+    warnings = _ignored_flag_warnings(flags)
+    cfg, cfg_name = _read_cfg(flags.config or environ.get(CONFIG_ENV, "").strip(), problems)
+    warnings += _unknown_key_warnings(cfg, cfg_name)
+
+    values: dict[str, Any] = {}
+    sources: dict[str, _Raw] = {}
+    for option in OPTIONS:
+        raw = _pick(option, flags, environ, cfg, cfg_name)
+        if raw is None:
+            continue
+        sources[option.field] = raw
+        try:
+            values[option.field] = _refine(option.field, _convert(option.kind, raw.value))
+        except ValueError as error:
+            problems.append(f"{raw.where}: {error}")
+
+    _resolve_web_resources(values, sources)
+    _resolve_identity_manager(flags.positionals, values, sources, problems)
+    _check_combinations(values, sources, problems, warnings)
+    if "issuer" not in sources:
+        problems.append(
+            "issuer is required: set --iss, OIDC_ISSUER_IDENTIFIER or cfg oidc_issuer_identifier"
+        )
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        **values,
+        backend_env=MappingProxyType(_backend_env(environ, cfg)),
+        warnings=tuple(warnings),
+    )
+
+
+def parse_cfg(text: str, filename: str) -> tuple[dict[str, tuple[str, int]], list[str]]:
+    """`key = value` lines of a konnectd.cfg: {key: (value, line number)} and problems.
+
+    `#` starts a comment line; empty values mean unset; a value wholly in matching quotes
+    loses them (as systemd's EnvironmentFile, which reads the same file for Konnect).
+    """
+    values: dict[str, tuple[str, int]] = {}
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _CFG_LINE.fullmatch(stripped)
+        if match is None:
+            problems.append(f"{filename}:{number}: expected key = value")
+            continue
+        key, value = match.group(1), _unquote(match.group(2).strip())
+        if value:
+            values[key] = (value, number)
+        else:
+            values.pop(key, None)
+    return values, problems
+
+
+def serve_help() -> str:
+    """The help text of `konnectd serve`."""
+    return _flag_parser().format_help()
+
+
+# -- command line -------------------------------------------------------------------------
+
+
+def _flag_parser() -> _FlagParser:
+    parser = _FlagParser(
+        prog="konnectd serve",
+        usage="%(prog)s [flags] <identity-manager> [args...]",
+        description=(
+            "Run the OpenID Connect provider. Identity managers: users FILE, ldap (LDAP_* "
+            "environment), cookie URL [COOKIE-NAMES], dummy. Precedence: flag > environment > "
+            "cfg file > default; an empty value means unset."
+        ),
+        add_help=False,
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"konnectd.cfg file to read (env {CONFIG_ENV})",
+    )
+    for option in OPTIONS:
+        if option.flag is not None:
+            action = _flag_action(option.kind, option.metavar)
+            parser.add_argument(option.flag, dest=option.field, help=_flag_help(option), **action)
+    for flag, kind, _ in _IGNORED_FLAGS:
+        parser.add_argument(flag, help=argparse.SUPPRESS, **_flag_action(kind, None))
+    parser.add_argument("positionals", nargs="*", metavar="identity-manager [args]")
+    return parser
+
+
+def _flag_action(kind: Kind, metavar: str | None) -> dict[str, Any]:
+    if kind == "bool":
+        return {"action": argparse.BooleanOptionalAction, "default": None}
+    if kind in _LIST_KINDS:
+        return {"action": "append", "default": None, "metavar": metavar}
+    return {"default": None, "metavar": metavar}
+
+
+def _flag_help(option: Option) -> str:
+    names = [f"env {option.env}"] if option.env else []
+    names += [f"cfg {option.cfg}"] if option.cfg else []
+    default = _DEFAULTS.get(option.field)
+    if option.field == "identifier_client_path":
+        default = "bundled identifier_ui"
+    if default not in (None, "", ()) and default is not False:
+        names.append(f"default {default}")
+    return f"{option.help} ({'; '.join(names)})" if names else option.help
+
+
+def _bool_flags() -> set[str]:
+    flags = {option.flag for option in OPTIONS if option.kind == "bool" and option.flag}
+    return flags | {flag for flag, kind, _ in _IGNORED_FLAGS if kind == "bool"}
+
+
+def _rewrite_bool_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Turn Konnect's `--flag=false` into `--no-flag` (argparse has no value for switches)."""
+    bool_flags = _bool_flags()
+    rewritten: list[str] = []
+    problems: list[str] = []
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            rewritten.extend(argv[index:])
+            break
+        flag, equals, value = arg.partition("=")
+        if not equals or flag not in bool_flags:
+            rewritten.append(arg)
+            continue
+        try:
+            enabled = _parse_bool(value)
+        except ValueError as error:
+            problems.append(f"{flag}: {error}")
+            continue
+        rewritten.append(flag if enabled else "--no-" + flag[2:])
+    return rewritten, problems
+
+
+def _ignored_flag_warnings(flags: argparse.Namespace) -> list[str]:
+    warnings = []
+    for flag, _, warn in _IGNORED_FLAGS:
+        value = getattr(flags, flag[2:].replace("-", "_"))
+        if warn and value not in (None, False):
+            warnings.append(f"{flag} is not supported by konnect and is ignored")
+    return warnings
+
+
+# -- cfg file -----------------------------------------------------------------------------
+
+
+def _read_cfg(path: str | None, problems: list[str]) -> tuple[dict[str, tuple[str, int]], str]:
+    if not path:
+        return {}, ""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        problems.append(f"{path}: cannot read configuration file: {error.strerror}")
+        return {}, path
+    except UnicodeDecodeError:
+        problems.append(f"{path}: configuration file is not UTF-8 text")
+        return {}, path
+    values, cfg_problems = parse_cfg(text, path)
+    problems.extend(cfg_problems)
+    return values, path
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        inner = value[1:-1]
+        if value[0] not in inner:
+            return inner
+    return value
+
+
+def _is_backend_key(key: str) -> bool:
+    return key.upper().startswith(BACKEND_ENV_PREFIXES)
+
+
+def _unknown_key_warnings(cfg: Mapping[str, tuple[str, int]], cfg_name: str) -> list[str]:
+    known = {option.cfg for option in OPTIONS if option.cfg}
+    warnings = []
+    for key, (_, line) in cfg.items():
+        if key in known or _is_backend_key(key):
+            continue
+        message = f"{cfg_name}:{line}: unknown key '{key}' ignored"
+        if key.startswith("kc_"):
+            message += " (the Kopano Groupware backend is not available in konnect)"
+        warnings.append(message)
+    return warnings
+
+
+def _backend_env(environ: Mapping[str, str], cfg: Mapping[str, tuple[str, int]]) -> dict[str, str]:
+    merged = {key.upper(): value for key, (value, _) in cfg.items() if _is_backend_key(key)}
+    merged.update(
+        (key, value)
+        for key, value in environ.items()
+        if key.startswith(BACKEND_ENV_PREFIXES) and value.strip()
+    )
+    return dict(sorted(merged.items()))
+
+
+# -- picking and converting values --------------------------------------------------------
+
+
+def _pick(
+    option: Option,
+    flags: argparse.Namespace,
+    environ: Mapping[str, str],
+    cfg: Mapping[str, tuple[str, int]],
+    cfg_name: str,
+) -> _Raw | None:
+    """The value with the highest precedence (flag > environment > cfg), if any is set."""
+    listed = option.kind in _LIST_KINDS
+    if option.flag is not None:
+        flagged = _flag_value(getattr(flags, option.field), listed)
+        if flagged:
+            return _Raw(flagged, option.flag, "flag")
+    if option.env is not None and environ.get(option.env, "").strip():
+        text = environ[option.env].strip()
+        return _Raw(tuple(text.split()) if listed else text, option.env, "env")
+    if option.cfg is not None and option.cfg in cfg:
+        text, line = cfg[option.cfg]
+        where = f"{cfg_name}:{line}: {option.cfg}"
+        return _Raw(tuple(text.split()) if listed else text, where, "cfg")
+    return None
+
+
+def _flag_value(value: object, listed: bool) -> str | tuple[str, ...]:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if listed:
+        assert isinstance(value, list)
+        return tuple(item.strip() for item in value if item.strip())
+    return str(value).strip()
+
+
+def _convert(kind: Kind, value: str | tuple[str, ...]) -> object:
+    if isinstance(value, tuple):
+        return tuple(Path(item) for item in value) if kind == "paths" else value
+    converters: dict[Kind, Callable[[str], object]] = {
+        "text": str,
+        "path": Path,
+        "int": _parse_int,
+        "bool": _parse_bool,
+        "shell": lambda text: tuple(shlex.split(text)),
+    }
+    return converters[kind](value)
+
+
+def _parse_int(text: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"expected a whole number >= 0, got '{text}'")
+    return int(text)
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected yes/no, true/false or 1/0, got '{text}'")
+
+
+# -- checks of single values --------------------------------------------------------------
+
+
+def _refine(field: str, value: Any) -> Any:
+    """The value checked (ValueError says what is wrong) and normalised for its field."""
+    refiner = _REFINERS.get(field)
+    return value if refiner is None else refiner(value)
+
+
+def _check_issuer(value: str) -> str:
+    """An issuer must be https:// with a host; http:// only for a loopback host."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError:
+        raise ValueError(f"'{value}' is not a valid URL") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"'{value}' must be an https:// URL with a host")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"'{value}' must not carry user info, a query or a fragment")
+    if parts.scheme == "http" and not _is_loopback_host(host):
+        raise ValueError(
+            f"'{value}' must use https:// (http:// is accepted only for 127.0.0.1, ::1 and "
+            "localhost)"
+        )
+    return value
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_listen(value: str) -> str:
+    host, colon, port = value.rpartition(":")
+    if not colon or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected HOST:PORT, got '{value}'")
+    if host.startswith("[") != host.endswith("]"):
+        raise ValueError(f"expected HOST:PORT ([::1]:PORT for IPv6), got '{value}'")
+    return value
+
+
+def _one_of(choices: Sequence[str], *, lower: bool = False) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        candidate = value.lower() if lower else value
+        if candidate not in choices:
+            raise ValueError(f"'{value}' is not one of {', '.join(choices)}")
+        return candidate
+
+    return check
+
+
+def _check_state_store(value: str) -> str:
+    if value == "memory":
+        return value
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host, parts = None, None
+    valid = parts is not None and (
+        (parts.scheme in ("redis", "rediss") and host is not None)
+        or (parts.scheme == "unix" and parts.path not in ("", "/"))
+    )
+    if not valid:
+        raise ValueError(f"expected memory, redis://, rediss:// or unix:// URL, got '{value}'")
+    return value
+
+
+def _normalise_base_path(value: str) -> str:
+    stripped = value.strip("/")
+    if any(char in stripped for char in "?#") or " " in stripped:
+        raise ValueError(f"'{value}' is not a URL path")
+    return f"/{stripped}" if stripped else ""
+
+
+def _check_page_uri(value: str) -> str:
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    parts = urlsplit(value)
+    if parts.scheme in ("https", "http") and parts.netloc:
+        return value
+    raise ValueError(f"expected a path starting with / or an http(s):// URL, got '{value}'")
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.exists():
+        raise ValueError(f"file not found: {path}")
+    if not path.is_file():
+        raise ValueError(f"not a file: {path}")
+    return path
+
+
+def _existing_files(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise ValueError(f"file not found: {', '.join(missing)}")
+    return paths
+
+
+def _existing_dir(path: Path) -> Path:
+    if not path.is_dir():
+        raise ValueError(f"directory not found: {path}")
+    return path
+
+
+def _network_list(values: tuple[str, ...]) -> tuple[str, ...]:
+    invalid = []
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            invalid.append(value)
+    if invalid:
+        raise ValueError(f"not an IP address or CIDR network: {', '.join(invalid)}")
+    return values
+
+
+def _at_least_one(value: int) -> int:
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _zero_means_default(field: str) -> Callable[[int], int]:
+    default = int(_DEFAULTS[field])
+    return lambda value: value or default
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+_REFINERS: dict[str, Callable[[Any], Any]] = {
+    "issuer": _check_issuer,
+    "listen": _check_listen,
+    "signing_private_keys": _existing_files,
+    "signing_method": _one_of(SIGNING_METHODS),
+    "validation_keys_path": _existing_dir,
+    "encryption_secret": _existing_file,
+    "identifier_registration_conf": _existing_file,
+    "identifier_scopes_conf": _existing_file,
+    "uri_base_path": _normalise_base_path,
+    "sign_in_uri": _check_page_uri,
+    "signed_out_uri": _check_page_uri,
+    "trusted_proxies": _network_list,
+    "access_token_expiration": _zero_means_default("access_token_expiration"),
+    "id_token_expiration": _zero_means_default("id_token_expiration"),
+    "refresh_token_expiration": _zero_means_default("refresh_token_expiration"),
+    "log_level": _one_of(LOG_LEVELS, lower=True),
+    "state_store": _check_state_store,
+    "workers": _at_least_one,
+    "identity_manager": _lower,
+}
+
+
+# -- checks across values -----------------------------------------------------------------
+
+
+def _resolve_web_resources(values: dict[str, Any], sources: Mapping[str, _Raw]) -> None:
+    """Konnect's cfg names the folder holding identifier-webapp/, not the web app itself."""
+    raw = sources.get("identifier_client_path")
+    if raw is None or raw.source != "cfg" or "identifier_client_path" not in values:
+        return
+    nested = values["identifier_client_path"] / "identifier-webapp"
+    if nested.is_dir():
+        values["identifier_client_path"] = nested
+
+
+def _resolve_identity_manager(
+    positionals: Sequence[str],
+    values: dict[str, Any],
+    sources: Mapping[str, _Raw],
+    problems: list[str],
+) -> None:
+    """The manager and its arguments come from the command line, else from the cfg file."""
+    if positionals:
+        values["identity_manager"] = positionals[0].lower()
+        values["identity_manager_args"] = tuple(positionals[1:])
+    manager = values.get("identity_manager", _DEFAULTS["identity_manager"])
+    args: tuple[str, ...] = values.get("identity_manager_args", ())
+    problems.extend(_manager_problems(manager, args))
+    if manager == "users" and len(args) <= 1:
+        _resolve_users_file(args, values, sources, problems)
+
+
+def _manager_problems(manager: str, args: tuple[str, ...]) -> list[str]:
+    choices = ", ".join(IDENTITY_MANAGERS)
+    if manager == "kc":
+        return [
+            "identity manager 'kc': the Kopano Groupware backend is not available in "
+            f"konnect; use one of {choices}"
+        ]
+    if manager not in IDENTITY_MANAGERS:
+        return [f"identity manager '{manager}' is unknown; use one of {choices}"]
+    if manager in ("ldap", "dummy") and args:
+        return [f"identity manager '{manager}' takes no arguments, got: {shlex.join(args)}"]
+    if manager == "users" and len(args) > 1:
+        got = shlex.join(args)
+        return [f"identity manager 'users' takes one argument, the users file; got: {got}"]
+    if manager == "cookie":
+        return _cookie_problems(args)
+    return []
+
+
+def _cookie_problems(args: tuple[str, ...]) -> list[str]:
+    usage = "identity manager 'cookie' expects: cookie <backend-url> [\"<cookie names>\"]"
+    if not args or len(args) > 2:
+        return [usage]
+    parts = urlsplit(args[0])
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return [f"{usage}; '{args[0]}' is not an http(s) URL"]
+    return []
+
+
+def _resolve_users_file(
+    args: tuple[str, ...],
+    values: dict[str, Any],
+    sources: Mapping[str, _Raw],
+    problems: list[str],
+) -> None:
+    if args:
+        path, where = Path(args[0]), "users file argument"
+    elif "users_file" in values:
+        path, where = values["users_file"], sources["users_file"].where
+    elif "users_file" in sources:
+        return  # already reported
+    else:
+        problems.append(
+            "identity manager 'users' needs a users file: 'serve ... users FILE', "
+            "KONNECTD_USERS_FILE or cfg users_file"
+        )
+        return
+    try:
+        values["users_file"] = _existing_file(path)
+    except ValueError as error:
+        problems.append(f"{where}: {error}")
+
+
+def _check_combinations(
+    values: Mapping[str, Any],
+    sources: Mapping[str, _Raw],
+    problems: list[str],
+    warnings: list[str],
+) -> None:
+    issuer = values.get("issuer", "")
+    if issuer.startswith("http://"):
+        warnings.append(
+            f"issuer {issuer} uses plain http://, which is acceptable only for local testing"
+        )
+    workers = values.get("workers", 1)
+    if workers > 1 and values.get("state_store", "memory") == "memory":
+        problems.append(
+            f"{sources['workers'].where}: {workers} workers need a shared state store "
+            "(--state-store redis://...); the memory store lives in one process"
+        )

@@ -1,0 +1,74 @@
+"""Settings: the frozen result of loading configuration (defaults < cfg < environment < flags)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import konnect
+
+DEFAULT_IDENTIFIER_CLIENT_PATH = Path(konnect.__file__).resolve().parent.parent / "identifier_ui"
+
+IDENTITY_MANAGERS = ("users", "ldap", "cookie", "dummy")
+SIGNING_METHODS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
+LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug")
+
+
+def _empty_mapping() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `konnectd serve` was configured with, validated.
+
+    Paths are as given (not resolved); expirations are seconds; `warnings` are non-fatal
+    problems found while loading, for the server to log at startup.
+    """
+
+    issuer: str
+    listen: str = "127.0.0.1:8777"
+    signing_private_keys: tuple[Path, ...] = ()
+    signing_kid: str | None = None
+    signing_method: str = "PS256"
+    validation_keys_path: Path | None = None
+    encryption_secret: Path | None = None
+    identifier_registration_conf: Path | None = None
+    identifier_scopes_conf: Path | None = None
+    uri_base_path: str = ""
+    sign_in_uri: str | None = None
+    signed_out_uri: str | None = None
+    disable_identifier_client: bool = False
+    identifier_client_path: Path = DEFAULT_IDENTIFIER_CLIENT_PATH
+    trusted_proxies: tuple[str, ...] = ()
+    allowed_scopes: tuple[str, ...] = ()
+    access_token_expiration: int = 600
+    id_token_expiration: int = 3600
+    refresh_token_expiration: int = 94_608_000
+    dynamic_client_secret_expiration: int = 0
+    allow_client_guests: bool = False
+    allow_dynamic_client_registration: bool = False
+    log_level: str = "info"
+    insecure: bool = False
+    state_store: str = "memory"
+    workers: int = 1
+    identity_manager: str = "users"
+    identity_manager_args: tuple[str, ...] = ()
+    users_file: Path | None = None
+    # LDAP_*, KOPANO_* and COOKIE_* variables for the identity backends. Left out of the
+    # hash so that Settings stays hashable; it still takes part in equality.
+    backend_env: Mapping[str, str] = field(default_factory=_empty_mapping, hash=False)
+    warnings: tuple[str, ...] = ()

@@ -1,0 +1,135 @@
+"""The composition root: build every live object from Settings once and wire the routes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from konnect.clients import load_registry
+from konnect.config.model import Settings
+from konnect.crypto import Sealer, load_secret
+from konnect.http.errors import http_exception, unexpected
+from konnect.http.middleware import RequestLimits
+from konnect.identifier import identifier_routes, webapp_routes
+from konnect.identity import IdentityBackend, create_backend
+from konnect.keys import KeySet, generate_signing_key, load_signing_keys, load_validation_keys
+from konnect.oidc.endpoints import provider_routes
+from konnect.oidc.provider import Provider
+from konnect.oidc.scopes import build_catalog
+from konnect.oidc.session import BrowserCookies
+from konnect.oidc.tokens import Lifetimes, TokenIssuer
+from konnect.oidc.urls import CookiePolicy, Endpoints
+from konnect.state import MemoryStateStore, StateStore
+from konnect.state.redis_store import RedisStateStore
+
+log = logging.getLogger("konnect")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Seams for tests: a clock, a backend or a store built elsewhere."""
+
+    clock: Callable[[], float] = time.time
+    backend: IdentityBackend | None = None
+    store: StateStore | None = None
+
+
+def build_keys(settings: Settings) -> KeySet:
+    validation, warnings = (
+        load_validation_keys(settings.validation_keys_path)
+        if settings.validation_keys_path
+        else ([], [])
+    )
+    for warning in warnings:
+        log.warning("%s", warning)
+    if settings.signing_private_keys:
+        signers = load_signing_keys(settings.signing_private_keys, settings.signing_kid)
+        return KeySet(signers, validation, settings.signing_method)
+    family = {"ES": "EC", "Ed": "OKP"}.get(settings.signing_method[:2], "RSA")
+    log.warning(
+        "NO SIGNING KEY CONFIGURED: using a random %s key that dies with this process; "
+        "every token becomes invalid on restart (set --signing-private-key)",
+        family,
+    )
+    signer = generate_signing_key(settings.signing_kid or "default", family)
+    return KeySet([signer], validation, settings.signing_method)
+
+
+def build_sealer(settings: Settings) -> Sealer:
+    secret, generated = load_secret(settings.encryption_secret)
+    if generated:
+        log.warning(
+            "NO ENCRYPTION SECRET CONFIGURED: using a random one; every browser session "
+            "ends on restart (set --encryption-secret)"
+        )
+    return Sealer(secret)
+
+
+def build_store(settings: Settings) -> StateStore:
+    if settings.state_store == "memory":
+        return MemoryStateStore()
+    return RedisStateStore(settings.state_store)
+
+
+def build_provider(settings: Settings, overrides: Overrides) -> Provider:
+    endpoints = Endpoints(settings.issuer, settings.uri_base_path)
+    keys = build_keys(settings)
+    sealer = build_sealer(settings)
+    backend = overrides.backend or create_backend(settings)
+    lifetimes = Lifetimes(
+        access_token=settings.access_token_expiration or 600,
+        id_token=settings.id_token_expiration or 3600,
+        refresh_token=settings.refresh_token_expiration or 94_608_000,
+    )
+    store = overrides.store or build_store(settings)
+    return Provider(
+        endpoints=endpoints,
+        keys=keys,
+        clients=load_registry(settings.identifier_registration_conf, settings.issuer),
+        scopes=build_catalog(
+            settings.identifier_scopes_conf, backend.scopes, settings.allowed_scopes
+        ),
+        backend=backend,
+        store=store,
+        tokens=TokenIssuer(keys, sealer, settings.issuer, lifetimes, overrides.clock),
+        cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
+        clock=overrides.clock,
+        log=log,
+    )
+
+
+def create_app(settings: Settings, overrides: Overrides | None = None) -> Starlette:
+    for warning in settings.warnings:
+        log.warning("%s", warning)
+    provider = build_provider(settings, overrides or Overrides())
+    routes = [
+        *provider_routes(provider),
+        *identifier_routes(provider),
+        *webapp_routes(
+            provider,
+            settings.identifier_client_path,
+            disabled=settings.disable_identifier_client,
+        ),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await provider.backend.close()
+        await provider.store.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestLimits)],
+        exception_handlers={HTTPException: http_exception, Exception: unexpected},
+        lifespan=lifespan,
+    )
+    app.state.provider = provider
+    return app

@@ -1,0 +1,285 @@
+"""The identifier JSON API with Konnect's request and response shapes (hello, logon, ...)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from konnect.clients import ClientLookupError, ClientRegistration
+from konnect.identifier.guard import same_origin_request
+from konnect.identity import BackendUnavailable, User
+from konnect.oidc.claims import display_name
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.provider import Provider
+from konnect.oidc.responses import NO_CACHE, apply_cookies, json_response, read_body
+from konnect.oidc.session import Consent, CookieSpec, Logon
+from konnect.state import StateStoreUnavailable
+
+MAX_API_BODY = 16 * 1024
+STATE_HEADER = "Kopano-Konnect-State"
+OIDC_FLOWS = ("oidc", "oauth", "consent")
+THROTTLE_WINDOW = 300
+THROTTLE_LIMIT = 10
+_HEADERS = {
+    **NO_CACHE,
+    "X-Frame-Options": "DENY",
+    "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+}
+
+
+@dataclass(frozen=True)
+class Hello:
+    """A hello request: the pending authorization request the web app is working on."""
+
+    state: str
+    flow: str = ""
+    scope: str = ""
+    prompt: str = ""
+    client_id: str = ""
+    redirect_uri: str = ""
+    id_token_hint: str = ""
+    max_age: int | None = None
+
+    @classmethod
+    def parse(cls, raw: Any) -> Hello:
+        if not isinstance(raw, dict):
+            raise OAuthError("invalid_request", "hello must be an object")
+        values = {key: raw.get(key, "") for key in cls.__dataclass_fields__ if key != "max_age"}
+        if not all(isinstance(value, str) for value in values.values()):
+            raise OAuthError("invalid_request", "hello values must be strings")
+        max_age_raw = raw.get("max_age", "")
+        max_age = None
+        if max_age_raw not in ("", None):
+            if not isinstance(max_age_raw, str) or not max_age_raw.isdigit():
+                raise OAuthError("invalid_request", "failed to parse request values")
+            max_age = int(max_age_raw)
+        return cls(max_age=max_age, **values)
+
+    @property
+    def prompts(self) -> set[str]:
+        return set(self.prompt.split())
+
+
+def _no_success(state: str) -> Response:
+    return Response(status_code=204, headers={**_HEADERS, STATE_HEADER: state})
+
+
+def _error(error: OAuthError) -> Response:
+    return json_response(error.as_dict(), error.status, _HEADERS)
+
+
+class IdentifierApi:
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        if not same_origin_request(request.headers):
+            raise OAuthError("invalid_request", "cross-site request refused")
+        raw = await read_body(request, MAX_API_BODY)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise OAuthError("invalid_request", "failed to decode request JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
+            raise OAuthError("invalid_request", "failed to decode request JSON")
+        return body
+
+    # -- hello ----------------------------------------------------------------------------------
+    def _hello_response(self, hello: Hello, logon: Logon) -> dict[str, Any]:
+        provider = self.provider
+        response: dict[str, Any] = {
+            "state": hello.state,
+            "flow": hello.flow,
+            "success": True,
+            "username": logon.username,
+            "displayName": logon.display_name,
+        }
+        if hello.flow not in OIDC_FLOWS:
+            return response
+        client = self._client(hello.client_id, hello.redirect_uri)
+        if "consent" in hello.prompts or not client.trusted:
+            scopes = provider.scopes.filter_supported(hello.scope.split())
+            response["next"] = "consent"
+            response["scopes"] = dict.fromkeys(scopes, True)
+            response["client"] = {
+                "id": client.id,
+                "display_name": client.display_name,
+                "redirect_uri": hello.redirect_uri,
+                "trusted": client.trusted,
+            }
+            response["meta"] = {"scopes": provider.scopes.meta(scopes)}
+        endpoints = provider.endpoints
+        response["continue_uri"] = endpoints.url(endpoints.authorize)
+        return response
+
+    def _client(self, client_id: str, redirect_uri: str) -> ClientRegistration:
+        try:
+            return self.provider.clients.lookup(client_id, redirect_uri or None)
+        except ClientLookupError as exc:
+            raise OAuthError("invalid_request", str(exc)) from None
+
+    def _current_logon(self, request: Request, hello: Hello) -> Logon | None:
+        if "login" in hello.prompts:
+            return None
+        logon = self.provider.cookies.read_logon(
+            request.cookies, max_age=hello.max_age, now=self.provider.now()
+        )
+        if logon is None or logon.provider != self.provider.backend.name:
+            return None
+        return logon
+
+    async def hello(self, request: Request) -> Response:
+        try:
+            body = await self._body(request)
+            hello = Hello.parse(body)
+            if "none" in hello.prompts:
+                raise OAuthError("invalid_request", "prompt none requested")
+            logon = self._current_logon(request, hello)
+            if logon is None:
+                return _no_success(hello.state)
+            return json_response(self._hello_response(hello, logon), 200, _HEADERS)
+        except OAuthError as error:
+            return _error(error)
+
+    # -- logon ----------------------------------------------------------------------------------
+    async def logon(self, request: Request) -> Response:
+        try:
+            body = await self._body(request)
+            state = str(body.get("state", ""))
+            params = body.get("params")
+            if not isinstance(params, list) or not params or len(params) > 3:
+                raise OAuthError("invalid_request", "params required")
+            if not all(isinstance(value, str) for value in params):
+                raise OAuthError("invalid_request", "params must be strings")
+            username, password, mode = ([*params, "", "", ""])[:3]
+            hello = Hello.parse(body["hello"]) if body.get("hello") else None
+            try:
+                logon = await self._authenticate(request, username, password, mode)
+            except StateStoreUnavailable as exc:
+                self.provider.log.error("sign-in refused, state store unavailable: %s", exc)
+                raise OAuthError(
+                    "temporarily_unavailable", "sign-in is temporarily unavailable"
+                ) from None
+            if logon is None:
+                return _no_success(state)
+            hello_response = self._hello_response(hello, logon) if hello else None
+        except OAuthError as error:
+            return _error(error)
+        response = json_response(
+            {"success": True, "state": state, "hello": hello_response}, 200, _HEADERS
+        )
+        cookies = self.provider.cookies
+        apply_cookies(
+            response,
+            [cookies.logon(logon), cookies.delete_browser_state()],
+            cookies.policy,
+        )
+        return response
+
+    async def _authenticate(
+        self, request: Request, username: str, password: str, mode: str
+    ) -> Logon | None:
+        if not username:
+            return None
+        if mode == "0" and not password:
+            current = self.provider.cookies.read_logon(request.cookies, now=self.provider.now())
+            if current is not None and current.username == username:
+                return current
+            return None
+        if mode != "1" or not password:
+            return None
+        user = await self._password_logon(username, password)
+        if user is None:
+            return None
+        return Logon(
+            subject=user.subject,
+            username=user.username,
+            display_name=display_name(user),
+            provider=self.provider.backend.name,
+            logon_time=self.provider.now(),
+        )
+
+    async def _password_logon(self, username: str, password: str) -> User | None:
+        store = self.provider.store
+        throttle_key = "logon-failures:" + username.lower()
+        failures = await store.get(throttle_key)
+        if failures is not None and int(failures) >= THROTTLE_LIMIT:
+            raise OAuthError("slow_down", "too many failed sign-in attempts, try again later")
+        try:
+            user = await self.provider.backend.logon(username, password)
+        except BackendUnavailable as exc:
+            self.provider.log.warning("sign-in unavailable: %s", exc)
+            raise OAuthError(
+                "temporarily_unavailable", "sign-in is temporarily unavailable"
+            ) from None
+        if user is None:
+            await store.increment(throttle_key, THROTTLE_WINDOW)
+        return user
+
+    # -- logoff ---------------------------------------------------------------------------------
+    async def logoff(self, request: Request) -> Response:
+        try:
+            body = await self._body(request)
+        except OAuthError as error:
+            return _error(error)
+        cookies = self.provider.cookies
+        response = json_response(
+            {"success": True, "state": str(body.get("state", ""))}, 200, _HEADERS
+        )
+        expired: list[CookieSpec] = [
+            cookies.delete_logon(),
+            cookies.delete_browser_state(),
+            cookies.delete_session(),
+        ]
+        apply_cookies(response, expired, cookies.policy)
+        return response
+
+    # -- consent --------------------------------------------------------------------------------
+    async def consent(self, request: Request) -> Response:
+        provider = self.provider
+        try:
+            body = await self._body(request)
+            fields = ("state", "scope", "client_id", "redirect_uri", "ref", "flow_nonce")
+            values = {key: body.get(key, "") for key in fields}
+            allow = body.get("allow", False)
+            if not all(isinstance(value, str) for value in values.values()) or not isinstance(
+                allow, bool
+            ):
+                raise OAuthError("invalid_request", "failed to decode request JSON")
+            if provider.cookies.read_logon(request.cookies, now=provider.now()) is None:
+                raise OAuthError("invalid_request", "sign in before giving consent")
+            self._client(values["client_id"], values["redirect_uri"])
+        except OAuthError as error:
+            return _error(error)
+        name = provider.cookies.consent_name(
+            values["state"],
+            values["client_id"],
+            values["redirect_uri"],
+            values["ref"],
+            values["flow_nonce"],
+        )
+        decision = Consent(allow, tuple(values["scope"].split()))
+        cookie = provider.cookies.consent(name, decision, provider.now())
+        response: Response
+        if allow:
+            response = json_response({"success": True, "state": values["state"]}, 200, _HEADERS)
+        else:
+            response = _no_success(values["state"])
+        apply_cookies(response, [cookie], provider.cookies.policy)
+        return response
+
+
+def identifier_routes(provider: Provider) -> list[Route]:
+    api = IdentifierApi(provider)
+    base = provider.endpoints.identifier_api
+    return [
+        Route(base + "hello", api.hello, methods=["POST"]),
+        Route(base + "logon", api.logon, methods=["POST"]),
+        Route(base + "logoff", api.logoff, methods=["POST"]),
+        Route(base + "consent", api.consent, methods=["POST"]),
+    ]

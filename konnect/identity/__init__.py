@@ -1,0 +1,24 @@
+"""Identity backends: the capability protocols, the user model and the backend registry.
+
+A backend answers "who is this" questions and nothing else: it never sees HTTP. Wrong
+credentials are a `None` result; a broken backend raises `BackendUnavailable`.
+May import: config, crypto.
+"""
+
+from konnect.identity.base import (
+    BackendUnavailable,
+    IdentityBackend,
+    PasswordLogon,
+    User,
+    UserLookup,
+)
+from konnect.identity.registry import create_backend
+
+__all__ = [
+    "BackendUnavailable",
+    "IdentityBackend",
+    "PasswordLogon",
+    "User",
+    "UserLookup",
+    "create_backend",
+]

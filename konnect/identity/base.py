@@ -1,0 +1,84 @@
+"""The user model and the capability protocols every identity backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+
+class BackendUnavailable(Exception):
+    """The backend cannot answer right now (unreachable, failing); never means "wrong password"."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in or looked-up user, as the provider needs it for tokens and userinfo."""
+
+    subject: str  # the raw backend subject (`kc.i.id`); hashed into the public `sub`
+    username: str
+    name: str = ""
+    given_name: str = ""
+    family_name: str = ""
+    email: str = ""
+    email_verified: bool = False
+    groups: tuple[str, ...] = ()
+    uuid: str = ""
+    numeric_id: int | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        """A compact dict for sealing into codes and refresh tokens."""
+        record: dict[str, Any] = {"s": self.subject, "u": self.username}
+        optional = {
+            "n": self.name,
+            "gn": self.given_name,
+            "fn": self.family_name,
+            "e": self.email,
+            "ev": self.email_verified,
+            "g": list(self.groups),
+            "id": self.uuid,
+            "ni": self.numeric_id,
+        }
+        record.update({key: value for key, value in optional.items() if value})
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> User:
+        return cls(
+            subject=str(record["s"]),
+            username=str(record["u"]),
+            name=str(record.get("n", "")),
+            given_name=str(record.get("gn", "")),
+            family_name=str(record.get("fn", "")),
+            email=str(record.get("e", "")),
+            email_verified=bool(record.get("ev", False)),
+            groups=tuple(str(group) for group in record.get("g", ())),
+            uuid=str(record.get("id", "")),
+            numeric_id=int(record["ni"]) if record.get("ni") is not None else None,
+        )
+
+
+@runtime_checkable
+class PasswordLogon(Protocol):
+    """Checks a username and password."""
+
+    async def logon(self, username: str, password: str) -> User | None:
+        """The user for valid credentials; None for wrong, unknown or disabled alike."""
+        ...
+
+
+@runtime_checkable
+class UserLookup(Protocol):
+    """Re-reads a user for refresh, userinfo and authorize, so changes and removals show."""
+
+    async def lookup(self, subject: str) -> User | None:
+        """The current user for a raw subject; None when gone or disabled."""
+        ...
+
+
+class IdentityBackend(PasswordLogon, UserLookup, Protocol):
+    """A backend usable by the identifier (sign-in page) identity manager."""
+
+    name: str  # e.g. "identifier-ldap": the provider tag in tokens and the subject hash
+    scopes: tuple[str, ...]  # scopes this backend can fill, beyond openid
+
+    async def close(self) -> None: ...

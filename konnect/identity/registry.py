@@ -1,0 +1,34 @@
+"""The one place that maps an identity-manager name to a backend factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from konnect.config.errors import ConfigError
+from konnect.config.model import Settings
+from konnect.identity.base import IdentityBackend
+from konnect.identity.users_file import UsersFileBackend
+
+
+def _users_backend(settings: Settings) -> IdentityBackend:
+    if settings.users_file is None:
+        raise ConfigError(["identity manager 'users' needs a users file (users_file)"])
+    return UsersFileBackend.from_file(settings.users_file)
+
+
+_FACTORIES: dict[str, Callable[[Settings], IdentityBackend]] = {
+    "users": _users_backend,
+}
+
+
+def create_backend(settings: Settings) -> IdentityBackend:
+    factory = _FACTORIES.get(settings.identity_manager)
+    if factory is None:
+        available = ", ".join(sorted(_FACTORIES))
+        raise ConfigError(
+            [
+                f"identity manager '{settings.identity_manager}' is not available yet "
+                f"(available: {available})"
+            ]
+        )
+    return factory(settings)

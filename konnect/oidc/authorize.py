@@ -1,0 +1,430 @@
+"""The authorization endpoint's rules, as a sequence of small named checks.
+
+Order matters for safety (RFC 6749 §4.1.2.1): the client and its redirect_uri are verified
+first, and until then every error is shown as a page, never redirected. After that, errors go
+back to the client in its response mode. The handler in `endpoints.py` only translates the
+`Outcome` into HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from konnect.clients import ClientLookupError, ClientRegistration
+from konnect.crypto import browser_state, public_subject, random_string, session_state
+from konnect.identity import BackendUnavailable, User
+from konnect.keys import InvalidToken
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.grants import Grant
+from konnect.oidc.provider import Provider
+from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
+from konnect.oidc.session import CookieSpec, Logon
+
+RESPONSE_TYPES = ("code", "id_token", "id_token token")
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+_CODE_CHALLENGE_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+)
+
+
+@dataclass
+class Outcome:
+    """What to answer: a redirect (to the client or the sign-in page) or an error page."""
+
+    location: str = ""
+    error: OAuthError | None = None
+    cookies: list[CookieSpec] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    client: ClientRegistration
+    redirect_uri: str
+    response_type: str
+    response_mode: str
+    scopes: tuple[str, ...]
+    state: str
+    nonce: str
+    prompt: frozenset[str]
+    max_age: int | None
+    code_challenge: str
+    hint_subject: str | None
+    claims: dict[str, Any] | None
+    consent_ref: str
+    params: Mapping[str, str]
+
+    @property
+    def returns_code(self) -> bool:
+        return "code" in self.response_type.split()
+
+
+# -- step 1: the client and where errors may go -----------------------------------------------
+
+
+def verify_client(provider: Provider, params: Mapping[str, str]) -> ClientRegistration:
+    """RFC 6749 §4.1.2.1: unknown client or redirect_uri -> an error page, never a redirect."""
+    client_id = params.get("client_id", "")
+    redirect_uri = params.get("redirect_uri", "")
+    if not client_id:
+        raise OAuthError("invalid_request", "client_id is missing")
+    if not redirect_uri:
+        raise OAuthError("invalid_request", "redirect_uri is missing")
+    parts = urlsplit(redirect_uri)
+    if not parts.scheme or not parts.netloc or parts.fragment:
+        raise OAuthError("invalid_request", "redirect_uri is not a valid absolute URI")
+    try:
+        return provider.clients.lookup(client_id, redirect_uri)
+    except ClientLookupError as exc:
+        raise OAuthError("invalid_request", str(exc)) from None
+
+
+def default_response_mode(response_type: str) -> str:
+    """Tokens travel in the fragment; codes and errors of token-less requests in the query."""
+    return "fragment" if {"token", "id_token"} & set(response_type.split()) else "query"
+
+
+# -- step 2: the request itself -----------------------------------------------------------------
+
+
+def parse_request(
+    provider: Provider, params: Mapping[str, str], client: ClientRegistration
+) -> AuthorizeRequest:
+    if "request" in params:
+        raise OAuthError("request_not_supported", "request objects are not supported yet")
+    if "request_uri" in params:
+        raise OAuthError("request_uri_not_supported", "request_uri is not supported")
+    if "registration" in params:
+        raise OAuthError("registration_not_supported", "registration is not supported")
+    response_type = _response_type(params)
+    scopes = _scopes(params)
+    prompt = _prompt(params)
+    nonce = params.get("nonce", "")
+    if response_type != "code" and not nonce:
+        raise OAuthError("invalid_request", "nonce is required for the implicit flow")
+    return AuthorizeRequest(
+        client=client,
+        redirect_uri=params["redirect_uri"],
+        response_type=response_type,
+        response_mode=_response_mode(params, response_type),
+        scopes=scopes,
+        state=params.get("state", ""),
+        nonce=nonce,
+        prompt=prompt,
+        max_age=_max_age(params),
+        code_challenge=_code_challenge(params, client, response_type),
+        hint_subject=_hint_subject(provider, params),
+        claims=_claims(params),
+        consent_ref=params.get("konnect", ""),
+        params=params,
+    )
+
+
+def _response_type(params: Mapping[str, str]) -> str:
+    raw = params.get("response_type", "")
+    normalized = " ".join(sorted(raw.split()))
+    if not raw:
+        raise OAuthError("invalid_request", "response_type is missing")
+    if normalized not in RESPONSE_TYPES:
+        raise OAuthError("unsupported_response_type", f"response_type '{raw}' is not supported")
+    return normalized
+
+
+def _response_mode(params: Mapping[str, str], response_type: str) -> str:
+    mode = params.get("response_mode", "")
+    if not mode:
+        return default_response_mode(response_type)
+    if mode not in ("query", "fragment"):
+        raise OAuthError("invalid_request", f"response_mode '{mode}' is not supported")
+    if mode == "query" and response_type != "code":
+        # OAuth 2.0 Multiple Response Types §2.1: tokens never travel in a query.
+        raise OAuthError("invalid_request", "response_mode query is not allowed with tokens")
+    return mode
+
+
+def _scopes(params: Mapping[str, str]) -> tuple[str, ...]:
+    scopes = tuple(dict.fromkeys(params.get("scope", "").split()))
+    if OPENID not in scopes:
+        raise OAuthError("invalid_scope", "the openid scope is required")
+    return scopes
+
+
+def _prompt(params: Mapping[str, str]) -> frozenset[str]:
+    prompt = frozenset(params.get("prompt", "").split())
+    unknown = prompt - PROMPTS
+    if unknown:
+        raise OAuthError("invalid_request", f"unknown prompt value '{sorted(unknown)[0]}'")
+    if "none" in prompt and len(prompt) > 1:
+        raise OAuthError("invalid_request", "prompt none cannot be combined with other values")
+    return prompt
+
+
+def _max_age(params: Mapping[str, str]) -> int | None:
+    raw = params.get("max_age")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        raise OAuthError("invalid_request", "max_age must be a non-negative integer")
+    return int(raw)
+
+
+def _code_challenge(
+    params: Mapping[str, str], client: ClientRegistration, response_type: str
+) -> str:
+    """RFC 7636 with S256 only; public clients must use it for codes."""
+    challenge = params.get("code_challenge", "")
+    method = params.get("code_challenge_method", "")
+    if response_type != "code":
+        return ""
+    if not challenge:
+        if method:
+            raise OAuthError("invalid_request", "code_challenge is missing")
+        if client.is_public:
+            raise OAuthError("invalid_request", "public clients must use PKCE (S256)")
+        return ""
+    if method != "S256":
+        raise OAuthError("invalid_request", "code_challenge_method must be S256")
+    if not 43 <= len(challenge) <= 128 or not set(challenge) <= _CODE_CHALLENGE_CHARS:
+        raise OAuthError("invalid_request", "code_challenge is malformed")
+    return challenge
+
+
+def _hint_subject(provider: Provider, params: Mapping[str, str]) -> str | None:
+    hint = params.get("id_token_hint")
+    if hint is None:
+        return None
+    try:
+        claims = provider.keys.verify(hint, check_exp=False)
+    except InvalidToken as exc:
+        raise OAuthError("invalid_request", f"id_token_hint is invalid: {exc}") from None
+    if claims.get("iss") != provider.issuer or not isinstance(claims.get("sub"), str):
+        raise OAuthError("invalid_request", "id_token_hint was not issued by this provider")
+    return str(claims["sub"])
+
+
+def _claims(params: Mapping[str, str]) -> dict[str, Any] | None:
+    raw = params.get("claims")
+    if raw is None:
+        return None
+    try:
+        claims = json.loads(raw)
+    except ValueError:
+        raise OAuthError("invalid_request", "claims is not valid JSON") from None
+    if not isinstance(claims, dict):
+        raise OAuthError("invalid_request", "claims must be a JSON object")
+    return claims
+
+
+# -- step 3: who is signed in, and what did they approve ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    user: User
+    logon: Logon
+
+
+async def authenticate(
+    provider: Provider, request: AuthorizeRequest, cookies: Mapping[str, str]
+) -> Authenticated | None:
+    """The signed-in user, re-read from the backend; None when a sign-in is needed."""
+    logon = provider.cookies.read_logon(cookies, max_age=request.max_age, now=provider.now())
+    if logon is None or logon.provider != provider.backend.name:
+        return None
+    try:
+        user = await provider.backend.lookup(logon.subject)
+    except BackendUnavailable:
+        raise OAuthError(
+            "temporarily_unavailable", "the user directory is unavailable, try again later"
+        ) from None
+    if user is None:
+        return None
+    if request.hint_subject is not None and request.hint_subject not in (
+        user.subject,
+        public_subject(user.subject, provider.backend.name),
+    ):
+        raise OAuthError("login_required", "id_token_hint does not match the signed-in user")
+    return Authenticated(user, logon)
+
+
+def signin_redirect(provider: Provider, request: AuthorizeRequest, flow: str) -> Outcome:
+    """Send the browser to the sign-in web app with the original request and the flow."""
+    query = {key: value for key, value in request.params.items() if key != "konnect"}
+    query["flow"] = flow
+    location = provider.endpoints.url(provider.endpoints.signin_page)
+    return Outcome(location=location + "?" + urlencode(sorted(query.items())))
+
+
+def approved_scopes(
+    provider: Provider,
+    request: AuthorizeRequest,
+    cookies: Mapping[str, str],
+) -> tuple[tuple[str, ...] | None, list[CookieSpec]]:
+    """Scopes the user approved: all supported ones for trusted clients, else from consent.
+
+    Returns (None, []) when consent is still needed.
+    """
+    supported = provider.scopes.filter_supported(request.scopes)
+    needs_consent = not request.client.trusted or "consent" in request.prompt
+    if not needs_consent:
+        scopes = supported
+        if not request.returns_code:
+            scopes = [scope for scope in scopes if scope != OFFLINE_ACCESS]
+        return tuple(scopes), []
+    if not request.consent_ref:
+        return None, []
+    name = provider.cookies.consent_name(
+        request.consent_ref,
+        request.client.id,
+        request.redirect_uri,
+        request.state,
+        request.nonce,
+    )
+    consent = provider.cookies.read_consent(cookies, name, provider.now())
+    if consent is None:
+        return None, []
+    spent = [provider.cookies.delete_consent(name)]
+    if not consent.allow:
+        raise OAuthError("access_denied", "the user denied the request")
+    scopes = [scope for scope in supported if scope in consent.scopes or scope == OPENID]
+    if not request.returns_code:
+        scopes = [scope for scope in scopes if scope != OFFLINE_ACCESS]
+    return tuple(scopes), spent
+
+
+# -- step 4: the response -------------------------------------------------------------------------
+
+
+def redirect_with(uri: str, params: Mapping[str, str], mode: str) -> str:
+    """Add parameters to the redirect URI's query (keeping its own) or as its fragment."""
+    parts = urlsplit(uri)
+    if mode == "fragment":
+        return urlunsplit(parts._replace(fragment=urlencode(list(params.items()))))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(key, value) for key, value in query if key not in params]
+    query.extend(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def error_redirect(
+    provider: Provider, request_params: Mapping[str, str], mode: str, error: OAuthError
+) -> Outcome:
+    params = error.as_dict()
+    if request_params.get("state"):
+        params["state"] = request_params["state"]
+    params["iss"] = provider.issuer
+    return Outcome(location=redirect_with(request_params["redirect_uri"], params, mode))
+
+
+def _session_cookies(
+    provider: Provider, cookies: Mapping[str, str], public_sub: str
+) -> tuple[str, list[CookieSpec]]:
+    session = provider.cookies.read_session(cookies)
+    provider_name = provider.backend.name
+    if session and session.get("sub") == public_sub and isinstance(session.get("id"), str):
+        sid = session["id"]
+    else:
+        sid = random_string(32)
+    state_value = browser_state(public_sub, provider.issuer)
+    return sid, [
+        provider.cookies.session(sid, public_sub, provider_name),
+        provider.cookies.browser_state(state_value),
+    ]
+
+
+def success(
+    provider: Provider,
+    request: AuthorizeRequest,
+    authenticated: Authenticated,
+    scopes: tuple[str, ...],
+    cookies: Mapping[str, str],
+) -> Outcome:
+    user = authenticated.user
+    public_sub = public_subject(user.subject, provider.backend.name)
+    sid, session_cookies = _session_cookies(provider, cookies, public_sub)
+    grant = Grant(
+        grant_id=random_string(16),
+        client_id=request.client.id,
+        user=user,
+        provider=provider.backend.name,
+        scopes=scopes,
+        auth_time=authenticated.logon.logon_time,
+        sid=sid,
+        nonce=request.nonce,
+        claims=request.claims,
+        include_auth_time=request.max_age is not None,
+        redirect_uri=request.redirect_uri,
+        code_challenge=request.code_challenge,
+        response_type=request.response_type,
+    )
+    response = _response_params(provider, request, grant)
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(request.redirect_uri))
+    response["session_state"] = session_state(
+        request.client.id,
+        origin,
+        browser_state(public_sub, provider.issuer),
+        random_string(32),
+    )
+    location = redirect_with(request.redirect_uri, response, request.response_mode)
+    return Outcome(location=location, cookies=session_cookies)
+
+
+def _response_params(provider: Provider, request: AuthorizeRequest, grant: Grant) -> dict[str, str]:
+    params: dict[str, str] = {}
+    tokens = provider.tokens
+    if request.response_type == "code":
+        params["code"] = tokens.code(grant)
+    else:
+        access_token = None
+        if "token" in request.response_type.split():
+            access_token = tokens.access_token(grant)
+            params["access_token"] = access_token
+            params["token_type"] = "Bearer"
+            params["expires_in"] = str(tokens.lifetimes.access_token)
+        params["id_token"] = tokens.id_token(grant, access_token=access_token)
+    if request.state:
+        params["state"] = request.state
+    params["scope"] = " ".join(grant.scopes)
+    params["iss"] = provider.issuer
+    return params
+
+
+# -- the whole endpoint ---------------------------------------------------------------------------
+
+
+async def authorize(
+    provider: Provider, params: Mapping[str, str], cookies: Mapping[str, str]
+) -> Outcome:
+    try:
+        client = verify_client(provider, params)
+    except OAuthError as error:
+        return Outcome(error=error)
+    mode = default_response_mode(params.get("response_type", ""))
+    try:
+        request = parse_request(provider, params, client)
+        mode = request.response_mode
+        return await _decide(provider, request, cookies)
+    except OAuthError as error:
+        return error_redirect(provider, params, mode, error)
+
+
+async def _decide(
+    provider: Provider, request: AuthorizeRequest, cookies: Mapping[str, str]
+) -> Outcome:
+    interactive = request.prompt & {"login", "select_account"}
+    authenticated = None if interactive else await authenticate(provider, request, cookies)
+    if authenticated is None:
+        if "none" in request.prompt:
+            raise OAuthError("login_required", "the user is not signed in")
+        return signin_redirect(provider, request, "oidc")
+    scopes, spent = approved_scopes(provider, request, cookies)
+    if scopes is None:
+        if "none" in request.prompt:
+            raise OAuthError("consent_required", "the user has not approved this client")
+        return signin_redirect(provider, request, "consent")
+    outcome = success(provider, request, authenticated, scopes, cookies)
+    outcome.cookies.extend(spent)
+    return outcome

@@ -1,0 +1,57 @@
+"""Claim sets: what a user looks like in userinfo, ID tokens and `kc.identity`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from konnect.crypto import public_subject
+from konnect.identity import User
+from konnect.oidc.scopes import RAW_SUB
+
+PROFILE_CLAIMS = ("name", "family_name", "given_name", "preferred_username")
+EMAIL_CLAIMS = ("email", "email_verified")
+
+
+def subject_for(user: User, provider: str, scopes: Iterable[str]) -> str:
+    """The `sub` of ID tokens and userinfo: hashed, or raw with `konnect/raw_sub`."""
+    if RAW_SUB in scopes:
+        return user.subject
+    return public_subject(user.subject, provider)
+
+
+def display_name(user: User) -> str:
+    if user.name:
+        return user.name
+    full = f"{user.given_name} {user.family_name}".strip()
+    return full or user.username
+
+
+def identity_claim(user: User) -> dict[str, Any]:
+    """`kc.identity` of access tokens: the raw ids Kopano services key users by."""
+    return {"kc.i.id": user.subject, "kc.i.un": user.username, "kc.i.dn": display_name(user)}
+
+
+def user_claims(user: User, scopes: Iterable[str]) -> dict[str, Any]:
+    """Profile, email and Konnect claims for the authorized scopes (empty values omitted)."""
+    granted = set(scopes)
+    claims: dict[str, Any] = {}
+    if "profile" in granted:
+        profile = {
+            "name": display_name(user),
+            "family_name": user.family_name,
+            "given_name": user.given_name,
+            "preferred_username": user.username,
+        }
+        claims.update({key: value for key, value in profile.items() if value})
+    if "email" in granted:
+        if user.email:
+            claims["email"] = user.email
+        claims["email_verified"] = user.email_verified
+    if "konnect/id" in granted:
+        if user.numeric_id:
+            claims["id"] = user.numeric_id
+        claims["username"] = user.username
+    if "konnect/uuid" in granted and user.uuid:
+        claims["kc.uuid"] = user.uuid
+    return claims

@@ -1,0 +1,61 @@
+"""The discovery document: exactly what this provider implements, serialised once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from konnect.oidc.authorize import RESPONSE_TYPES
+from konnect.oidc.provider import Provider
+from konnect.oidc.scopes import OPENID
+
+CLAIMS_SUPPORTED = (
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "sid",
+    "at_hash",
+    "c_hash",
+    "name",
+    "family_name",
+    "given_name",
+    "preferred_username",
+    "email",
+    "email_verified",
+)
+
+
+def discovery_document(provider: Provider) -> dict[str, Any]:
+    endpoints = provider.endpoints
+    return {
+        "issuer": provider.issuer,
+        "authorization_endpoint": endpoints.url(endpoints.authorize),
+        "token_endpoint": endpoints.url(endpoints.token),
+        "userinfo_endpoint": endpoints.url(endpoints.userinfo),
+        "jwks_uri": endpoints.url(endpoints.jwks),
+        "scopes_supported": [OPENID, *provider.scopes.supported],
+        "response_types_supported": list(RESPONSE_TYPES),
+        "response_modes_supported": ["query", "fragment"],
+        "grant_types_supported": ["authorization_code", "implicit", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(provider.keys.signing_algorithms),
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+    }
+
+
+def discovery_bytes(provider: Provider) -> bytes:
+    return json.dumps(discovery_document(provider), indent=2).encode() + b"\n"

@@ -1,0 +1,90 @@
+"""Thin Starlette handlers for the provider endpoints: read the request, call the rules, answer."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from konnect.oidc.authorize import authorize
+from konnect.oidc.discovery import discovery_bytes
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.provider import Provider
+from konnect.oidc.responses import (
+    NO_CACHE,
+    NO_STORE,
+    apply_cookies,
+    error_json,
+    error_page,
+    form_params,
+    json_response,
+    query_params,
+)
+from konnect.oidc.token_endpoint import TokenEndpoint
+from konnect.oidc.userinfo import bearer_token, userinfo_claims
+
+_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def provider_routes(provider: Provider) -> list[Route]:
+    endpoints = provider.endpoints
+    discovery = discovery_bytes(provider)
+    jwks = provider.keys.jwks_json
+    token_endpoint = TokenEndpoint(provider)
+
+    async def discovery_handler(request: Request) -> Response:
+        headers = {**_CORS, "Cache-Control": "public, max-age=300"}
+        return Response(discovery, headers=headers, media_type="application/json")
+
+    async def jwks_handler(request: Request) -> Response:
+        headers = {**_CORS, **NO_CACHE}
+        return Response(jwks, headers=headers, media_type="application/jwk-set+json")
+
+    async def health_handler(request: Request) -> Response:
+        return Response(b"", 200)
+
+    async def authorize_handler(request: Request) -> Response:
+        try:
+            if request.method == "POST":
+                params = await form_params(request)
+            else:
+                params = query_params(request)
+        except OAuthError as error:
+            return error_page(error)
+        outcome = await authorize(provider, params, request.cookies)
+        if outcome.error is not None:
+            provider.log.info("authorize refused: %s", outcome.error)
+            return error_page(outcome.error)
+        response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
+        apply_cookies(response, outcome.cookies, provider.cookies.policy)
+        return response
+
+    async def token_handler(request: Request) -> Response:
+        try:
+            form = await form_params(request)
+        except OAuthError as error:
+            return error_json(error)
+        status, body, headers = await token_endpoint.handle(form, request.headers)
+        return json_response(body, status, {**dict(headers), **_CORS, **NO_STORE})
+
+    async def userinfo_handler(request: Request) -> Response:
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            claims = await userinfo_claims(provider, token)
+        except OAuthError as error:
+            challenge = f'Bearer error="{error.error}", error_description="{error.description}"'
+            headers = {**_CORS, **NO_CACHE}
+            if error.status == 401 or error.error == "invalid_request":
+                headers["WWW-Authenticate"] = challenge
+            status = 401 if error.error == "invalid_request" else error.status
+            return json_response(error.as_dict(), status, headers)
+        return json_response(claims, 200, {**_CORS, **NO_CACHE})
+
+    return [
+        Route(endpoints.discovery, discovery_handler, methods=["GET", "HEAD"]),
+        Route(endpoints.jwks, jwks_handler, methods=["GET", "HEAD"]),
+        Route(endpoints.health, health_handler, methods=["GET", "HEAD", "POST"]),
+        Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
+        Route(endpoints.token, token_handler, methods=["POST"]),
+        Route(endpoints.userinfo, userinfo_handler, methods=["GET", "POST"]),
+    ]

@@ -1,0 +1,113 @@
+"""Starlette plumbing shared by the endpoint modules: strict parameter reading, cookies,
+JSON and error responses with Konnect's headers."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.params import single_valued
+from konnect.oidc.session import CookieSpec
+from konnect.oidc.urls import CookiePolicy
+
+MAX_FORM_BYTES = 64 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+NO_CACHE = {
+    "Cache-Control": "no-cache, no-store, must-revalidate",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "origin",
+}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def _decode_pairs(raw: bytes) -> list[tuple[str, str]]:
+    try:
+        text = raw.decode("ascii")
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthError("invalid_request", "parameters must be UTF-8 and URL-encoded") from None
+
+
+def query_params(request: Request) -> dict[str, str]:
+    return single_valued(_decode_pairs(request.scope.get("query_string", b"")))
+
+
+async def form_params(request: Request) -> dict[str, str]:
+    """A urlencoded POST body, parsed strictly (RFC 6749 §3.2 and Appendix B)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise OAuthError("invalid_request", f"the request body must be {FORM_TYPE}")
+    body = await read_body(request, MAX_FORM_BYTES)
+    return single_valued(_decode_pairs(body))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise OAuthError("invalid_request", "the request body is too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise OAuthError("invalid_request", "the request body is too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    content = json.dumps(body, separators=(",", ":")).encode()
+    return Response(content, status, headers=dict(headers or {}), media_type="application/json")
+
+
+def error_json(error: OAuthError, headers: Mapping[str, str] | None = None) -> Response:
+    return json_response(error.as_dict(), error.status, {**NO_STORE, **(headers or {})})
+
+
+def error_page(error: OAuthError) -> Response:
+    """A page for errors that must not go back to the client (RFC 6749 §4.1.2.1)."""
+    title = "This sign-in request cannot be completed"
+    description = html.escape(error.description or error.error)
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{title}</title><h1>{title}</h1>"
+        f"<p>{description}</p><p><small>Error: {html.escape(error.error)}</small></p>"
+        "<p>Please go back to the application and try again.</p></html>"
+    )
+    headers = {**NO_CACHE, "Content-Security-Policy": _PAGE_CSP, "X-Frame-Options": "DENY"}
+    return Response(body, error.status, headers=headers, media_type="text/html")
+
+
+def apply_cookies(response: Response, cookies: Iterable[CookieSpec], policy: CookiePolicy) -> None:
+    for spec in cookies:
+        if spec.value is None:
+            response.delete_cookie(
+                spec.name,
+                path=spec.path,
+                secure=policy.secure,
+                httponly=spec.http_only,
+                samesite=policy.samesite,  # type: ignore[arg-type]
+            )
+        else:
+            response.set_cookie(
+                spec.name,
+                spec.value,
+                max_age=spec.max_age,
+                path=spec.path,
+                secure=policy.secure,
+                httponly=spec.http_only,
+                samesite=policy.samesite,  # type: ignore[arg-type]
+            )

@@ -1,0 +1,146 @@
+"""Browser-side state in cookies: the logon, the OIDC session, browser state and consent.
+
+The identifier writes the logon and consent cookies; the authorization endpoint reads them.
+Every cookie value is AES-GCM sealed with its own purpose, except the browser-state cookie,
+which the check-session iframe must read from script (it only holds a hash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from konnect.crypto import Sealer, consent_cookie_name
+from konnect.oidc.urls import CookiePolicy, Endpoints
+
+LOGON_COOKIE = "KKT"
+SESSION_COOKIE = "KKCS"
+BROWSER_STATE_COOKIE = "KKBS"
+CONSENT_MAX_AGE = 60
+
+
+@dataclass(frozen=True)
+class Logon:
+    """A signed-in browser: who, with which backend, since when."""
+
+    subject: str
+    username: str
+    display_name: str
+    provider: str
+    logon_time: int
+
+
+@dataclass(frozen=True)
+class Consent:
+    allow: bool
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CookieSpec:
+    """A cookie to set (value) or delete (value None), with its path and attributes."""
+
+    name: str
+    value: str | None
+    path: str
+    http_only: bool = True
+    max_age: int | None = None
+
+
+class BrowserCookies:
+    """Reads and writes konnect's browser cookies under one cookie policy."""
+
+    def __init__(self, sealer: Sealer, policy: CookiePolicy, endpoints: Endpoints) -> None:
+        self._sealer = sealer
+        self.policy = policy
+        self._endpoints = endpoints
+        self.logon_name = policy.name(LOGON_COOKIE)
+        self.session_name = policy.name(SESSION_COOKIE)
+        self.browser_state_name = policy.name(BROWSER_STATE_COOKIE)
+
+    # -- logon --------------------------------------------------------------------------
+    def logon(self, value: Logon) -> CookieSpec:
+        record = {
+            "s": value.subject,
+            "u": value.username,
+            "dn": value.display_name,
+            "p": value.provider,
+            "iat": value.logon_time,
+        }
+        sealed = self._sealer.seal_json(record, "konnect-logon-v1")
+        return CookieSpec(self.logon_name, sealed, self._endpoints.identifier_api)
+
+    def read_logon(
+        self, cookies: Mapping[str, str], *, max_age: int | None = None, now: int = 0
+    ) -> Logon | None:
+        """The signed-in user, or None when absent, tampered, or older than max_age."""
+        record = self._sealer.open_json(cookies.get(self.logon_name, ""), "konnect-logon-v1")
+        if record is None:
+            return None
+        try:
+            logon = Logon(
+                str(record["s"]),
+                str(record["u"]),
+                str(record.get("dn", "")),
+                str(record["p"]),
+                int(record["iat"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not logon.subject or logon.logon_time <= 0:
+            return None
+        if max_age is not None and logon.logon_time + max_age < now:
+            return None
+        return logon
+
+    def delete_logon(self) -> CookieSpec:
+        return CookieSpec(self.logon_name, None, self._endpoints.identifier_api)
+
+    # -- OIDC session (sid) ----------------------------------------------------------------
+    def session(self, sid: str, public_sub: str, provider: str) -> CookieSpec:
+        record = {"id": sid, "sub": public_sub, "p": provider}
+        sealed = self._sealer.seal_json(record, "konnect-session-v1")
+        return CookieSpec(self.session_name, sealed, self._endpoints.identifier_api.rstrip("/"))
+
+    def read_session(self, cookies: Mapping[str, str]) -> dict[str, Any] | None:
+        return self._sealer.open_json(cookies.get(self.session_name, ""), "konnect-session-v1")
+
+    def delete_session(self) -> CookieSpec:
+        return CookieSpec(self.session_name, None, self._endpoints.identifier_api.rstrip("/"))
+
+    # -- browser state (read by the check-session iframe) ------------------------------------
+    def browser_state(self, value: str) -> CookieSpec:
+        return CookieSpec(
+            self.browser_state_name, value, self._endpoints.session_path, http_only=False
+        )
+
+    def delete_browser_state(self) -> CookieSpec:
+        return CookieSpec(
+            self.browser_state_name, None, self._endpoints.session_path, http_only=False
+        )
+
+    # -- consent (60 s, single use, bound to the request by its name) ---------------------------
+    def consent_name(
+        self, state: str, client_id: str, redirect_uri: str, ref: str, nonce: str
+    ) -> str:
+        return consent_cookie_name(self.policy.prefix, state, client_id, redirect_uri, ref, nonce)
+
+    def consent(self, name: str, value: Consent, now: int) -> CookieSpec:
+        record = {
+            "allow": value.allow,
+            "scope": " ".join(value.scopes) if value.allow else "",
+            "exp": now + CONSENT_MAX_AGE,
+        }
+        sealed = self._sealer.seal_json(record, "konnect-consent-v1:" + name)
+        return CookieSpec(name, sealed, self._endpoints.identifier_api, max_age=CONSENT_MAX_AGE)
+
+    def read_consent(self, cookies: Mapping[str, str], name: str, now: int) -> Consent | None:
+        record = self._sealer.open_json(cookies.get(name, ""), "konnect-consent-v1:" + name)
+        if record is None or not isinstance(record.get("exp"), int) or record["exp"] < now:
+            return None
+        scope = record.get("scope", "")
+        return Consent(bool(record.get("allow")), tuple(str(scope).split()))
+
+    def delete_consent(self, name: str) -> CookieSpec:
+        return CookieSpec(name, None, self._endpoints.identifier_api)

@@ -1,0 +1,276 @@
+"""The token endpoint on authlib's grants: client authentication, code + PKCE, refresh.
+
+authlib's server is synchronous, so everything that needs I/O happens before a grant runs:
+the code or refresh token is opened, its single use is claimed in the StateStore, and the
+user is re-read from the backend. The grant hooks then only look at what was prefetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request, grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from konnect.clients import ClientRegistration
+from konnect.identity import BackendUnavailable
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.grants import Grant
+from konnect.oidc.provider import Provider
+from konnect.oidc.scopes import OFFLINE_ACCESS
+from konnect.oidc.tokens import OpenedToken, grant_id_of
+from konnect.state import StateStoreUnavailable
+
+__all__ = ["TokenEndpoint", "grant_id_of"]
+
+
+class ClientModel:
+    """authlib's view of a registered client."""
+
+    def __init__(self, registration: ClientRegistration, provider: Provider) -> None:
+        self.registration = registration
+        self._provider = provider
+
+    def get_client_id(self) -> str:
+        return self.registration.id
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self._provider.clients.verify_secret(self.registration, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.registration.is_public:
+            # Konnect accepts public clients with or without a (meaningless) secret.
+            return True
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in ("authorization_code", "refresh_token")
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return True
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return scope
+
+
+@dataclass
+class Prefetched:
+    """What the async part of the endpoint looked up before the grant ran."""
+
+    opened: OpenedToken | None = None
+    grant: Grant | None = None
+
+
+class TokenRequest(OAuth2Request):  # type: ignore[misc]
+    """An OAuth2Request over an already parsed, duplicate-free form body."""
+
+    def __init__(self, uri: str, headers: Mapping[str, str], form: dict[str, str]) -> None:
+        super().__init__("POST", uri, headers=headers)
+        self.payload = BasicOAuth2Payload(form)
+        self._form = form
+        self.prefetched = Prefetched()
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+
+class _CodeRecord:
+    """authlib's view of an opened authorization code."""
+
+    def __init__(self, opened: OpenedToken) -> None:
+        self.grant = opened.grant
+
+    def get_redirect_uri(self) -> str:
+        return self.grant.redirect_uri
+
+    def get_scope(self) -> str:
+        return " ".join(self.grant.scopes)
+
+
+class _RefreshRecord:
+    def __init__(self, grant: Grant) -> None:
+        self.grant = grant
+
+    def check_client(self, client: ClientModel) -> bool:
+        return self.grant.client_id == client.get_client_id()
+
+    def get_scope(self) -> str:
+        return " ".join(self.grant.scopes)
+
+
+class _Pkce(CodeChallenge):  # type: ignore[misc]
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def get_authorization_code_challenge(self, authorization_code: _CodeRecord) -> str:
+        return authorization_code.grant.code_challenge
+
+    def get_authorization_code_challenge_method(self, authorization_code: _CodeRecord) -> str:
+        return "S256"
+
+
+class _CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_authorization_code(self, code: str, client: ClientModel) -> _CodeRecord | None:
+        opened = self.request.prefetched.opened
+        if opened is None or opened.grant.client_id != client.get_client_id():
+            return None
+        return _CodeRecord(opened)
+
+    def delete_authorization_code(self, authorization_code: _CodeRecord) -> None:
+        return None  # single use is claimed in the StateStore before the grant runs
+
+    def authenticate_user(self, authorization_code: _CodeRecord) -> Grant:
+        return authorization_code.grant
+
+
+class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def authenticate_refresh_token(self, refresh_token: str) -> _RefreshRecord | None:
+        grant = self.request.prefetched.grant
+        return _RefreshRecord(grant) if grant is not None else None
+
+    def authenticate_user(self, refresh_token: _RefreshRecord) -> Grant:
+        return refresh_token.grant
+
+    def revoke_old_credential(self, refresh_token: _RefreshRecord) -> None:
+        return None  # Konnect refresh tokens stay valid until they expire
+
+
+class _Server(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, provider: Provider) -> None:
+        super().__init__()
+        self._provider = provider
+        self.register_grant(_CodeGrant, [_Pkce(required=True)])
+        self.register_grant(_RefreshGrant)
+        self.register_token_generator("default", self._generate)
+
+    def query_client(self, client_id: str) -> ClientModel | None:
+        registration = self._provider.clients.get(client_id)
+        return ClientModel(registration, self._provider) if registration else None
+
+    def save_token(self, token: dict[str, Any], request: TokenRequest) -> None:
+        return None
+
+    def handle_response(
+        self, status: int, body: Any, headers: list[tuple[str, str]]
+    ) -> tuple[int, Any, list[tuple[str, str]]]:
+        return status, body, headers
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def _generate(
+        self,
+        grant_type: str,
+        client: ClientModel,
+        user: Grant,
+        scope: str,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        grant = user.with_scopes(tuple(scope.split())) if scope else user
+        alg = client.registration.id_token_signed_response_alg
+        tokens = self._provider.tokens
+        access_token = tokens.access_token(grant, alg)
+        response: dict[str, Any] = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": tokens.lifetimes.access_token,
+        }
+        if grant_type == "authorization_code":
+            if "id_token" not in grant.response_type.split():
+                response["id_token"] = tokens.id_token(grant, alg, access_token=access_token)
+            if OFFLINE_ACCESS in grant.scopes:
+                response["refresh_token"] = tokens.refresh_token(grant)
+        response["scope"] = " ".join(grant.scopes)
+        return response
+
+
+class TokenEndpoint:
+    """Runs one token request: async prefetch, then authlib's grant."""
+
+    def __init__(self, provider: Provider) -> None:
+        self._provider = provider
+        self._server = _Server(provider)
+        self._uri = provider.endpoints.url(provider.endpoints.token)
+
+    async def handle(
+        self, form: dict[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        request = TokenRequest(self._uri, headers, form)
+        try:
+            grant = self._server.get_token_grant(request)
+        except OAuth2Error as error:
+            return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
+        try:
+            await self._prefetch(request, form.get("grant_type", ""))
+            grant.validate_token_request()
+            if isinstance(grant, _CodeGrant):
+                await self._claim_code(request)
+            return grant.create_token_response()  # type: ignore[no-any-return]
+        except StateStoreUnavailable as exc:
+            self._provider.log.error("token request refused, state store unavailable: %s", exc)
+            return self._server.handle_error_response(request, _Unavailable())  # type: ignore[no-any-return]
+        except OAuth2Error as error:
+            return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
+
+    async def _prefetch(self, request: TokenRequest, grant_type: str) -> None:
+        tokens = self._provider.tokens
+        if grant_type == "authorization_code":
+            request.prefetched.opened = tokens.open_code(request.form.get("code", ""))
+        elif grant_type == "refresh_token":
+            opened = tokens.open_refresh_token(request.form.get("refresh_token", ""))
+            if opened is not None:
+                request.prefetched.grant = await self._current_grant(opened.grant)
+
+    async def _current_grant(self, grant: Grant) -> Grant | None:
+        """The refresh token's grant with the user as the backend sees them now."""
+        if await self._is_revoked(grant.grant_id):
+            return None
+        try:
+            user = await self._provider.backend.lookup(grant.user.subject)
+        except BackendUnavailable:
+            raise _Unavailable("the user directory is unavailable, try again later") from None
+        if user is None:
+            return None
+        return Grant(**{**grant.__dict__, "user": user})
+
+    async def _claim_code(self, request: TokenRequest) -> None:
+        """A code works once; a second use revokes everything the first one issued."""
+        opened = request.prefetched.opened
+        if opened is None:
+            raise InvalidGrantError("invalid code")
+        store = self._provider.store
+        ttl = max(self._provider.tokens.lifetimes.refresh_token, 1)
+        if not await store.claim("code:" + opened.token_id, ttl):
+            await store.put("revoked:" + opened.grant.grant_id, "code reused", ttl)
+            self._provider.log.warning(
+                "authorization code reused by client %s: grant revoked", opened.grant.client_id
+            )
+            raise InvalidGrantError("the code has already been used")
+
+    async def _is_revoked(self, grant_id: str) -> bool:
+        return await self._provider.store.get("revoked:" + grant_id) is not None
+
+
+class _Unavailable(OAuth2Error):  # type: ignore[misc]
+    error = "temporarily_unavailable"
+    description = "the service is temporarily unavailable, try again later"
+    status_code = 503
+
+
+def as_oauth_error(error: OAuth2Error) -> OAuthError:
+    return OAuthError(error.error, error.description or "")

@@ -1,0 +1,61 @@
+"""The userinfo rules: which token is acceptable, and what the response says about the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from konnect.identity import BackendUnavailable
+from konnect.keys import InvalidToken
+from konnect.oidc.claims import subject_for, user_claims
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.provider import Provider
+from konnect.oidc.tokens import grant_id_of
+from konnect.state import StateStoreUnavailable
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer` header (RFC 6750 §2.1)."""
+    if not authorization:
+        raise OAuthError("invalid_request", "bearer authorization required")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise OAuthError("invalid_request", "invalid bearer authorization header format")
+    return token
+
+
+async def _is_revoked(provider: Provider, grant_id: str) -> bool:
+    """Revocation marks are shared state; without the store a valid token keeps working."""
+    try:
+        return await provider.store.get("revoked:" + grant_id) is not None
+    except StateStoreUnavailable as exc:
+        provider.log.warning("revocation check skipped, state store unavailable: %s", exc)
+        return False
+
+
+async def userinfo_claims(provider: Provider, token: str) -> dict[str, Any]:
+    try:
+        claims = provider.keys.verify(token, now=provider.now())
+    except InvalidToken as exc:
+        raise OAuthError("invalid_token", str(exc)) from None
+    if claims.get("kc.isAccessToken") is not True or claims.get("iss") != provider.issuer:
+        raise OAuthError("invalid_token", "not an access token of this provider")
+    if await _is_revoked(provider, grant_id_of(str(claims.get("jti", "")))):
+        raise OAuthError("invalid_token", "the token has been revoked")
+    identity = claims.get("kc.identity")
+    subject = identity.get("kc.i.id") if isinstance(identity, dict) else None
+    if claims.get("kc.provider") != provider.backend.name or not isinstance(subject, str):
+        raise OAuthError("invalid_token", "the token names no known user")
+    try:
+        user = await provider.backend.lookup(subject)
+    except BackendUnavailable:
+        raise OAuthError(
+            "temporarily_unavailable", "the user directory is unavailable, try again later"
+        ) from None
+    if user is None:
+        raise OAuthError("invalid_token", "the user no longer exists")
+    raw_scopes = claims.get("kc.authorizedScopes")
+    scopes = [str(scope) for scope in raw_scopes] if isinstance(raw_scopes, list) else []
+    response = {"sub": subject_for(user, provider.backend.name, scopes)}
+    response.update(user_claims(user, scopes))
+    return response

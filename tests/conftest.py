@@ -1,0 +1,248 @@
+"""Shared fixtures: a real konnect server on a loopback port, keys, users and clients."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from konnect.config.model import Settings
+from konnect.crypto import hash_password
+from konnect.http.app import Overrides, create_app
+
+PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Clock:
+    """A settable clock for tests that move time forward."""
+
+    now: float
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RunningServer:
+    """A uvicorn server in a thread, serving one app on a loopback port."""
+
+    def __init__(self, app: object, port: int) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("keys")
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (folder / "rsa-key.pem").write_bytes(
+        rsa_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    (folder / "ec-key.pem").write_bytes(
+        ec_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (folder / "secret.key").write_bytes(bytes(range(32)))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, password_hash: str) -> Path:
+    (tmp_path / "users.yaml").write_text(
+        f"""
+users:
+  - username: jonas
+    password_hash: "{password_hash}"
+    id: "1001"
+    name: Jonas Brekke
+    given_name: Jonas
+    family_name: Brekke
+    email: jonas@example.com
+    email_verified: true
+    groups: [staff]
+  - username: timmothy
+    password_hash: "{password_hash}"
+    id: "1002"
+    name: Timmothy Schöwalter
+    disabled: true
+"""
+    )
+    (tmp_path / "registry.yaml").write_text(
+        """
+clients:
+  - id: trusted-app
+    name: Trusted App
+    trusted: yes
+    secret: trusted-secret
+    application_type: native
+    redirect_uris: [http://127.0.0.1:9999/cb]
+  - id: public-app
+    name: Public App
+    application_type: native
+    redirect_uris: [http://localhost/cb]
+  - id: untrusted-app
+    name: Untrusted App
+    secret: untrusted-secret
+    redirect_uris: [https://rp.example.com/cb]
+"""
+    )
+    return tmp_path
+
+
+@pytest.fixture
+def settings_factory(key_dir: Path, config_dir: Path) -> Callable[..., Settings]:
+    def make(port: int, **changes: object) -> Settings:
+        settings = Settings(
+            issuer=f"http://127.0.0.1:{port}",
+            listen=f"127.0.0.1:{port}",
+            signing_private_keys=(key_dir / "rsa-key.pem",),
+            encryption_secret=key_dir / "secret.key",
+            identifier_registration_conf=config_dir / "registry.yaml",
+            identity_manager="users",
+            users_file=config_dir / "users.yaml",
+        )
+        return replace(settings, **changes)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def server_factory(
+    settings_factory: Callable[..., Settings],
+) -> Iterator[Callable[..., RunningServer]]:
+    running: list[RunningServer] = []
+
+    def start(
+        overrides: Overrides | None = None, port: int = 0, **changes: object
+    ) -> RunningServer:
+        port = port or free_port()
+        app = create_app(settings_factory(port, **changes), overrides)
+        server = RunningServer(app, port)
+        server.start()
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., RunningServer]) -> RunningServer:
+    return server_factory()
+
+
+def browser(base_url: str) -> httpx.Client:
+    """An httpx client that behaves like the sign-in web app's browser (no redirects)."""
+    return httpx.Client(base_url=base_url, follow_redirects=False, timeout=10)
+
+
+def api_headers(base_url: str) -> dict[str, str]:
+    return {"Kopano-Konnect-XSRF": "1", "Origin": base_url, "Content-Type": "application/json"}
+
+
+def sign_in(client: httpx.Client, base_url: str, username: str = "jonas") -> httpx.Response:
+    """Sign in through the identifier API as the web app does."""
+    return client.post(
+        "/signin/v1/identifier/_/logon",
+        json={"state": "s1", "params": [username, PASSWORD, "1"], "hello": None},
+        headers=api_headers(base_url),
+    )
+
+
+class RedisServer:
+    """A private redis-server on a loopback port with no persistence."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is missing: run ./scripts/test, which installs it"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer(free_port())
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,106 @@
+"""The StateStore contract, run against every implementation (memory and a real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
+
+import pytest
+
+from konnect.state import MemoryStateStore, StateStore
+from konnect.state.redis_store import RedisStateStore
+from tests.conftest import RedisServer
+
+T = TypeVar("T")
+TTL = 0.3
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[StateStore]:
+    if request.param == "memory":
+        yield MemoryStateStore()
+        return
+    redis_server: RedisServer = request.getfixturevalue("redis_server")
+    yield RedisStateStore(redis_server.url)
+
+
+@pytest.fixture
+def prefix() -> str:
+    return secrets.token_hex(4) + ":"
+
+
+def run(factory: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await factory()
+
+    return asyncio.run(main())
+
+
+def test_claim_is_single_use(store: StateStore, prefix: str) -> None:
+    async def scenario() -> list[bool]:
+        results = [await store.claim(prefix + "code", 60) for _ in range(2)]
+        results.append(await store.claim(prefix + "other", 60))
+        await store.close()
+        return results
+
+    assert run(scenario) == [True, False, True]
+
+
+def test_concurrent_claims_let_exactly_one_win(store: StateStore, prefix: str) -> None:
+    async def scenario() -> list[bool]:
+        results = await asyncio.gather(*(store.claim(prefix + "race", 60) for _ in range(20)))
+        await store.close()
+        return list(results)
+
+    assert sorted(run(scenario)) == [False] * 19 + [True]
+
+
+def test_values_and_expiry(store: StateStore, prefix: str) -> None:
+    async def scenario() -> tuple[str | None, str | None, bool]:
+        await store.put(prefix + "revoked", "reason", TTL)
+        await store.claim(prefix + "once", TTL)
+        before = await store.get(prefix + "revoked")
+        await asyncio.sleep(TTL + 0.15)
+        after = await store.get(prefix + "revoked")
+        reclaimed = await store.claim(prefix + "once", TTL)
+        await store.close()
+        return before, after, reclaimed
+
+    assert run(scenario) == ("reason", None, True)
+
+
+def test_counters_expire_from_first_increment(store: StateStore, prefix: str) -> None:
+    async def scenario() -> list[int]:
+        counts = [await store.increment(prefix + "c", TTL) for _ in range(3)]
+        await asyncio.sleep(TTL + 0.15)
+        counts.append(await store.increment(prefix + "c", TTL))
+        await store.close()
+        return counts
+
+    assert run(scenario) == [1, 2, 3, 1]
+
+
+def test_missing_keys_read_as_none(store: StateStore, prefix: str) -> None:
+    async def scenario() -> str | None:
+        value = await store.get(prefix + "nothing")
+        await store.close()
+        return value
+
+    assert run(scenario) is None
+
+
+def test_memory_store_sweeps_expired_keys() -> None:
+    now = [1000.0]
+    store = MemoryStateStore(lambda: now[0])
+
+    async def scenario() -> None:
+        for index in range(500):
+            await store.put(f"k{index}", "v", 1)
+        now[0] += 2
+        for index in range(20):
+            await store.put(f"new{index}", "v", 100)
+
+    run(scenario)
+    assert len(store._values) < 500  # the sweep itself is under test

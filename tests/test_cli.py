@@ -1,0 +1,165 @@
+"""The konnectd command as a real process: version, config errors, hash-password, healthcheck."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from argon2 import PasswordHasher
+
+import konnect
+
+
+def konnectd(
+    *args: str, stdin: str = "", extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KONNECTD_")}
+    env.update(extra_env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "konnect", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+class _Health(BaseHTTPRequestHandler):
+    """Answers POST /health-check with 200 and anything else with 404."""
+
+    seen: list[str] = []
+
+    def do_POST(self) -> None:
+        self.seen.append(self.path)
+        self.send_response(200 if self.path == "/health-check" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.fixture
+def health_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_version() -> None:
+    result = konnectd("version")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Version: {konnect.__version__}"
+    assert lines[1].startswith("Python: 3.")
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    result = konnectd()
+    assert result.returncode == 2
+    assert "serve [flags] <identity-manager>" in result.stderr
+
+
+def test_serve_help() -> None:
+    result = konnectd("serve", "--help")
+    assert result.returncode == 0
+    assert "--iss URL" in result.stdout
+
+
+def test_config_errors_exit_2_with_every_problem_and_no_traceback() -> None:
+    result = konnectd(
+        "serve",
+        "--iss",
+        "http://idp.example.com",
+        "--access-token-expiration",
+        "soon",
+        "--signing-method",
+        "HS256",
+        "users",
+        "/nonexistent/users.yaml",
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == "konnectd: configuration error:"
+    problems = [line.strip() for line in lines[1:]]
+    assert [problem.split(":")[0] for problem in problems] == [
+        "--iss",
+        "--signing-method",
+        "--access-token-expiration",
+        "users file argument",
+    ]
+
+
+def test_unknown_flag_is_a_configuration_error() -> None:
+    result = konnectd("serve", "--iss", "https://idp.example.com", "--bogus", "dummy")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "konnectd: configuration error:",
+        "  command line: unrecognized arguments: --bogus",
+    ]
+
+
+def test_hash_password_from_stdin_verifies_with_argon2() -> None:
+    result = konnectd("utils", "hash-password", "--stdin", stdin="s3cret pass\n")
+    assert result.returncode == 0, result.stderr
+    password_hash = result.stdout.strip()
+    assert password_hash.startswith("$argon2id$")
+    assert PasswordHasher().verify(password_hash, "s3cret pass")
+
+
+def test_hash_password_refuses_an_empty_password() -> None:
+    result = konnectd("utils", "hash-password", "--stdin", stdin="\n")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "empty password" in result.stderr
+
+
+def test_healthcheck_fails_against_a_closed_port() -> None:
+    result = konnectd("healthcheck", "--hostname", f"127.0.0.1:{closed_port()}")
+    assert result.returncode == 1
+    assert result.stderr.startswith("healthcheck failed")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_healthcheck_succeeds_when_the_server_answers_200(
+    health_server: ThreadingHTTPServer,
+) -> None:
+    port = health_server.server_address[1]
+    result = konnectd("healthcheck", "--hostname", f"127.0.0.1:{port}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "healthcheck successful"
+    assert _Health.seen[-1] == "/health-check"
+
+
+def test_healthcheck_reports_a_bad_status(health_server: ThreadingHTTPServer) -> None:
+    port = health_server.server_address[1]
+    result = konnectd("healthcheck", "--hostname", f"127.0.0.1:{port}", "--path", "/missing")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "healthcheck failed with status: 404"
+
+
+def test_healthcheck_finds_the_server_from_a_wildcard_listen_address(
+    health_server: ThreadingHTTPServer,
+) -> None:
+    port = health_server.server_address[1]
+    result = konnectd("healthcheck", extra_env={"KONNECTD_LISTEN": f"0.0.0.0:{port}"})
+    assert result.returncode == 0, result.stderr
