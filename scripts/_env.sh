@@ -42,6 +42,14 @@ ensure_venv() {
   fi
   local spec="$ROOT"
   [ -n "$extras" ] && spec="$ROOT[$extras]"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec" >&2
+  local log
+  log="$(mktemp)"
+  if ! { "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip &&
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "installing konnect into $VENV failed" >&2
+    return 1
+  fi
+  rm -f "$log"
 }

@@ -8,12 +8,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import yaml
 from argon2 import PasswordHasher
 
 import konnect
+from konnect.clients import load_registry
 
 
 def konnectd(
@@ -163,3 +166,41 @@ def test_healthcheck_finds_the_server_from_a_wildcard_listen_address(
     port = health_server.server_address[1]
     result = konnectd("healthcheck", extra_env={"KONNECTD_LISTEN": f"0.0.0.0:{port}"})
     assert result.returncode == 0, result.stderr
+
+
+def test_jwk_from_pem_yaml_is_accepted_by_the_client_registry(tmp_path: Path) -> None:
+    """An admin's path: openssl EC key -> jwk-from-pem --yaml -> registry `jwks: keys:`."""
+    pem = tmp_path / "meet-kwmserver.pem"
+    subprocess.run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(pem)],
+        check=True,
+    )
+    result = konnectd("utils", "jwk-from-pem", "--yaml", str(pem))
+    assert result.returncode == 0, result.stderr
+    jwk = yaml.safe_load(result.stdout)[0]
+    assert sorted(jwk) == ["crv", "d", "kid", "kty", "use", "x", "y"]
+    assert jwk["kid"] == "meet-kwmserver"
+    indented = "\n".join("      " + line for line in result.stdout.splitlines())
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(
+        "clients:\n"
+        "  - id: meet\n"
+        "    trusted: yes\n"
+        "    redirect_uris: [https://meet.example.com/meet/]\n"
+        "    request_object_signing_alg: ES256\n"
+        "    jwks:\n"
+        "      keys:\n" + indented + "\n"
+    )
+    client = load_registry(registry, "https://idp.example.com").get("meet")
+    assert client is not None
+    assert client.jwks is not None
+    assert client.jwks["keys"][0]["x"] == jwk["x"]
+
+
+def test_jwk_from_pem_reports_a_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key")
+    result = konnectd("utils", "jwk-from-pem", str(bad))
+    assert result.returncode == 1
+    assert "bad.pem" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -19,7 +19,13 @@ from konnect.http.errors import http_exception, unexpected
 from konnect.http.middleware import RequestLimits
 from konnect.identifier import identifier_routes, webapp_routes
 from konnect.identity import IdentityBackend, create_backend
-from konnect.keys import KeySet, generate_signing_key, load_signing_keys, load_validation_keys
+from konnect.keys import (
+    KeySet,
+    SigningKey,
+    generate_signing_key,
+    load_signing_keys,
+    load_validation_keys,
+)
 from konnect.oidc.endpoints import provider_routes
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import build_catalog
@@ -51,15 +57,22 @@ def build_keys(settings: Settings) -> KeySet:
         log.warning("%s", warning)
     if settings.signing_private_keys:
         signers = load_signing_keys(settings.signing_private_keys, settings.signing_kid)
-        return KeySet(signers, validation, settings.signing_method)
+    else:
+        signers = [_generated_key(settings)]
+    keys = KeySet(signers, validation, settings.signing_method)
+    for warning in keys.warnings:
+        log.warning("%s", warning)
+    return keys
+
+
+def _generated_key(settings: Settings) -> SigningKey:
     family = {"ES": "EC", "Ed": "OKP"}.get(settings.signing_method[:2], "RSA")
     log.warning(
         "NO SIGNING KEY CONFIGURED: using a random %s key that dies with this process; "
         "every token becomes invalid on restart (set --signing-private-key)",
         family,
     )
-    signer = generate_signing_key(settings.signing_kid or "default", family)
-    return KeySet([signer], validation, settings.signing_method)
+    return generate_signing_key(settings.signing_kid or "default", family)
 
 
 def build_sealer(settings: Settings) -> Sealer:
@@ -84,9 +97,9 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     sealer = build_sealer(settings)
     backend = overrides.backend or create_backend(settings)
     lifetimes = Lifetimes(
-        access_token=settings.access_token_expiration or 600,
-        id_token=settings.id_token_expiration or 3600,
-        refresh_token=settings.refresh_token_expiration or 94_608_000,
+        access_token=settings.access_token_expiration,
+        id_token=settings.id_token_expiration,
+        refresh_token=settings.refresh_token_expiration,
     )
     store = overrides.store or build_store(settings)
     return Provider(

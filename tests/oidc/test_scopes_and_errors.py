@@ -29,9 +29,10 @@ def test_builtin_and_backend_scopes() -> None:
 def test_scopes_file_adds_scopes_and_descriptions() -> None:
     catalog = build_catalog(ROOT / "etc" / "scopes.yaml", ("profile",))
     assert "kopano/kwm" in catalog.supported
+    assert "meetings" not in catalog.supported
     meta = catalog.meta(["kopano/kwm"])
-    assert meta["mapping"] == {"kopano/kwm": "meetings"}
-    assert meta["definitions"]["meetings"]["description"] == "Join and host meetings"
+    assert meta["mapping"] == {}
+    assert meta["definitions"]["kopano/kwm"]["description"] == "Join and host meetings"
 
 
 def test_allow_scope_replaces_the_list() -> None:
