@@ -92,7 +92,7 @@ def build_store(settings: Settings) -> StateStore:
 
 
 def build_provider(settings: Settings, overrides: Overrides) -> Provider:
-    endpoints = Endpoints(settings.issuer, settings.uri_base_path)
+    endpoints = Endpoints(settings.issuer, settings.uri_base_path, settings.sign_in_uri)
     keys = build_keys(settings)
     sealer = build_sealer(settings)
     backend = overrides.backend or create_backend(settings)

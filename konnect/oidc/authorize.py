@@ -254,8 +254,9 @@ def signin_redirect(provider: Provider, request: AuthorizeRequest, flow: str) ->
     """Send the browser to the sign-in web app with the original request and the flow."""
     query = {key: value for key, value in request.params.items() if key != "konnect"}
     query["flow"] = flow
-    location = provider.endpoints.url(provider.endpoints.signin_page)
-    return Outcome(location=location + "?" + urlencode(sorted(query.items())))
+    location = provider.endpoints.signin_url
+    separator = "&" if "?" in location else "?"
+    return Outcome(location=location + separator + urlencode(sorted(query.items())))
 
 
 def approved_scopes(

@@ -12,6 +12,16 @@ class Endpoints:
 
     issuer: str
     base_path: str = ""
+    sign_in_uri: str | None = None  # --sign-in-uri: a path on the issuer's host or a URL
+
+    @property
+    def signin_url(self) -> str:
+        """Where browsers go to sign in: the bundled web app or `--sign-in-uri`."""
+        if not self.sign_in_uri:
+            return self.url(self.signin_page)
+        if self.sign_in_uri.startswith("/"):
+            return self.url(self.sign_in_uri)
+        return self.sign_in_uri
 
     @property
     def origin(self) -> str:
