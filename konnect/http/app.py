@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from konnect.clients import load_registry
 from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
 from konnect.http.errors import http_exception, unexpected
+from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.middleware import RequestLimits
 from konnect.identifier import identifier_routes, webapp_routes
 from konnect.identity import IdentityBackend, create_backend
@@ -26,7 +28,7 @@ from konnect.keys import (
     load_signing_keys,
     load_validation_keys,
 )
-from konnect.oidc.endpoints import provider_routes
+from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies
@@ -118,7 +120,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
 
 
-def create_app(settings: Settings, overrides: Overrides | None = None) -> Starlette:
+def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIApp:
     for warning in settings.warnings:
         log.warning("%s", warning)
     provider = build_provider(settings, overrides or Overrides())
@@ -137,6 +139,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> Starle
         yield
         await provider.backend.close()
         await provider.store.close()
+        provider.signing_pool.shutdown(wait=False)
 
     app = Starlette(
         routes=routes,
@@ -144,5 +147,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> Starle
         exception_handlers={HTTPException: http_exception, Exception: unexpected},
         lifespan=lifespan,
     )
-    app.state.provider = provider
-    return app
+    prebuilt = {
+        path: Prebuilt(content_type, body, tuple(headers.items()))
+        for path, (content_type, body, headers) in documents(provider).items()
+    }
+    return FastPath(app, prebuilt)

@@ -1,15 +1,28 @@
-"""Running the app under uvicorn: `konnectd serve`."""
+"""Running the app under uvicorn: `konnectd serve`, in one process or several forked workers.
+
+With `--workers N` the parent builds the app once (so generated keys and secrets are shared),
+binds the socket, and forks N workers that serve it; it stops them all on SIGTERM/SIGINT and
+when any one of them dies, so a process manager can restart the whole service.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import signal
+import socket
 import sys
+from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.http.app import create_app
+
+log = logging.getLogger("konnect")
 
 _LOG_LEVELS = {
     "panic": logging.CRITICAL,
@@ -34,6 +47,67 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+        backlog=4096,
+    )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(4096)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker(app: ASGIApp, host: str, port: int, sock: socket.socket) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    uvicorn.Server(_uvicorn_config(app, host, port)).run(sockets=[sock])
+
+
+def _serve_workers(app: ASGIApp, host: str, port: int, count: int) -> int:
+    sock = _bind(host, port)
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_worker, args=(app, host, port, sock), daemon=True)
+        for _ in range(count)
+    ]
+    for worker in workers:
+        worker.start()
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    failed = False
+    while any(worker.is_alive() for worker in workers):
+        for worker in workers:
+            worker.join(timeout=0.5)
+            if not worker.is_alive() and not stopping:
+                log.error("worker %s exited with %s: stopping", worker.pid, worker.exitcode)
+                failed = True
+                stop(signal.SIGTERM, None)
+    sock.close()
+    return 1 if failed else 0
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
     try:
@@ -44,18 +118,15 @@ def serve(settings: Settings) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     host, port = split_listen(settings.listen)
-    logging.getLogger("konnect").info(
-        "konnect listening on http://%s:%d, issuer %s", host, port, settings.issuer
+    log.info(
+        "konnect listening on http://%s:%d (%d worker%s), issuer %s",
+        host,
+        port,
+        settings.workers,
+        "" if settings.workers == 1 else "s",
+        settings.issuer,
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        date_header=True,
-        timeout_graceful_shutdown=10,
-    )
+    if settings.workers > 1:
+        return _serve_workers(app, host, port, settings.workers)
+    uvicorn.Server(_uvicorn_config(app, host, port)).run()
     return 0

@@ -426,6 +426,11 @@ async def _decide(
         if "none" in request.prompt:
             raise OAuthError("consent_required", "the user has not approved this client")
         return signin_redirect(provider, request, "consent")
-    outcome = success(provider, request, authenticated, scopes, cookies)
+    if request.returns_code:
+        outcome = success(provider, request, authenticated, scopes, cookies)
+    else:
+        outcome = await provider.off_loop(
+            lambda: success(provider, request, authenticated, scopes, cookies)
+        )
     outcome.cookies.extend(spent)
     return outcome

@@ -26,19 +26,27 @@ from konnect.oidc.userinfo import bearer_token, userinfo_claims
 _CORS = {"Access-Control-Allow-Origin": "*"}
 
 
+def documents(provider: Provider) -> dict[str, tuple[str, bytes, dict[str, str]]]:
+    """The documents that never change while the server runs: path -> (type, body, headers)."""
+    endpoints = provider.endpoints
+    return {
+        endpoints.discovery: (
+            "application/json",
+            discovery_bytes(provider),
+            {**_CORS, "Cache-Control": "public, max-age=300"},
+        ),
+        endpoints.jwks: (
+            "application/jwk-set+json",
+            provider.keys.jwks_json,
+            {**_CORS, "Cache-Control": "public, max-age=300"},
+        ),
+        endpoints.health: ("text/plain", b"", {"Cache-Control": "no-store"}),
+    }
+
+
 def provider_routes(provider: Provider) -> list[Route]:
     endpoints = provider.endpoints
-    discovery = discovery_bytes(provider)
-    jwks = provider.keys.jwks_json
     token_endpoint = TokenEndpoint(provider)
-
-    async def discovery_handler(request: Request) -> Response:
-        headers = {**_CORS, "Cache-Control": "public, max-age=300"}
-        return Response(discovery, headers=headers, media_type="application/json")
-
-    async def jwks_handler(request: Request) -> Response:
-        headers = {**_CORS, **NO_CACHE}
-        return Response(jwks, headers=headers, media_type="application/jwk-set+json")
 
     async def health_handler(request: Request) -> Response:
         return Response(b"", 200)
@@ -80,9 +88,8 @@ def provider_routes(provider: Provider) -> list[Route]:
             return json_response(error.as_dict(), status, headers)
         return json_response(claims, 200, {**_CORS, **NO_CACHE})
 
+    # Discovery, JWKS and GET health checks are prebuilt documents: see `documents()`.
     return [
-        Route(endpoints.discovery, discovery_handler, methods=["GET", "HEAD"]),
-        Route(endpoints.jwks, jwks_handler, methods=["GET", "HEAD"]),
         Route(endpoints.health, health_handler, methods=["GET", "HEAD", "POST"]),
         Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
         Route(endpoints.token, token_handler, methods=["POST"]),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from konnect.clients import ClientRegistry
 from konnect.identity import IdentityBackend
@@ -14,6 +17,8 @@ from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import TokenIssuer
 from konnect.oidc.urls import Endpoints
 from konnect.state import StateStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,10 @@ class Provider:
     cookies: BrowserCookies
     clock: Callable[[], float]
     log: logging.Logger
+    # `cryptography` releases the GIL while signing: a couple of threads let every core sign.
+    signing_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")
+    )
 
     @property
     def issuer(self) -> str:
@@ -35,3 +44,7 @@ class Provider:
 
     def now(self) -> int:
         return int(self.clock())
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """Run CPU-heavy work (signatures) in the signing pool, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.signing_pool, work)

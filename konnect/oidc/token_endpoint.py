@@ -220,7 +220,7 @@ class TokenEndpoint:
             grant.validate_token_request()
             if isinstance(grant, _CodeGrant):
                 await self._claim_code(request)
-            return grant.create_token_response()  # type: ignore[no-any-return]
+            return await self._provider.off_loop(grant.create_token_response)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
             return self._server.handle_error_response(request, _Unavailable())  # type: ignore[no-any-return]
