@@ -131,6 +131,11 @@ clients:
     name: Untrusted App
     secret: untrusted-secret
     redirect_uris: [https://rp.example.com/cb]
+  - id: service-app
+    name: Service
+    secret: service-secret
+    grant_types: [client_credentials]
+    redirect_uris: [https://service.example.com/cb]
 """
     )
     return tmp_path

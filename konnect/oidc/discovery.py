@@ -40,7 +40,12 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "scopes_supported": [OPENID, *provider.scopes.supported],
         "response_types_supported": list(RESPONSE_TYPES),
         "response_modes_supported": ["query", "fragment"],
-        "grant_types_supported": ["authorization_code", "implicit", "refresh_token"],
+        "grant_types_supported": [
+            "authorization_code",
+            "implicit",
+            "refresh_token",
+            "client_credentials",
+        ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(provider.keys.signing_algorithms),
         "token_endpoint_auth_methods_supported": [

@@ -49,6 +49,9 @@ class ClientModel:
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_grant_type(self, grant_type: str) -> bool:
+        if grant_type == "client_credentials":
+            registration = self.registration
+            return not registration.is_public and grant_type in registration.grant_types
         return grant_type in ("authorization_code", "refresh_token")
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
@@ -149,12 +152,17 @@ class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return None  # Konnect refresh tokens stay valid until they expire
 
 
+class _ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
 class _Server(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, provider: Provider) -> None:
         super().__init__()
         self._provider = provider
         self.register_grant(_CodeGrant, [_Pkce(required=True)])
         self.register_grant(_RefreshGrant)
+        self.register_grant(_ClientCredentialsGrant)
         self.register_token_generator("default", self._generate)
 
     def query_client(self, client_id: str) -> ClientModel | None:
@@ -176,14 +184,16 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         self,
         grant_type: str,
         client: ClientModel,
-        user: Grant,
-        scope: str,
+        user: Grant | None,
+        scope: str | None,
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        grant = user.with_scopes(tuple(scope.split())) if scope else user
         alg = client.registration.id_token_signed_response_alg
         tokens = self._provider.tokens
+        if user is None:
+            return self._client_token(client, scope or "", alg)
+        grant = user.with_scopes(tuple(scope.split())) if scope else user
         access_token = tokens.access_token(grant, alg)
         response: dict[str, Any] = {
             "access_token": access_token,
@@ -197,6 +207,18 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
                 response["refresh_token"] = tokens.refresh_token(grant)
         response["scope"] = " ".join(grant.scopes)
         return response
+
+    def _client_token(self, client: ClientModel, scope: str, alg: str | None) -> dict[str, Any]:
+        """client_credentials: a token for the client itself, no user and no refresh token."""
+        scopes = self._provider.scopes.filter_supported(scope.split())
+        scopes = [name for name in scopes if name != OFFLINE_ACCESS]
+        tokens = self._provider.tokens
+        return {
+            "access_token": tokens.client_access_token(client.get_client_id(), scopes, alg),
+            "token_type": "Bearer",
+            "expires_in": tokens.lifetimes.access_token,
+            "scope": " ".join(scopes),
+        }
 
 
 class TokenEndpoint:

@@ -81,6 +81,22 @@ class TokenIssuer:
             claims["kc.authorizedClaims"] = grant.claims
         return self.keys.sign(claims, alg)
 
+    def client_access_token(self, client_id: str, scopes: list[str], alg: str | None = None) -> str:
+        """An access token for a client acting on its own behalf (RFC 9068 §2.2: sub = client)."""
+        now = self.now()
+        claims: dict[str, Any] = {
+            "aud": client_id,
+            "exp": now + self.lifetimes.access_token,
+            "iat": now,
+            "iss": self.issuer,
+            "jti": random_string(24),
+            "sub": client_id,
+            "client_id": client_id,
+            "kc.isAccessToken": True,
+            "kc.authorizedScopes": scopes,
+        }
+        return self.keys.sign(claims, alg)
+
     def id_token(
         self,
         grant: Grant,

@@ -355,3 +355,24 @@ def test_random_garbage_never_causes_a_server_error(server: RunningServer) -> No
             )
             assert get.status_code < 500
             assert post.status_code < 500
+
+
+def test_client_credentials_for_registered_confidential_clients(server: RunningServer) -> None:
+    granted = token(
+        server,
+        {"grant_type": "client_credentials", "scope": "openid profile"},
+        auth=("service-app", "service-secret"),
+    )
+    assert granted.status_code == 200, granted.text
+    body = granted.json()
+    assert body["token_type"] == "Bearer"
+    assert "refresh_token" not in body
+    assert "id_token" not in body
+    refused = token(
+        server, {"grant_type": "client_credentials"}, auth=("trusted-app", "trusted-secret")
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "unauthorized_client"
+    # a client token names no user: userinfo refuses it
+    bearer = {"Authorization": "Bearer " + body["access_token"]}
+    assert httpx.get(server.url + USERINFO, headers=bearer).status_code == 401
