@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from konnect.clients import load_registry
+from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
 from konnect.http.errors import http_exception, unexpected
@@ -38,6 +40,7 @@ from konnect.state import MemoryStateStore, StateStore
 from konnect.state.redis_store import RedisStateStore
 
 log = logging.getLogger("konnect")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,26 +96,50 @@ def build_store(settings: Settings) -> StateStore:
     return RedisStateStore(settings.state_store)
 
 
+class _Problems:
+    """Collects configuration problems of independent parts, so all are reported at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def attempt(self, build: Callable[[], T]) -> T | None:
+        try:
+            return build()
+        except ConfigError as error:
+            self.problems.extend(error.problems)
+            return None
+
+
 def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     endpoints = Endpoints(settings.issuer, settings.uri_base_path, settings.sign_in_uri)
-    keys = build_keys(settings)
-    sealer = build_sealer(settings)
-    backend = overrides.backend or create_backend(settings)
+    collected = _Problems()
+    keys = collected.attempt(lambda: build_keys(settings))
+    sealer = collected.attempt(lambda: build_sealer(settings))
+    backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
+    clients = collected.attempt(
+        lambda: load_registry(settings.identifier_registration_conf, settings.issuer)
+    )
+    scopes = collected.attempt(
+        lambda: build_catalog(
+            settings.identifier_scopes_conf,
+            backend.scopes if backend else (),
+            settings.allowed_scopes,
+        )
+    )
+    if collected.problems or not (keys and sealer and backend and clients and scopes):
+        raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
         access_token=settings.access_token_expiration,
         id_token=settings.id_token_expiration,
         refresh_token=settings.refresh_token_expiration,
     )
-    store = overrides.store or build_store(settings)
     return Provider(
         endpoints=endpoints,
         keys=keys,
-        clients=load_registry(settings.identifier_registration_conf, settings.issuer),
-        scopes=build_catalog(
-            settings.identifier_scopes_conf, backend.scopes, settings.allowed_scopes
-        ),
+        clients=clients,
+        scopes=scopes,
         backend=backend,
-        store=store,
+        store=overrides.store or build_store(settings),
         tokens=TokenIssuer(keys, sealer, settings.issuer, lifetimes, overrides.clock),
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,

@@ -1,0 +1,34 @@
+"""Problems in independent parts of the configuration are reported together at startup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from konnect.config.errors import ConfigError
+from konnect.config.model import Settings
+from konnect.http.app import create_app
+
+
+def test_every_broken_file_is_reported_at_once(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.key"
+    secret.write_text("0" * 64)  # hex text instead of 32 raw bytes
+    key = tmp_path / "signing.pem"
+    key.write_text("not a key")
+    registry = tmp_path / "registry.yaml"
+    registry.write_text("clients:\n  - name: no id\n    redirect_uris: [https://a.example/cb]\n")
+    users = tmp_path / "users.yaml"
+    users.write_text("users:\n  - username: x\n")
+    settings = Settings(
+        issuer="https://idp.example.com",
+        signing_private_keys=(key,),
+        encryption_secret=secret,
+        identifier_registration_conf=registry,
+        users_file=users,
+    )
+    with pytest.raises(ConfigError) as caught:
+        create_app(settings)
+    text = str(caught.value)
+    for name in ("secret.key", "signing.pem", "registry.yaml", "users.yaml"):
+        assert name in text
