@@ -111,7 +111,9 @@ class _Problems:
 
 
 def build_provider(settings: Settings, overrides: Overrides) -> Provider:
-    endpoints = Endpoints(settings.issuer, settings.uri_base_path, settings.sign_in_uri)
+    endpoints = Endpoints(
+        settings.issuer, settings.uri_base_path, settings.sign_in_uri, settings.signed_out_uri
+    )
     collected = _Problems()
     keys = collected.attempt(lambda: build_keys(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))

@@ -36,6 +36,7 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "authorization_endpoint": endpoints.url(endpoints.authorize),
         "token_endpoint": endpoints.url(endpoints.token),
         "userinfo_endpoint": endpoints.url(endpoints.userinfo),
+        "end_session_endpoint": endpoints.url(endpoints.endsession),
         "jwks_uri": endpoints.url(endpoints.jwks),
         "scopes_supported": [OPENID, *provider.scopes.supported],
         "response_types_supported": list(RESPONSE_TYPES),

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from konnect.oidc.authorize import authorize
 from konnect.oidc.discovery import discovery_bytes
+from konnect.oidc.endsession import end_session
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.responses import (
@@ -67,6 +68,20 @@ def provider_routes(provider: Provider) -> list[Route]:
         apply_cookies(response, outcome.cookies, provider.cookies.policy)
         return response
 
+    async def endsession_handler(request: Request) -> Response:
+        try:
+            if request.method == "POST":
+                params = await form_params(request)
+            else:
+                params = query_params(request)
+            outcome = end_session(provider, params, request.cookies)
+        except OAuthError as error:
+            provider.log.info("end session refused: %s", error)
+            return error_page(error)
+        response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
+        apply_cookies(response, outcome.cookies, provider.cookies.policy)
+        return response
+
     async def token_handler(request: Request) -> Response:
         try:
             form = await form_params(request)
@@ -92,6 +107,7 @@ def provider_routes(provider: Provider) -> list[Route]:
     return [
         Route(endpoints.health, health_handler, methods=["GET", "HEAD", "POST"]),
         Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
+        Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),
         Route(endpoints.token, token_handler, methods=["POST"]),
         Route(endpoints.userinfo, userinfo_handler, methods=["GET", "POST"]),
     ]

@@ -13,15 +13,22 @@ class Endpoints:
     issuer: str
     base_path: str = ""
     sign_in_uri: str | None = None  # --sign-in-uri: a path on the issuer's host or a URL
+    signed_out_uri: str | None = None  # --signed-out-uri: likewise
+
+    def _page(self, configured: str | None, default_path: str) -> str:
+        if not configured:
+            return self.url(default_path)
+        return self.url(configured) if configured.startswith("/") else configured
 
     @property
     def signin_url(self) -> str:
         """Where browsers go to sign in: the bundled web app or `--sign-in-uri`."""
-        if not self.sign_in_uri:
-            return self.url(self.signin_page)
-        if self.sign_in_uri.startswith("/"):
-            return self.url(self.sign_in_uri)
-        return self.sign_in_uri
+        return self._page(self.sign_in_uri, self.signin_page)
+
+    @property
+    def signed_out_url(self) -> str:
+        """Where browsers go after signing out: the bundled page or `--signed-out-uri`."""
+        return self._page(self.signed_out_uri, self.goodbye_page)
 
     @property
     def origin(self) -> str:

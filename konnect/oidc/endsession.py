@@ -1,0 +1,81 @@
+"""The end session endpoint (RP-initiated logout), Konnect-compatible and strict about
+where it sends the browser: only to a `post_logout_redirect_uri` registered for the client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from konnect.clients import ClientRegistration
+from konnect.crypto import public_subject
+from konnect.keys import InvalidToken
+from konnect.oidc.authorize import Outcome, redirect_with
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.provider import Provider
+from konnect.oidc.session import CookieSpec
+
+
+def _hint_claims(provider: Provider, params: Mapping[str, str]) -> dict[str, object] | None:
+    hint = params.get("id_token_hint")
+    if hint is None:
+        return None
+    try:
+        claims = provider.keys.verify(hint, check_exp=False)
+    except InvalidToken as exc:
+        raise OAuthError("invalid_request", f"id_token_hint is invalid: {exc}") from None
+    if claims.get("iss") != provider.issuer:
+        raise OAuthError("invalid_request", "id_token_hint was not issued by this provider")
+    return claims
+
+
+def _client(
+    provider: Provider, params: Mapping[str, str], hint: dict[str, object] | None
+) -> ClientRegistration | None:
+    hinted = hint.get("aud") if hint else None
+    client_id = params.get("client_id") or (hinted if isinstance(hinted, str) else None)
+    if hinted is not None and params.get("client_id") not in (None, hinted):
+        raise OAuthError("invalid_request", "client_id does not match the id_token_hint")
+    return provider.clients.get(client_id) if client_id else None
+
+
+def _signed_out_cookies(provider: Provider) -> list[CookieSpec]:
+    cookies = provider.cookies
+    return [cookies.delete_logon(), cookies.delete_session(), cookies.delete_browser_state()]
+
+
+def end_session(
+    provider: Provider, params: Mapping[str, str], cookies: Mapping[str, str]
+) -> Outcome:
+    hint = _hint_claims(provider, params)
+    client = _client(provider, params, hint)
+    target = params.get("post_logout_redirect_uri")
+    if target is not None and (
+        client is None or not provider.clients.post_logout_redirect_allowed(client, target)
+    ):
+        raise OAuthError("invalid_request", "post_logout_redirect_uri is not registered")
+    logon = provider.cookies.read_logon(cookies, now=provider.now())
+    hint_matches = False
+    if logon is not None and hint is not None:
+        subjects = (logon.subject, public_subject(logon.subject, logon.provider))
+        if hint.get("sub") not in subjects:
+            raise OAuthError("invalid_request", "id_token_hint names another user")
+        hint_matches = True
+    confirmed = logon is None or hint_matches or (client is not None and client.trusted)
+    if not confirmed:
+        return _goodbye(provider, client)
+    outcome = Outcome(cookies=_signed_out_cookies(provider))
+    if target is None:
+        outcome.location = _goodbye(provider, client).location
+    else:
+        state = {"state": params["state"]} if params.get("state") else {}
+        outcome.location = redirect_with(target, state, "query")
+    return outcome
+
+
+def _goodbye(provider: Provider, client: ClientRegistration | None) -> Outcome:
+    """The signed-out page asks the user to confirm; nothing is ended without that."""
+    location = provider.endpoints.signed_out_url
+    if client is not None:
+        separator = "&" if "?" in location else "?"
+        location += separator + urlencode({"client_id": client.id, "flow": "oidc"})
+    return Outcome(location=location)
