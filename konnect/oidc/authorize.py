@@ -192,17 +192,20 @@ def _code_challenge(
     return challenge
 
 
-def _hint_subject(provider: Provider, params: Mapping[str, str]) -> str | None:
-    hint = params.get("id_token_hint")
-    if hint is None:
-        return None
+def verified_hint(provider: Provider, hint: str) -> dict[str, Any]:
+    """An ID token we issued, as a hint: signature and issuer checked, expiry ignored."""
     try:
         claims = provider.keys.verify(hint, check_exp=False)
     except InvalidToken as exc:
         raise OAuthError("invalid_request", f"id_token_hint is invalid: {exc}") from None
     if claims.get("iss") != provider.issuer or not isinstance(claims.get("sub"), str):
         raise OAuthError("invalid_request", "id_token_hint was not issued by this provider")
-    return str(claims["sub"])
+    return claims
+
+
+def _hint_subject(provider: Provider, params: Mapping[str, str]) -> str | None:
+    hint = params.get("id_token_hint")
+    return None if hint is None else str(verified_hint(provider, hint)["sub"])
 
 
 def _claims(params: Mapping[str, str]) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from konnect.oidc.responses import (
     error_page,
     form_params,
     json_response,
-    query_params,
+    request_params,
 )
 from konnect.oidc.token_endpoint import TokenEndpoint
 from konnect.oidc.userinfo import bearer_token, userinfo_claims
@@ -54,10 +54,7 @@ def provider_routes(provider: Provider) -> list[Route]:
 
     async def authorize_handler(request: Request) -> Response:
         try:
-            if request.method == "POST":
-                params = await form_params(request)
-            else:
-                params = query_params(request)
+            params = await request_params(request)
         except OAuthError as error:
             return error_page(error)
         outcome = await authorize(provider, params, request.cookies)
@@ -70,11 +67,7 @@ def provider_routes(provider: Provider) -> list[Route]:
 
     async def endsession_handler(request: Request) -> Response:
         try:
-            if request.method == "POST":
-                params = await form_params(request)
-            else:
-                params = query_params(request)
-            outcome = end_session(provider, params, request.cookies)
+            outcome = end_session(provider, await request_params(request), request.cookies)
         except OAuthError as error:
             provider.log.info("end session refused: %s", error)
             return error_page(error)

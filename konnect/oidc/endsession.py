@@ -8,8 +8,7 @@ from urllib.parse import urlencode
 
 from konnect.clients import ClientRegistration
 from konnect.crypto import public_subject
-from konnect.keys import InvalidToken
-from konnect.oidc.authorize import Outcome, redirect_with
+from konnect.oidc.authorize import Outcome, redirect_with, verified_hint
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.session import CookieSpec
@@ -17,15 +16,7 @@ from konnect.oidc.session import CookieSpec
 
 def _hint_claims(provider: Provider, params: Mapping[str, str]) -> dict[str, object] | None:
     hint = params.get("id_token_hint")
-    if hint is None:
-        return None
-    try:
-        claims = provider.keys.verify(hint, check_exp=False)
-    except InvalidToken as exc:
-        raise OAuthError("invalid_request", f"id_token_hint is invalid: {exc}") from None
-    if claims.get("iss") != provider.issuer:
-        raise OAuthError("invalid_request", "id_token_hint was not issued by this provider")
-    return claims
+    return None if hint is None else verified_hint(provider, hint)
 
 
 def _client(

@@ -51,6 +51,13 @@ async def form_params(request: Request) -> dict[str, str]:
     return single_valued(_decode_pairs(body))
 
 
+async def request_params(request: Request) -> dict[str, str]:
+    """Parameters of an endpoint that takes GET (query) and POST (form body) alike."""
+    if request.method == "POST":
+        return await form_params(request)
+    return query_params(request)
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
