@@ -25,6 +25,7 @@ STATE_HEADER = "Kopano-Konnect-State"
 OIDC_FLOWS = ("oidc", "oauth", "consent")
 THROTTLE_WINDOW = 300
 THROTTLE_LIMIT = 10
+MAX_USERNAME_LENGTH = 256
 _HEADERS = {
     **NO_CACHE,
     "X-Frame-Options": "DENY",
@@ -83,7 +84,7 @@ class IdentifierApi:
         raw = await read_body(request, MAX_API_BODY)
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise OAuthError("invalid_request", "failed to decode request JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
             raise OAuthError("invalid_request", "failed to decode request JSON")
@@ -184,7 +185,7 @@ class IdentifierApi:
     async def _authenticate(
         self, request: Request, username: str, password: str, mode: str
     ) -> Logon | None:
-        if not username:
+        if not username or len(username) > MAX_USERNAME_LENGTH:
             return None
         if mode == "0" and not password:
             current = self.provider.cookies.read_logon(request.cookies, now=self.provider.now())

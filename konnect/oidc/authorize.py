@@ -214,7 +214,7 @@ def _claims(params: Mapping[str, str]) -> dict[str, Any] | None:
         return None
     try:
         claims = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise OAuthError("invalid_request", "claims is not valid JSON") from None
     if not isinstance(claims, dict):
         raise OAuthError("invalid_request", "claims must be a JSON object")

@@ -376,3 +376,22 @@ def test_client_credentials_for_registered_confidential_clients(server: RunningS
     # a client token names no user: userinfo refuses it
     bearer = {"Authorization": "Bearer " + body["access_token"]}
     assert httpx.get(server.url + USERINFO, headers=bearer).status_code == 401
+
+
+def test_deeply_nested_json_is_a_clean_error(server: RunningServer) -> None:
+    nested = "[" * 5000 + "]" * 5000
+    response = authorize(server, urlencode(good_params(claims=nested[:8000])))
+    assert response.status_code == 302
+    assert "error=invalid_request" in response.headers["location"]
+    api = httpx.post(
+        server.url + "/signin/v1/identifier/_/hello",
+        content=nested.encode(),
+        headers=api_headers(server.url),
+    )
+    assert api.status_code == 400
+    long_name = httpx.post(
+        server.url + "/signin/v1/identifier/_/logon",
+        json={"state": "s", "params": ["x" * 5000, "pw", "1"]},
+        headers=api_headers(server.url),
+    )
+    assert long_name.status_code == 204
