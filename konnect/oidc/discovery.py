@@ -37,6 +37,7 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "token_endpoint": endpoints.url(endpoints.token),
         "userinfo_endpoint": endpoints.url(endpoints.userinfo),
         "end_session_endpoint": endpoints.url(endpoints.endsession),
+        "check_session_iframe": endpoints.url(endpoints.check_session),
         "jwks_uri": endpoints.url(endpoints.jwks),
         "scopes_supported": [OPENID, *provider.scopes.supported],
         "response_types_supported": list(RESPONSE_TYPES),

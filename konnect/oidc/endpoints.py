@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from konnect.oidc.authorize import authorize
+from konnect.oidc.check_session import check_session_page
 from konnect.oidc.discovery import discovery_bytes
 from konnect.oidc.endsession import end_session
 from konnect.oidc.errors import OAuthError
@@ -75,6 +78,15 @@ def provider_routes(provider: Provider) -> list[Route]:
         apply_cookies(response, outcome.cookies, provider.cookies.policy)
         return response
 
+    async def check_session_handler(request: Request) -> Response:
+        nonce = secrets.token_urlsafe(16)
+        page = check_session_page(provider.cookies.browser_state_name, nonce)
+        headers = {
+            **NO_CACHE,
+            "Content-Security-Policy": f"default-src 'none'; script-src 'nonce-{nonce}'",
+        }
+        return Response(page, headers=headers, media_type="text/html")
+
     async def token_handler(request: Request) -> Response:
         try:
             form = await form_params(request)
@@ -101,6 +113,7 @@ def provider_routes(provider: Provider) -> list[Route]:
         Route(endpoints.health, health_handler, methods=["GET", "HEAD", "POST"]),
         Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
         Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),
+        Route(endpoints.check_session, check_session_handler, methods=["GET", "HEAD"]),
         Route(endpoints.token, token_handler, methods=["POST"]),
         Route(endpoints.userinfo, userinfo_handler, methods=["GET", "POST"]),
     ]

@@ -88,6 +88,10 @@ class Endpoints:
         return f"{self.signin_prefix}/goodbye"
 
     @property
+    def check_session(self) -> str:
+        return self.session_path + "check-session.html"
+
+    @property
     def session_path(self) -> str:
         return f"{self.base_path}/konnect/v1/session/"
 

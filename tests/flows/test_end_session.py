@@ -66,3 +66,15 @@ def test_invalid_hint_is_an_error_page(server: RunningServer) -> None:
     response = httpx.get(server.url + ENDSESSION + "?id_token_hint=a.b.c")
     assert response.status_code == 400
     assert "location" not in response.headers
+
+
+def test_check_session_iframe_page(server: RunningServer) -> None:
+    meta = httpx.get(server.url + "/.well-known/openid-configuration").json()
+    response = httpx.get(meta["check_session_iframe"])
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in response.text
+    assert '"KKBS"' in response.text  # the browser-state cookie it reads
+    assert "x-frame-options" not in response.headers  # relying parties frame it
+    assert httpx.get(meta["check_session_iframe"]).headers["content-security-policy"] != csp
