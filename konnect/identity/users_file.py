@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,9 @@ class UsersFileBackend:
         self._by_subject = {entry.user.subject: entry for entry in entries}
         # Unknown users are checked against this hash, so they cost as much time as known ones.
         self._dummy_hash = hash_password(secrets.token_hex(16))
+        # Each check holds its hash's memory cost (19 MiB by default) for its duration: as many
+        # at once as there are cores keeps sign-ins fast and memory bounded.
+        self._checks = asyncio.Semaphore(os.cpu_count() or 2)
 
     @classmethod
     def from_file(cls, path: Path) -> UsersFileBackend:
@@ -132,7 +136,8 @@ class UsersFileBackend:
         entry = self._by_username.get(username.lower())
         password_hash = entry.password_hash if entry else self._dummy_hash
         # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
-        matches = await asyncio.to_thread(verify_password, password_hash, password)
+        async with self._checks:
+            matches = await asyncio.to_thread(verify_password, password_hash, password)
         if entry is None or entry.disabled or not matches:
             return None
         return entry.user

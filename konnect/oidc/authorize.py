@@ -432,7 +432,7 @@ async def _decide(
     if request.returns_code:
         outcome = success(provider, request, authenticated, scopes, cookies)
     else:
-        outcome = await provider.off_loop(
+        outcome = await provider.signing(
             lambda: success(provider, request, authenticated, scopes, cookies)
         )
     outcome.cookies.extend(spent)

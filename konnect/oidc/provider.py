@@ -45,6 +45,9 @@ class Provider:
     def now(self) -> int:
         return int(self.clock())
 
-    async def off_loop(self, work: Callable[[], T]) -> T:
-        """Run CPU-heavy work (signatures) in the signing pool, off the event loop."""
+    async def signing(self, work: Callable[[], T], alg: str | None = None) -> T:
+        """Run work that signs with `alg`: RSA signatures (about 1 ms) go to the signing pool
+        so both cores can sign; EC and EdDSA ones are cheaper than the thread hop."""
+        if not self.keys.signing_alg_for(alg).startswith(("RS", "PS")):
+            return work()
         return await asyncio.get_running_loop().run_in_executor(self.signing_pool, work)

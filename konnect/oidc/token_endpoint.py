@@ -242,7 +242,8 @@ class TokenEndpoint:
             grant.validate_token_request()
             if isinstance(grant, _CodeGrant):
                 await self._claim_code(request)
-            return await self._provider.off_loop(grant.create_token_response)
+            alg = grant.request.client.registration.id_token_signed_response_alg
+            return await self._provider.signing(grant.create_token_response, alg)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
             return self._server.handle_error_response(request, _Unavailable())  # type: ignore[no-any-return]

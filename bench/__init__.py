@@ -1,0 +1,1 @@
+"""The konnect benchmark: `bench/run` (see README.md)."""
