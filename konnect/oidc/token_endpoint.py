@@ -8,7 +8,7 @@ user is re-read from the backend. The grant hooks then only look at what was pre
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
@@ -19,14 +19,13 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from konnect.clients import ClientRegistration
 from konnect.identity import BackendUnavailable
-from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OFFLINE_ACCESS
-from konnect.oidc.tokens import OpenedToken, grant_id_of
+from konnect.oidc.tokens import OpenedToken
 from konnect.state import StateStoreUnavailable
 
-__all__ = ["TokenEndpoint", "grant_id_of"]
+__all__ = ["TokenEndpoint"]
 
 
 class ClientModel:
@@ -269,7 +268,7 @@ class TokenEndpoint:
             raise _Unavailable("the user directory is unavailable, try again later") from None
         if user is None:
             return None
-        return Grant(**{**grant.__dict__, "user": user})
+        return replace(grant, user=user)
 
     async def _claim_code(self, request: TokenRequest) -> None:
         """A code works once; a second use revokes everything the first one issued."""
@@ -277,9 +276,11 @@ class TokenEndpoint:
         if opened is None:
             raise InvalidGrantError("invalid code")
         store = self._provider.store
-        ttl = max(self._provider.tokens.lifetimes.refresh_token, 1)
-        if not await store.claim("code:" + opened.token_id, ttl):
-            await store.put("revoked:" + opened.grant.grant_id, "code reused", ttl)
+        # The single-use mark only has to outlive the code; the revocation, every token of it.
+        code_ttl = max(opened.expires_at - self._provider.now(), 1)
+        if not await store.claim("code:" + opened.token_id, code_ttl):
+            revoked_ttl = self._provider.tokens.lifetimes.refresh_token
+            await store.put("revoked:" + opened.grant.grant_id, "code reused", revoked_ttl)
             self._provider.log.warning(
                 "authorization code reused by client %s: grant revoked", opened.grant.client_id
             )
@@ -293,7 +294,3 @@ class _Unavailable(OAuth2Error):  # type: ignore[misc]
     error = "temporarily_unavailable"
     description = "the service is temporarily unavailable, try again later"
     status_code = 503
-
-
-def as_oauth_error(error: OAuth2Error) -> OAuthError:
-    return OAuthError(error.error, error.description or "")
