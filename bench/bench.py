@@ -47,9 +47,10 @@ DISCOVERY_PATH = "/.well-known/openid-configuration"
 WARMUP = wrkrun.Load(seconds=1)
 
 NODE_NOTES = [
-    "node-oidc-provider: in-memory adapter, opaque access tokens (no resource indicators), "
-    "ID tokens signed with the run's key; /interaction signs the bench user in without a "
-    "password check (it is only used to obtain the session and refresh token).",
+    "node-oidc-provider: in-memory adapter; client_credentials access tokens are JWTs signed "
+    "with the run's key and alg like konnect's, other access tokens are opaque (konnect's are "
+    "signed JWTs, one signature more per code flow); /interaction signs the bench user in "
+    "without a password check (it is only used to obtain the session and refresh token).",
     "node-oidc-provider 9 asks for Node.js 22 or later and warns on older runtimes; the "
     "node version used is in the heading.",
     "code flow: req/s column is complete flows per second (authorize + code exchange, "
