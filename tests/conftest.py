@@ -131,6 +131,13 @@ clients:
     name: Untrusted App
     secret: untrusted-secret
     redirect_uris: [https://rp.example.com/cb]
+  - id: legacy-app
+    name: Legacy App
+    secret: legacy-secret
+    trusted: yes
+    application_type: native
+    reusable_refresh_tokens: yes
+    redirect_uris: [http://127.0.0.1:9999/cb]
   - id: service-app
     name: Service
     secret: service-secret

@@ -51,6 +51,7 @@ KNOWN_KEYS = frozenset(
         "contacts",
         "uri",
         "logo_uri",
+        "reusable_refresh_tokens",
     }
 )
 
@@ -78,6 +79,8 @@ class ClientRegistration:
     response_types: tuple[str, ...] = ()
     post_logout_redirect_uris: tuple[str, ...] = ()
     contacts: tuple[str, ...] = ()
+    # Konnect's behaviour: a refresh token is not rotated and stays usable until it expires.
+    reusable_refresh_tokens: bool = False
     uri: str = ""
     logo_uri: str = ""
     implicit: bool = False
@@ -206,6 +209,7 @@ def client_from_entry(
         contacts=read.texts("contacts"),
         uri=read.text("uri") or "",
         logo_uri=read.text("logo_uri") or "",
+        reusable_refresh_tokens=read.flag("reusable_refresh_tokens"),
     )
     problems = _unknown_key_problems(entry) + read.problems
     problems += _required_value_problems(client, read.bad_keys)

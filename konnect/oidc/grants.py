@@ -6,7 +6,7 @@ endpoint needs no backend call for a code and no server-side record beyond singl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from konnect.identity import User
@@ -30,7 +30,8 @@ class Grant:
     redirect_uri: str = ""
     code_challenge: str = ""
     response_type: str = "code"
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Not sealed: the id the next refresh token of this grant gets (refresh-token rotation).
+    next_refresh_id: str = ""
 
     def with_scopes(self, scopes: tuple[str, ...]) -> Grant:
         return replace(self, scopes=scopes)

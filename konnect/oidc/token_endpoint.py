@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from konnect.clients import ClientRegistration
+from konnect.crypto import random_string
 from konnect.identity import BackendUnavailable
 from konnect.oidc.grants import Grant
 from konnect.oidc.provider import Provider
@@ -64,8 +65,8 @@ class ClientModel:
 class Prefetched:
     """What the async part of the endpoint looked up before the grant ran."""
 
-    opened: OpenedToken | None = None
-    grant: Grant | None = None
+    opened: OpenedToken | None = None  # the code, or the refresh token being used
+    grant: Grant | None = None  # the grant to issue from, user re-read, next refresh id set
 
 
 class TokenRequest(OAuth2Request):  # type: ignore[misc]
@@ -89,8 +90,8 @@ class TokenRequest(OAuth2Request):  # type: ignore[misc]
 class _CodeRecord:
     """authlib's view of an opened authorization code."""
 
-    def __init__(self, opened: OpenedToken) -> None:
-        self.grant = opened.grant
+    def __init__(self, grant: Grant) -> None:
+        self.grant = grant
 
     def get_redirect_uri(self) -> str:
         return self.grant.redirect_uri
@@ -125,10 +126,10 @@ class _CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_authorization_code(self, code: str, client: ClientModel) -> _CodeRecord | None:
-        opened = self.request.prefetched.opened
-        if opened is None or opened.grant.client_id != client.get_client_id():
+        grant = self.request.prefetched.grant
+        if grant is None or grant.client_id != client.get_client_id():
             return None
-        return _CodeRecord(opened)
+        return _CodeRecord(grant)
 
     def delete_authorization_code(self, authorization_code: _CodeRecord) -> None:
         return None  # single use is claimed in the StateStore before the grant runs
@@ -204,6 +205,8 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
                 response["id_token"] = tokens.id_token(grant, alg, access_token=access_token)
             if OFFLINE_ACCESS in grant.scopes:
                 response["refresh_token"] = tokens.refresh_token(grant)
+        elif not client.registration.reusable_refresh_tokens:
+            response["refresh_token"] = tokens.refresh_token(grant)
         response["scope"] = " ".join(grant.scopes)
         return response
 
@@ -239,24 +242,39 @@ class TokenEndpoint:
         try:
             await self._prefetch(request, form.get("grant_type", ""))
             grant.validate_token_request()
+            client = grant.request.client.registration
             if isinstance(grant, _CodeGrant):
                 await self._claim_code(request)
-            alg = grant.request.client.registration.id_token_signed_response_alg
-            return await self._provider.signing(grant.create_token_response, alg)
+            elif isinstance(grant, _RefreshGrant) and not client.reusable_refresh_tokens:
+                await self._rotate(request)
+            status, body, response_headers = await self._provider.signing(
+                grant.create_token_response, client.id_token_signed_response_alg
+            )
+            if isinstance(grant, _CodeGrant) and "refresh_token" in body:
+                await self._start_family(request)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
             return self._server.handle_error_response(request, _Unavailable())  # type: ignore[no-any-return]
         except OAuth2Error as error:
             return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
+        return status, body, response_headers
 
     async def _prefetch(self, request: TokenRequest, grant_type: str) -> None:
         tokens = self._provider.tokens
         if grant_type == "authorization_code":
-            request.prefetched.opened = tokens.open_code(request.form.get("code", ""))
+            opened = tokens.open_code(request.form.get("code", ""))
         elif grant_type == "refresh_token":
             opened = tokens.open_refresh_token(request.form.get("refresh_token", ""))
-            if opened is not None:
-                request.prefetched.grant = await self._current_grant(opened.grant)
+        else:
+            return
+        if opened is None:
+            return
+        request.prefetched.opened = opened
+        current: Grant | None = opened.grant
+        if grant_type == "refresh_token":
+            current = await self._current_grant(opened.grant)
+        if current is not None:
+            request.prefetched.grant = replace(current, next_refresh_id=random_string(16))
 
     async def _current_grant(self, grant: Grant) -> Grant | None:
         """The refresh token's grant with the user as the backend sees them now."""
@@ -275,16 +293,38 @@ class TokenEndpoint:
         opened = request.prefetched.opened
         if opened is None:
             raise InvalidGrantError("invalid code")
-        store = self._provider.store
         # The single-use mark only has to outlive the code; the revocation, every token of it.
         code_ttl = max(opened.expires_at - self._provider.now(), 1)
-        if not await store.claim("code:" + opened.token_id, code_ttl):
-            revoked_ttl = self._provider.tokens.lifetimes.refresh_token
-            await store.put("revoked:" + opened.grant.grant_id, "code reused", revoked_ttl)
-            self._provider.log.warning(
-                "authorization code reused by client %s: grant revoked", opened.grant.client_id
-            )
+        if not await self._provider.store.claim("code:" + opened.token_id, code_ttl):
+            await self._revoke(opened.grant, "authorization code reused")
             raise InvalidGrantError("the code has already been used")
+
+    async def _start_family(self, request: TokenRequest) -> None:
+        """Remember which refresh token of this grant is the current one."""
+        grant = request.prefetched.grant
+        if grant is None:  # validate_token_request already refused such a request
+            raise InvalidGrantError()
+        ttl = self._provider.tokens.lifetimes.refresh_token
+        await self._provider.store.put("family:" + grant.grant_id, grant.next_refresh_id, ttl)
+
+    async def _rotate(self, request: TokenRequest) -> None:
+        """Only the current refresh token works, once; replaying an old one revokes the family."""
+        opened, grant = request.prefetched.opened, request.prefetched.grant
+        if opened is None or grant is None:  # validate_token_request already refused it
+            raise InvalidGrantError()
+        ttl = self._provider.tokens.lifetimes.refresh_token
+        family, store = "family:" + grant.grant_id, self._provider.store
+        if await store.swap(family, opened.token_id, grant.next_refresh_id, ttl):
+            return
+        # No record at all (an in-process store after a restart): this token starts it anew.
+        if not await store.swap(family, None, grant.next_refresh_id, ttl):
+            await self._revoke(grant, "refresh token reused")
+            raise InvalidGrantError("the refresh token has already been used")
+
+    async def _revoke(self, grant: Grant, reason: str) -> None:
+        ttl = self._provider.tokens.lifetimes.refresh_token
+        await self._provider.store.put("revoked:" + grant.grant_id, reason, ttl)
+        self._provider.log.warning("%s by client %s: grant revoked", reason, grant.client_id)
 
     async def _is_revoked(self, grant_id: str) -> bool:
         return await self._provider.store.get("revoked:" + grant_id) is not None

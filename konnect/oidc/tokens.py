@@ -131,7 +131,10 @@ class TokenIssuer:
         return self._seal(grant, _CODE_PURPOSE, CODE_LIFETIME)
 
     def refresh_token(self, grant: Grant) -> str:
-        return self._seal(grant, _REFRESH_PURPOSE, self.lifetimes.refresh_token)
+        """A refresh token whose id is the grant's `next_refresh_id` (or a new random one)."""
+        return self._seal(
+            grant, _REFRESH_PURPOSE, self.lifetimes.refresh_token, grant.next_refresh_id
+        )
 
     def open_code(self, code: str) -> OpenedToken | None:
         return self._open(code, _CODE_PURPOSE)
@@ -139,9 +142,9 @@ class TokenIssuer:
     def open_refresh_token(self, token: str) -> OpenedToken | None:
         return self._open(token, _REFRESH_PURPOSE)
 
-    def _seal(self, grant: Grant, purpose: str, lifetime: int) -> str:
+    def _seal(self, grant: Grant, purpose: str, lifetime: int, token_id: str = "") -> str:
         record = grant.to_record()
-        record["jti"] = random_string(16)
+        record["jti"] = token_id or random_string(16)
         record["exp"] = self.now() + lifetime
         return self._sealer.seal(json.dumps(record, separators=(",", ":")).encode(), purpose)
 

@@ -24,6 +24,10 @@ class StateStore(Protocol):
         """Set `key`, replacing any value."""
         ...
 
+    async def swap(self, key: str, expected: str | None, value: str, ttl: float) -> bool:
+        """Set `key` to `value` only if it now holds `expected` (None: absent). Atomic."""
+        ...
+
     async def increment(self, key: str, ttl: float) -> int:
         """Add one to a counter that expires `ttl` seconds after its first increment."""
         ...

@@ -53,6 +53,13 @@ class MemoryStateStore:
     async def put(self, key: str, value: str, ttl: float) -> None:
         self._set(key, value, ttl)
 
+    async def swap(self, key: str, expected: str | None, value: str, ttl: float) -> bool:
+        entry = self._live(key)
+        if (entry[0] if entry else None) != expected:
+            return False
+        self._set(key, value, ttl)
+        return True
+
     async def increment(self, key: str, ttl: float) -> int:
         entry = self._live(key)
         if entry is None:

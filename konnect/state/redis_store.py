@@ -13,6 +13,15 @@ from redis.exceptions import RedisError
 from konnect.state.base import StateStoreUnavailable
 
 _KEY_PREFIX = "konnect:"
+# Compare-and-set in one step; an empty expected value stands for "absent".
+_SWAP = """
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[1] == '') or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
 
 
 class RedisStateStore:
@@ -24,6 +33,7 @@ class RedisStateStore:
             health_check_interval=30,
             decode_responses=True,
         )
+        self._swap = self._redis.register_script(_SWAP)
 
     @staticmethod
     def _key(key: str) -> str:
@@ -52,6 +62,15 @@ class RedisStateStore:
             await self._redis.set(self._key(key), value, px=self._ttl_ms(ttl))
         except RedisError as exc:
             raise StateStoreUnavailable(f"redis: {exc.__class__.__name__}") from None
+
+    async def swap(self, key: str, expected: str | None, value: str, ttl: float) -> bool:
+        try:
+            result = await self._swap(
+                keys=[self._key(key)], args=[expected or "", value, self._ttl_ms(ttl)]
+            )
+        except RedisError as exc:
+            raise StateStoreUnavailable(f"redis: {exc.__class__.__name__}") from None
+        return bool(result)
 
     async def increment(self, key: str, ttl: float) -> int:
         try:

@@ -137,3 +137,26 @@ def test_redis_outage_fails_closed_and_recovers(pair: list[Instance], redis: Red
         redis.start()
         recovered = redeem(first, code_from(first, client))
         assert recovered.status_code == 200, recovered.text
+
+
+def test_rotated_refresh_token_cannot_be_replayed_on_the_other_instance(
+    pair: list[Instance],
+) -> None:
+    first, second = pair
+    with browser(first.url) as client:
+        assert sign_in(client, first.url).status_code == 200
+        response = client.get(
+            first.url
+            + AUTHORIZE
+            + "?"
+            + urlencode(good_params(prompt="none", scope="openid offline_access"))
+        )
+    code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+    tokens = redeem(first, code).json()
+    auth = ("trusted-app", "trusted-secret")
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    rotated = httpx.post(first.url + "/konnect/v1/token", data=data, auth=auth)
+    assert rotated.status_code == 200
+    replay = httpx.post(second.url + "/konnect/v1/token", data=data, auth=auth)
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"

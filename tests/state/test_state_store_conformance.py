@@ -104,3 +104,21 @@ def test_memory_store_sweeps_expired_keys() -> None:
 
     run(scenario)
     assert len(store._values) < 500  # the sweep itself is under test
+
+
+def test_swap_is_compare_and_set(store: StateStore, prefix: str) -> None:
+    async def scenario() -> list[object]:
+        key = prefix + "family"
+        results: list[object] = [
+            await store.swap(key, None, "one", 60),
+            await store.swap(key, None, "two", 60),
+            await store.swap(key, "one", "two", 60),
+            await store.swap(key, "one", "three", 60),
+            await store.get(key),
+        ]
+        racers = await asyncio.gather(*(store.swap(key, "two", f"r{n}", 60) for n in range(10)))
+        results.append(sorted(racers))
+        await store.close()
+        return results
+
+    assert run(scenario) == [True, False, True, False, "two", [False] * 9 + [True]]

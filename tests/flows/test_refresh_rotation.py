@@ -1,0 +1,96 @@
+"""Refresh tokens rotate on use with reuse detection; Konnect-style reusable ones per client."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+from tests.conftest import RunningServer, browser, sign_in
+from tests.flows.test_bad_input import code_request, good_params
+
+TOKEN = "/konnect/v1/token"
+
+
+def first_tokens(server: RunningServer, client_id: str, secret: str) -> dict[str, str]:
+    params = good_params(client_id=client_id, prompt="none", scope="openid offline_access")
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        response = client.get("/signin/v1/identifier/_/authorize?" + urlencode(params))
+    code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+    tokens = httpx.post(server.url + TOKEN, data=code_request(code), auth=(client_id, secret))
+    assert tokens.status_code == 200, tokens.text
+    return dict(tokens.json())
+
+
+def refresh(server: RunningServer, token: str, auth: tuple[str, str]) -> httpx.Response:
+    data = {"grant_type": "refresh_token", "refresh_token": token}
+    return httpx.post(server.url + TOKEN, data=data, auth=auth)
+
+
+def userinfo_status(server: RunningServer, access_token: str) -> int:
+    headers = {"Authorization": f"Bearer {access_token}"}
+    return httpx.get(server.url + "/konnect/v1/userinfo", headers=headers).status_code
+
+
+def test_refresh_tokens_rotate_and_a_replay_revokes_the_family(server: RunningServer) -> None:
+    auth = ("trusted-app", "trusted-secret")
+    tokens = first_tokens(server, *auth)
+    second = refresh(server, tokens["refresh_token"], auth)
+    assert second.status_code == 200, second.text
+    rotated = second.json()["refresh_token"]
+    assert rotated != tokens["refresh_token"]
+    third = refresh(server, rotated, auth)
+    assert third.status_code == 200
+    latest = third.json()
+    assert userinfo_status(server, latest["access_token"]) == 200
+
+    replay = refresh(server, tokens["refresh_token"], auth)
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    # the whole family is gone: the newest refresh token and its access token too
+    assert refresh(server, latest["refresh_token"], auth).status_code == 400
+    assert userinfo_status(server, latest["access_token"]) == 401
+
+
+def test_konnect_style_clients_keep_reusable_refresh_tokens(server: RunningServer) -> None:
+    auth = ("legacy-app", "legacy-secret")
+    tokens = first_tokens(server, *auth)
+    for _ in range(3):
+        again = refresh(server, tokens["refresh_token"], auth)
+        assert again.status_code == 200, again.text
+        assert "refresh_token" not in again.json()
+
+
+def test_narrower_scope_works_and_wider_scope_is_refused(server: RunningServer) -> None:
+    auth = ("legacy-app", "legacy-secret")
+    tokens = first_tokens(server, *auth)
+    narrower = httpx.post(
+        server.url + TOKEN,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "scope": "openid",
+        },
+        auth=auth,
+    )
+    assert narrower.status_code == 200
+    assert narrower.json()["scope"] == "openid"
+    wider = httpx.post(
+        server.url + TOKEN,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "scope": "openid email",
+        },
+        auth=auth,
+    )
+    assert wider.status_code == 400
+    assert wider.json()["error"] == "invalid_scope"
+
+
+def test_refresh_token_of_another_client_is_refused(server: RunningServer) -> None:
+    tokens = first_tokens(server, "trusted-app", "trusted-secret")
+    other = refresh(server, tokens["refresh_token"], ("legacy-app", "legacy-secret"))
+    assert other.status_code == 400
+    assert other.json()["error"] == "invalid_grant"
