@@ -111,6 +111,8 @@ def tool_version(args: list[str]) -> str:
 def ensure_tools() -> dict[str, str]:
     if shutil.which("wrk") is None:
         apt_install("wrk")
+    if shutil.which("redis-server") is None:
+        apt_install("redis-server")
     if shutil.which("node") is None or shutil.which("npm") is None:
         apt_install("nodejs", "npm")
     return {
