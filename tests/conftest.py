@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from joserfc.jwk import ECKey
 
 from konnect.config.model import Settings
 from konnect.crypto import hash_password
@@ -93,8 +95,15 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
+@pytest.fixture(scope="session")
+def client_key() -> ECKey:
+    """The private key of the test registry's `signing-app` (request objects)."""
+    return ECKey.generate_key("P-256", parameters={"kid": "signing-app-1"}, private=True)
+
+
 @pytest.fixture
-def config_dir(tmp_path: Path, password_hash: str) -> Path:
+def config_dir(tmp_path: Path, password_hash: str, client_key: ECKey) -> Path:
+    public_jwk = json.dumps({**client_key.as_dict(private=False), "use": "sig"})
     (tmp_path / "users.yaml").write_text(
         f"""
 users:
@@ -138,12 +147,19 @@ clients:
     application_type: native
     reusable_refresh_tokens: yes
     redirect_uris: [http://127.0.0.1:9999/cb]
+  - id: signing-app
+    name: Signing App
+    trusted: yes
+    application_type: native
+    redirect_uris: [http://127.0.0.1:9999/cb]
+    request_object_signing_alg: ES256
+    jwks: {"keys": [PUBLIC_JWK]}
   - id: service-app
     name: Service
     secret: service-secret
     grant_types: [client_credentials]
     redirect_uris: [https://service.example.com/cb]
-"""
+""".replace("PUBLIC_JWK", public_jwk)
     )
     return tmp_path
 

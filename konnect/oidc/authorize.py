@@ -21,6 +21,7 @@ from konnect.keys import InvalidToken
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.provider import Provider
+from konnect.oidc.request_object import merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
 from konnect.oidc.session import CookieSpec, Logon
 
@@ -55,7 +56,8 @@ class AuthorizeRequest:
     hint_subject: str | None
     claims: dict[str, Any] | None
     consent_ref: str
-    params: Mapping[str, str]
+    params: Mapping[str, str]  # as received (a request object stays one, for the sign-in page)
+    signed_request: bool = False
 
     @property
     def returns_code(self) -> bool:
@@ -91,10 +93,14 @@ def default_response_mode(response_type: str) -> str:
 
 
 def parse_request(
-    provider: Provider, params: Mapping[str, str], client: ClientRegistration
+    provider: Provider, original: Mapping[str, str], client: ClientRegistration
 ) -> AuthorizeRequest:
-    if "request" in params:
-        raise OAuthError("request_not_supported", "request objects are not supported yet")
+    params, signed = original, False
+    if "request" in original:
+        claims, signed = verified_claims(
+            original["request"], client, provider.issuer, provider.now()
+        )
+        params = merge(original, claims)
     if "request_uri" in params:
         raise OAuthError("request_uri_not_supported", "request_uri is not supported")
     if "registration" in params:
@@ -119,7 +125,8 @@ def parse_request(
         hint_subject=_hint_subject(provider, params),
         claims=_claims(params),
         consent_ref=params.get("konnect", ""),
-        params=params,
+        params=original,
+        signed_request=signed,
     )
 
 

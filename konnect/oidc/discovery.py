@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from konnect.keys import ALL_ALGORITHMS
 from konnect.oidc.authorize import RESPONSE_TYPES
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OPENID
@@ -58,7 +59,8 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": list(CLAIMS_SUPPORTED),
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": [*ALL_ALGORITHMS, "none"],
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
     }

@@ -23,6 +23,7 @@ STATUS_BY_ERROR: dict[str, int] = {
     "interaction_required": 400,
     "account_selection_required": 400,
     "request_not_supported": 400,
+    "invalid_request_object": 400,
     "request_uri_not_supported": 400,
     "registration_not_supported": 400,
     "temporarily_unavailable": 503,
