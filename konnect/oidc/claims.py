@@ -32,6 +32,22 @@ def identity_claim(user: User) -> dict[str, Any]:
     return {"kc.i.id": user.subject, "kc.i.un": user.username, "kc.i.dn": display_name(user)}
 
 
+_ALL_CLAIM_SCOPES = ("profile", "email", "konnect/id", "konnect/uuid")
+
+
+def requested_claims(
+    user: User, scopes: Iterable[str], request: dict[str, Any] | None, target: str
+) -> dict[str, Any]:
+    """Claims for the granted scopes plus those the `claims` parameter asks for by name
+    (OpenID Connect Core §5.5) for `target` ("id_token" or "userinfo")."""
+    claims = user_claims(user, scopes)
+    wanted = request.get(target) if request else None
+    if isinstance(wanted, dict):
+        available = user_claims(user, _ALL_CLAIM_SCOPES)
+        claims.update({name: available[name] for name in wanted if name in available})
+    return claims
+
+
 def user_claims(user: User, scopes: Iterable[str]) -> dict[str, Any]:
     """Profile, email and Konnect claims for the authorized scopes (empty values omitted)."""
     granted = set(scopes)

@@ -58,7 +58,7 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         ],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": list(CLAIMS_SUPPORTED),
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
         "request_parameter_supported": True,
         "request_object_signing_alg_values_supported": [*ALL_ALGORITHMS, "none"],
         "request_uri_parameter_supported": False,

@@ -14,7 +14,7 @@ from typing import Any
 
 from konnect.crypto import Sealer, public_subject, random_string
 from konnect.keys import KeySet, left_half_hash
-from konnect.oidc.claims import identity_claim, subject_for, user_claims
+from konnect.oidc.claims import identity_claim, requested_claims, subject_for
 from konnect.oidc.grants import Grant
 
 CODE_LIFETIME = 120
@@ -124,7 +124,7 @@ class TokenIssuer:
             claims["at_hash"] = left_half_hash(access_token, signing_alg)
         if code:
             claims["c_hash"] = left_half_hash(code, signing_alg)
-        claims.update(user_claims(grant.user, grant.scopes))
+        claims.update(requested_claims(grant.user, grant.scopes, grant.claims, "id_token"))
         return self.keys.sign(claims, signing_alg)
 
     def code(self, grant: Grant) -> str:

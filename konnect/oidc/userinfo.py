@@ -6,7 +6,7 @@ from typing import Any
 
 from konnect.identity import BackendUnavailable
 from konnect.keys import InvalidToken
-from konnect.oidc.claims import subject_for, user_claims
+from konnect.oidc.claims import requested_claims, subject_for
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.tokens import grant_id_of
@@ -56,6 +56,11 @@ async def userinfo_claims(provider: Provider, token: str) -> dict[str, Any]:
         raise OAuthError("invalid_token", "the user no longer exists")
     raw_scopes = claims.get("kc.authorizedScopes")
     scopes = [str(scope) for scope in raw_scopes] if isinstance(raw_scopes, list) else []
+    authorized = claims.get("kc.authorizedClaims")
     response = {"sub": subject_for(user, provider.backend.name, scopes)}
-    response.update(user_claims(user, scopes))
+    response.update(
+        requested_claims(
+            user, scopes, authorized if isinstance(authorized, dict) else None, "userinfo"
+        )
+    )
     return response
