@@ -25,7 +25,15 @@ from konnect.oidc.request_object import merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
 from konnect.oidc.session import CookieSpec, Logon
 
-RESPONSE_TYPES = ("code", "id_token", "id_token token")
+RESPONSE_TYPES = (
+    "code",
+    "id_token",
+    "id_token token",
+    "code id_token",
+    "code token",
+    "code id_token token",
+)
+RESPONSE_MODES = ("query", "fragment", "form_post")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 _CODE_CHALLENGE_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
@@ -39,6 +47,7 @@ class Outcome:
     location: str = ""
     error: OAuthError | None = None
     cookies: list[CookieSpec] = field(default_factory=list)
+    form_post: dict[str, str] | None = None  # response_mode=form_post: POST these to location
 
 
 @dataclass(frozen=True)
@@ -109,8 +118,8 @@ def parse_request(
     scopes = _scopes(params)
     prompt = _prompt(params)
     nonce = params.get("nonce", "")
-    if response_type != "code" and not nonce:
-        raise OAuthError("invalid_request", "nonce is required for the implicit flow")
+    if "id_token" in response_type.split() and not nonce:
+        raise OAuthError("invalid_request", "nonce is required when an ID token is returned")
     return AuthorizeRequest(
         client=client,
         redirect_uri=params["redirect_uri"],
@@ -140,11 +149,19 @@ def _response_type(params: Mapping[str, str]) -> str:
     return normalized
 
 
+def _error_mode(params: Mapping[str, str]) -> str:
+    """How to deliver an error found before the request is fully parsed."""
+    try:
+        return _response_mode(params, " ".join(sorted(params.get("response_type", "").split())))
+    except OAuthError:
+        return default_response_mode(params.get("response_type", ""))
+
+
 def _response_mode(params: Mapping[str, str], response_type: str) -> str:
     mode = params.get("response_mode", "")
     if not mode:
         return default_response_mode(response_type)
-    if mode not in ("query", "fragment"):
+    if mode not in RESPONSE_MODES:
         raise OAuthError("invalid_request", f"response_mode '{mode}' is not supported")
     if mode == "query" and response_type != "code":
         # OAuth 2.0 Multiple Response Types §2.1: tokens never travel in a query.
@@ -184,7 +201,7 @@ def _code_challenge(
     """RFC 7636 with S256 only; public clients must use it for codes."""
     challenge = params.get("code_challenge", "")
     method = params.get("code_challenge_method", "")
-    if response_type != "code":
+    if "code" not in response_type.split():
         return ""
     if not challenge:
         if method:
@@ -320,6 +337,13 @@ def redirect_with(uri: str, params: Mapping[str, str], mode: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def respond(uri: str, params: dict[str, str], mode: str) -> Outcome:
+    """The authorization response in its response mode (query, fragment or form_post)."""
+    if mode == "form_post":
+        return Outcome(location=uri, form_post=params)
+    return Outcome(location=redirect_with(uri, params, mode))
+
+
 def error_redirect(
     provider: Provider, request_params: Mapping[str, str], mode: str, error: OAuthError
 ) -> Outcome:
@@ -327,7 +351,7 @@ def error_redirect(
     if request_params.get("state"):
         params["state"] = request_params["state"]
     params["iss"] = provider.issuer
-    return Outcome(location=redirect_with(request_params["redirect_uri"], params, mode))
+    return respond(request_params["redirect_uri"], params, mode)
 
 
 def _session_cookies(
@@ -379,23 +403,25 @@ def success(
         browser_state(public_sub, provider.issuer),
         random_string(32),
     )
-    location = redirect_with(request.redirect_uri, response, request.response_mode)
-    return Outcome(location=location, cookies=session_cookies)
+    outcome = respond(request.redirect_uri, response, request.response_mode)
+    outcome.cookies.extend(session_cookies)
+    return outcome
 
 
 def _response_params(provider: Provider, request: AuthorizeRequest, grant: Grant) -> dict[str, str]:
     params: dict[str, str] = {}
     tokens = provider.tokens
-    if request.response_type == "code":
-        params["code"] = tokens.code(grant)
-    else:
-        access_token = None
-        if "token" in request.response_type.split():
-            access_token = tokens.access_token(grant)
-            params["access_token"] = access_token
-            params["token_type"] = "Bearer"
-            params["expires_in"] = str(tokens.lifetimes.access_token)
-        params["id_token"] = tokens.id_token(grant, access_token=access_token)
+    parts = request.response_type.split()
+    code = tokens.code(grant) if "code" in parts else None
+    access_token = tokens.access_token(grant) if "token" in parts else None
+    if code:
+        params["code"] = code
+    if access_token:
+        params["access_token"] = access_token
+        params["token_type"] = "Bearer"
+        params["expires_in"] = str(tokens.lifetimes.access_token)
+    if "id_token" in parts:
+        params["id_token"] = tokens.id_token(grant, access_token=access_token, code=code)
     if request.state:
         params["state"] = request.state
     params["scope"] = " ".join(grant.scopes)
@@ -413,7 +439,7 @@ async def authorize(
         client = verify_client(provider, params)
     except OAuthError as error:
         return Outcome(error=error)
-    mode = default_response_mode(params.get("response_type", ""))
+    mode = _error_mode(params)
     try:
         request = parse_request(provider, params, client)
         mode = request.response_mode
@@ -436,7 +462,7 @@ async def _decide(
         if "none" in request.prompt:
             raise OAuthError("consent_required", "the user has not approved this client")
         return signin_redirect(provider, request, "consent")
-    if request.returns_code:
+    if request.response_type == "code":
         outcome = success(provider, request, authenticated, scopes, cookies)
     else:
         outcome = await provider.signing(

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from konnect.keys import ALL_ALGORITHMS
-from konnect.oidc.authorize import RESPONSE_TYPES
+from konnect.oidc.authorize import RESPONSE_MODES, RESPONSE_TYPES
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OPENID
 
@@ -42,7 +42,7 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "jwks_uri": endpoints.url(endpoints.jwks),
         "scopes_supported": [OPENID, *provider.scopes.supported],
         "response_types_supported": list(RESPONSE_TYPES),
-        "response_modes_supported": ["query", "fragment"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": [
             "authorization_code",
             "implicit",

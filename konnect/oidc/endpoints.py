@@ -21,6 +21,7 @@ from konnect.oidc.responses import (
     error_json,
     error_page,
     form_params,
+    form_post_page,
     json_response,
     request_params,
 )
@@ -64,7 +65,11 @@ def provider_routes(provider: Provider) -> list[Route]:
         if outcome.error is not None:
             provider.log.info("authorize refused: %s", outcome.error)
             return error_page(outcome.error)
-        response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
+        response: Response
+        if outcome.form_post is not None:
+            response = form_post_page(outcome.location, outcome.form_post)
+        else:
+            response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
         apply_cookies(response, outcome.cookies, provider.cookies.policy)
         return response
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import html
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -96,6 +97,29 @@ def error_page(error: OAuthError) -> Response:
     )
     headers = {**NO_CACHE, "Content-Security-Policy": _PAGE_CSP, "X-Frame-Options": "DENY"}
     return Response(body, error.status, headers=headers, media_type="text/html")
+
+
+def form_post_page(uri: str, params: Mapping[str, str]) -> Response:
+    """OAuth 2.0 Form Post Response Mode: a page that posts the response to the client."""
+    nonce = secrets.token_urlsafe(16)
+    fields = "".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+        for name, value in params.items()
+    )
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Submitting…</title>"
+        f'<body><form method="post" action="{html.escape(uri)}">{fields}'
+        '<noscript><button type="submit">Continue</button></noscript></form>'
+        f'<script nonce="{nonce}">document.forms[0].submit();</script></body></html>'
+    )
+    parts = urlsplit(uri)
+    target = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+    csp = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; form-action {target}; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+    headers = {**NO_CACHE, **NO_STORE, "Content-Security-Policy": csp}
+    return Response(body, 200, headers=headers, media_type="text/html")
 
 
 def apply_cookies(response: Response, cookies: Iterable[CookieSpec], policy: CookiePolicy) -> None:

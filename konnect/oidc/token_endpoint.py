@@ -201,8 +201,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
             "expires_in": tokens.lifetimes.access_token,
         }
         if grant_type == "authorization_code":
-            if "id_token" not in grant.response_type.split():
-                response["id_token"] = tokens.id_token(grant, alg, access_token=access_token)
+            response["id_token"] = tokens.id_token(grant, alg, access_token=access_token)
             if OFFLINE_ACCESS in grant.scopes:
                 response["refresh_token"] = tokens.refresh_token(grant)
         elif not client.registration.reusable_refresh_tokens:

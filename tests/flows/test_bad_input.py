@@ -90,7 +90,7 @@ def test_unverifiable_requests_get_an_error_page(
         ({"request_uri": "https://example.com/r"}, "request_uri_not_supported"),
         ({"claims": "{not json"}, "invalid_request"),
         ({"prompt": "none"}, "login_required"),
-        ({"response_mode": "form_post"}, "invalid_request"),
+        ({"response_mode": "bogus"}, "invalid_request"),
     ],
 )
 def test_verified_client_gets_error_redirects(
