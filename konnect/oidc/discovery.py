@@ -38,6 +38,17 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "token_endpoint": endpoints.url(endpoints.token),
         "userinfo_endpoint": endpoints.url(endpoints.userinfo),
         "end_session_endpoint": endpoints.url(endpoints.endsession),
+        "revocation_endpoint": endpoints.url(endpoints.revocation),
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "introspection_endpoint": endpoints.url(endpoints.introspection),
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
         "check_session_iframe": endpoints.url(endpoints.check_session),
         "jwks_uri": endpoints.url(endpoints.jwks),
         "scopes_supported": [OPENID, *provider.scopes.supported],

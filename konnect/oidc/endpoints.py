@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -13,6 +14,7 @@ from konnect.oidc.check_session import check_session_page
 from konnect.oidc.discovery import discovery_bytes
 from konnect.oidc.endsession import end_session
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.introspection import introspect, revoke
 from konnect.oidc.provider import Provider
 from konnect.oidc.responses import (
     NO_CACHE,
@@ -27,6 +29,7 @@ from konnect.oidc.responses import (
 )
 from konnect.oidc.token_endpoint import TokenEndpoint
 from konnect.oidc.userinfo import bearer_token, userinfo_claims
+from konnect.state import StateStoreUnavailable
 
 _CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -100,6 +103,42 @@ def provider_routes(provider: Provider) -> list[Route]:
         status, body, headers = await token_endpoint.handle(form, request.headers)
         return json_response(body, status, {**dict(headers), **_CORS, **NO_STORE})
 
+    async def revocation_handler(request: Request) -> Response:
+        try:
+            form = await form_params(request)
+            token = form.get("token")
+            if token is None:
+                raise OAuthError("invalid_request", "token is missing")
+            client = token_endpoint.authenticate(form, request.headers, "revocation")
+            await revoke(provider, client, token)
+        except OAuthError as error:
+            return error_json(error)
+        except OAuth2Error as error:
+            status, body, headers = token_endpoint.error(error)
+            return json_response(body, status, {**dict(headers), **NO_STORE})
+        except StateStoreUnavailable:
+            return error_json(OAuthError("temporarily_unavailable", "try again later"))
+        return Response(b"", 200, headers={**_CORS, **NO_STORE})
+
+    async def introspection_handler(request: Request) -> Response:
+        try:
+            form = await form_params(request)
+            token = form.get("token")
+            if token is None:
+                raise OAuthError("invalid_request", "token is missing")
+            client = token_endpoint.authenticate(form, request.headers, "introspection")
+            if client.is_public:
+                raise OAuthError("invalid_client", "public clients cannot introspect")
+            body = await introspect(provider, token)
+        except OAuthError as error:
+            return error_json(error)
+        except OAuth2Error as error:
+            status, body, headers = token_endpoint.error(error)
+            return json_response(body, status, {**dict(headers), **NO_STORE})
+        except StateStoreUnavailable:
+            return error_json(OAuthError("temporarily_unavailable", "try again later"))
+        return json_response(body, 200, NO_STORE)
+
     async def userinfo_handler(request: Request) -> Response:
         try:
             token = bearer_token(request.headers.get("authorization"))
@@ -120,5 +159,7 @@ def provider_routes(provider: Provider) -> list[Route]:
         Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),
         Route(endpoints.check_session, check_session_handler, methods=["GET", "HEAD"]),
         Route(endpoints.token, token_handler, methods=["POST"]),
+        Route(endpoints.revocation, revocation_handler, methods=["POST"]),
+        Route(endpoints.introspection, introspection_handler, methods=["POST"]),
         Route(endpoints.userinfo, userinfo_handler, methods=["GET", "POST"]),
     ]

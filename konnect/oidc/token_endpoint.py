@@ -258,6 +258,21 @@ class TokenEndpoint:
             return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
         return status, body, response_headers
 
+    def authenticate(
+        self, form: dict[str, str], headers: Mapping[str, str], endpoint: str
+    ) -> ClientRegistration:
+        """Client authentication for revocation and introspection (confidential clients,
+        and for revocation public ones by client_id). Raises OAuth2Error."""
+        methods = ["client_secret_basic", "client_secret_post"]
+        if endpoint == "revocation":
+            methods.append("none")
+        request = TokenRequest(self._uri, headers, form)
+        client: ClientModel = self._server.authenticate_client(request, methods, endpoint)
+        return client.registration
+
+    def error(self, error: OAuth2Error) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        return self._server.handle_error_response(None, error)  # type: ignore[no-any-return]
+
     async def _prefetch(self, request: TokenRequest, grant_type: str) -> None:
         tokens = self._provider.tokens
         if grant_type == "authorization_code":

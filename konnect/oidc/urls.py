@@ -59,6 +59,14 @@ class Endpoints:
         return f"{self.base_path}/konnect/v1/token"
 
     @property
+    def revocation(self) -> str:
+        return f"{self.base_path}/konnect/v1/revoke"
+
+    @property
+    def introspection(self) -> str:
+        return f"{self.base_path}/konnect/v1/introspect"
+
+    @property
     def userinfo(self) -> str:
         return f"{self.base_path}/konnect/v1/userinfo"
 

@@ -1,0 +1,73 @@
+"""Token revocation (RFC 7009) and introspection (RFC 7662) over the grant families.
+
+Revoking any token of a grant (its refresh token or one of its access tokens) revokes the
+whole grant in the StateStore, so it holds on every instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from konnect.clients import ClientRegistration
+from konnect.keys import InvalidToken
+from konnect.oidc.provider import Provider
+from konnect.oidc.tokens import grant_id_of
+
+
+@dataclass(frozen=True)
+class TokenFacts:
+    """What a presented token is: its grant, owner and the claims introspection reports."""
+
+    grant_id: str
+    client_id: str
+    details: dict[str, Any]
+
+
+def identify(provider: Provider, token: str) -> TokenFacts | None:
+    """A refresh token or an access token of ours that has not expired; None otherwise."""
+    opened = provider.tokens.open_refresh_token(token)
+    if opened is not None:
+        grant = opened.grant
+        details = {
+            "scope": " ".join(grant.scopes),
+            "client_id": grant.client_id,
+            "exp": opened.expires_at,
+            "token_type": "refresh_token",
+        }
+        return TokenFacts(grant.grant_id, grant.client_id, details)
+    try:
+        claims = provider.keys.verify(token, now=provider.now())
+    except InvalidToken:
+        return None
+    if claims.get("kc.isAccessToken") is not True or claims.get("iss") != provider.issuer:
+        return None
+    client_id = str(claims.get("aud", ""))
+    scopes = claims.get("kc.authorizedScopes")
+    details = {
+        "scope": " ".join(str(scope) for scope in scopes) if isinstance(scopes, list) else "",
+        "client_id": client_id,
+        "token_type": "Bearer",
+        **{
+            name: claims[name]
+            for name in ("sub", "aud", "iss", "exp", "iat", "jti")
+            if name in claims
+        },
+    }
+    return TokenFacts(grant_id_of(str(claims.get("jti", ""))), client_id, details)
+
+
+async def revoke(provider: Provider, client: ClientRegistration, token: str) -> None:
+    """RFC 7009 §2.2: invalid or foreign tokens are answered like revoked ones."""
+    facts = identify(provider, token)
+    if facts is None or facts.client_id != client.id:
+        return
+    ttl = provider.tokens.lifetimes.refresh_token
+    await provider.store.put("revoked:" + facts.grant_id, "revoked by the client", ttl)
+
+
+async def introspect(provider: Provider, token: str) -> dict[str, Any]:
+    facts = identify(provider, token)
+    if facts is None or await provider.store.get("revoked:" + facts.grant_id) is not None:
+        return {"active": False}
+    return {"active": True, **facts.details}
