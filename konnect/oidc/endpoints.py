@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from konnect.clients import ClientRegistration
 from konnect.oidc.authorize import authorize
 from konnect.oidc.check_session import check_session_page
 from konnect.oidc.discovery import discovery_bytes
@@ -103,41 +105,37 @@ def provider_routes(provider: Provider) -> list[Route]:
         status, body, headers = await token_endpoint.handle(form, request.headers)
         return json_response(body, status, {**dict(headers), **_CORS, **NO_STORE})
 
-    async def revocation_handler(request: Request) -> Response:
-        try:
-            form = await form_params(request)
-            token = form.get("token")
-            if token is None:
-                raise OAuthError("invalid_request", "token is missing")
-            client = token_endpoint.authenticate(form, request.headers, "revocation")
-            await revoke(provider, client, token)
-        except OAuthError as error:
-            return error_json(error)
-        except OAuth2Error as error:
-            status, body, headers = token_endpoint.error(error)
-            return json_response(body, status, {**dict(headers), **NO_STORE})
-        except StateStoreUnavailable:
-            return error_json(OAuthError("temporarily_unavailable", "try again later"))
+    def client_token_handler(
+        endpoint: str, action: Callable[[ClientRegistration, str], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """Revocation and introspection: a form with `token`, from an authenticated client."""
+
+        async def handler(request: Request) -> Response:
+            try:
+                form = await form_params(request)
+                token = form.get("token")
+                if token is None:
+                    raise OAuthError("invalid_request", "token is missing")
+                client = token_endpoint.authenticate(form, request.headers, endpoint)
+                return await action(client, token)
+            except OAuthError as error:
+                return error_json(error)
+            except OAuth2Error as error:
+                status, body, headers = token_endpoint.error(error)
+                return json_response(body, status, {**dict(headers), **NO_STORE})
+            except StateStoreUnavailable:
+                return error_json(OAuthError("temporarily_unavailable", "try again later"))
+
+        return handler
+
+    async def revocation(client: ClientRegistration, token: str) -> Response:
+        await revoke(provider, client, token)
         return Response(b"", 200, headers={**_CORS, **NO_STORE})
 
-    async def introspection_handler(request: Request) -> Response:
-        try:
-            form = await form_params(request)
-            token = form.get("token")
-            if token is None:
-                raise OAuthError("invalid_request", "token is missing")
-            client = token_endpoint.authenticate(form, request.headers, "introspection")
-            if client.is_public:
-                raise OAuthError("invalid_client", "public clients cannot introspect")
-            body = await introspect(provider, token)
-        except OAuthError as error:
-            return error_json(error)
-        except OAuth2Error as error:
-            status, body, headers = token_endpoint.error(error)
-            return json_response(body, status, {**dict(headers), **NO_STORE})
-        except StateStoreUnavailable:
-            return error_json(OAuthError("temporarily_unavailable", "try again later"))
-        return json_response(body, 200, NO_STORE)
+    async def introspection(client: ClientRegistration, token: str) -> Response:
+        if client.is_public:
+            raise OAuthError("invalid_client", "public clients cannot introspect")
+        return json_response(await introspect(provider, token), 200, NO_STORE)
 
     async def userinfo_handler(request: Request) -> Response:
         try:
@@ -159,7 +157,15 @@ def provider_routes(provider: Provider) -> list[Route]:
         Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),
         Route(endpoints.check_session, check_session_handler, methods=["GET", "HEAD"]),
         Route(endpoints.token, token_handler, methods=["POST"]),
-        Route(endpoints.revocation, revocation_handler, methods=["POST"]),
-        Route(endpoints.introspection, introspection_handler, methods=["POST"]),
+        Route(
+            endpoints.revocation,
+            client_token_handler("revocation", revocation),
+            methods=["POST"],
+        ),
+        Route(
+            endpoints.introspection,
+            client_token_handler("introspection", introspection),
+            methods=["POST"],
+        ),
         Route(endpoints.userinfo, userinfo_handler, methods=["GET", "POST"]),
     ]
