@@ -11,7 +11,7 @@ import httpx
 
 from konnect.http.app import Overrides
 from tests.conftest import Clock, RunningServer, api_headers, browser, sign_in
-from tests.flows.test_bad_input import good_params
+from tests.flows.test_bad_input import code_request, good_params
 
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
 UNTRUSTED = {"client_id": "untrusted-app", "redirect_uri": "https://rp.example.com/cb"}
@@ -24,6 +24,16 @@ def query_of(location: str) -> dict[str, list[str]]:
 def claims_of(token: str) -> dict[str, object]:
     payload = token.split(".")[1]
     return dict(json.loads(base64.urlsafe_b64decode(payload + "==")))
+
+
+def exchange(server: RunningServer, code: str) -> dict[str, str]:
+    response = httpx.post(
+        server.url + "/konnect/v1/token",
+        data=code_request(code),
+        auth=("trusted-app", "trusted-secret"),
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
 def hello(client: httpx.Client, base: str, **fields: str) -> httpx.Response:
@@ -116,16 +126,7 @@ def test_max_age_adds_auth_time_and_forces_a_new_sign_in(
         assert query_of(stale.headers["location"])["error"] == ["login_required"]
         fresh = client.get(AUTHORIZE + "?" + urlencode(good_params(prompt="none", max_age="400")))
         code = query_of(fresh.headers["location"])["code"][0]
-        tokens = httpx.post(
-            server.url + "/konnect/v1/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": good_params()["redirect_uri"],
-                "code_verifier": "v" * 50,
-            },
-            auth=("trusted-app", "trusted-secret"),
-        ).json()
+        tokens = exchange(server, code)
         assert claims_of(tokens["id_token"])["auth_time"] == 1_700_000_000
 
 
@@ -200,16 +201,7 @@ def test_claims_parameter_adds_claims_by_name(server: RunningServer) -> None:
         assert sign_in(client, server.url).status_code == 200
         response = client.get(AUTHORIZE + "?" + urlencode(params))
     code = query_of(response.headers["location"])["code"][0]
-    tokens = httpx.post(
-        server.url + "/konnect/v1/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": params["redirect_uri"],
-            "code_verifier": "v" * 50,
-        },
-        auth=("trusted-app", "trusted-secret"),
-    ).json()
+    tokens = exchange(server, code)
     id_token = claims_of(tokens["id_token"])
     assert id_token["email"] == "jonas@example.com"
     assert "name" not in id_token

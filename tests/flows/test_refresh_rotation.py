@@ -23,8 +23,10 @@ def first_tokens(server: RunningServer, client_id: str, secret: str) -> dict[str
     return dict(tokens.json())
 
 
-def refresh(server: RunningServer, token: str, auth: tuple[str, str]) -> httpx.Response:
-    data = {"grant_type": "refresh_token", "refresh_token": token}
+def refresh(
+    server: RunningServer, token: str, auth: tuple[str, str], **extra: str
+) -> httpx.Response:
+    data = {"grant_type": "refresh_token", "refresh_token": token, **extra}
     return httpx.post(server.url + TOKEN, data=data, auth=auth)
 
 
@@ -65,26 +67,10 @@ def test_konnect_style_clients_keep_reusable_refresh_tokens(server: RunningServe
 def test_narrower_scope_works_and_wider_scope_is_refused(server: RunningServer) -> None:
     auth = ("legacy-app", "legacy-secret")
     tokens = first_tokens(server, *auth)
-    narrower = httpx.post(
-        server.url + TOKEN,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "scope": "openid",
-        },
-        auth=auth,
-    )
+    narrower = refresh(server, tokens["refresh_token"], auth, scope="openid")
     assert narrower.status_code == 200
     assert narrower.json()["scope"] == "openid"
-    wider = httpx.post(
-        server.url + TOKEN,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "scope": "openid email",
-        },
-        auth=auth,
-    )
+    wider = refresh(server, tokens["refresh_token"], auth, scope="openid email")
     assert wider.status_code == 400
     assert wider.json()["error"] == "invalid_scope"
 
