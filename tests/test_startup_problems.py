@@ -32,3 +32,22 @@ def test_every_broken_file_is_reported_at_once(tmp_path: Path) -> None:
     text = str(caught.value)
     for name in ("secret.key", "signing.pem", "registry.yaml", "users.yaml"):
         assert name in text
+
+
+def test_client_alg_without_a_fitting_key_stops_startup(tmp_path: Path) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(
+        "clients:\n"
+        "  - id: es-client\n"
+        "    redirect_uris: [https://a.example/cb]\n"
+        "    id_token_signed_response_alg: ES256\n"
+    )
+    users = tmp_path / "users.yaml"
+    users.write_text("users: []\n")
+    settings = Settings(
+        issuer="https://idp.example.com",
+        identifier_registration_conf=registry,
+        users_file=users,
+    )
+    with pytest.raises(ConfigError, match="es-client"):
+        create_app(settings)

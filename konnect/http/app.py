@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
-from konnect.clients import load_registry
+from konnect.clients import ClientRegistry, load_registry
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
@@ -110,6 +110,17 @@ class _Problems:
             return None
 
 
+def _unsignable_clients(keys: KeySet, clients: ClientRegistry) -> list[str]:
+    """Clients asking for token algorithms no loaded signing key can produce."""
+    return [
+        f"client '{client.id}': id_token_signed_response_alg "
+        f"{client.id_token_signed_response_alg} needs a signing key of that type"
+        for client in clients
+        if client.id_token_signed_response_alg
+        and client.id_token_signed_response_alg not in keys.signing_algorithms
+    ]
+
+
 def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     endpoints = Endpoints(
         settings.issuer, settings.uri_base_path, settings.sign_in_uri, settings.signed_out_uri
@@ -128,6 +139,8 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
             settings.allowed_scopes,
         )
     )
+    if keys and clients:
+        collected.problems.extend(_unsignable_clients(keys, clients))
     if collected.problems or not (keys and sealer and backend and clients and scopes):
         raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
