@@ -113,11 +113,13 @@ class _Problems:
 def _unsignable_clients(keys: KeySet, clients: ClientRegistry) -> list[str]:
     """Clients asking for token algorithms no loaded signing key can produce."""
     return [
-        f"client '{client.id}': id_token_signed_response_alg "
-        f"{client.id_token_signed_response_alg} needs a signing key of that type"
+        f"client '{client.id}': {name} {alg} needs a signing key of that type"
         for client in clients
-        if client.id_token_signed_response_alg
-        and client.id_token_signed_response_alg not in keys.signing_algorithms
+        for name, alg in (
+            ("id_token_signed_response_alg", client.id_token_signed_response_alg),
+            ("userinfo_signed_response_alg", client.userinfo_signed_response_alg),
+        )
+        if alg and alg not in keys.signing_algorithms
     ]
 
 

@@ -62,6 +62,7 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(provider.keys.signing_algorithms),
+        "userinfo_signing_alg_values_supported": list(provider.keys.signing_algorithms),
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",

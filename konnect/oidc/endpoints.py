@@ -30,7 +30,7 @@ from konnect.oidc.responses import (
     request_params,
 )
 from konnect.oidc.token_endpoint import TokenEndpoint
-from konnect.oidc.userinfo import bearer_token, userinfo_claims
+from konnect.oidc.userinfo import bearer_token, signed_response, userinfo_claims
 from konnect.state import StateStoreUnavailable
 
 _CORS = {"Access-Control-Allow-Origin": "*"}
@@ -139,8 +139,12 @@ def provider_routes(provider: Provider) -> list[Route]:
 
     async def userinfo_handler(request: Request) -> Response:
         try:
-            token = bearer_token(request.headers.get("authorization"))
-            claims = await userinfo_claims(provider, token)
+            form = None
+            if request.method == "POST" and request.headers.get("content-type"):
+                form = await form_params(request)
+            token = bearer_token(request.headers.get("authorization"), form)
+            claims, client_id = await userinfo_claims(provider, token)
+            signed = await provider.signing(lambda: signed_response(provider, claims, client_id))
         except OAuthError as error:
             challenge = f'Bearer error="{error.error}", error_description="{error.description}"'
             headers = {**_CORS, **NO_CACHE}
@@ -148,6 +152,8 @@ def provider_routes(provider: Provider) -> list[Route]:
                 headers["WWW-Authenticate"] = challenge
             status = 401 if error.error == "invalid_request" else error.status
             return json_response(error.as_dict(), status, headers)
+        if signed is not None:
+            return Response(signed, headers={**_CORS, **NO_CACHE}, media_type="application/jwt")
         return json_response(claims, 200, {**_CORS, **NO_CACHE})
 
     # Discovery, JWKS and GET health checks are prebuilt documents: see `documents()`.

@@ -13,8 +13,14 @@ from konnect.oidc.tokens import grant_id_of
 from konnect.state import StateStoreUnavailable
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token of an `Authorization: Bearer` header (RFC 6750 §2.1)."""
+def bearer_token(authorization: str | None, form: dict[str, str] | None = None) -> str:
+    """The token of an `Authorization: Bearer` header (RFC 6750 §2.1), or of a form body's
+    `access_token` (§2.2); never both."""
+    body_token = (form or {}).get("access_token")
+    if authorization and body_token:
+        raise OAuthError("invalid_request", "send the token in one place only")
+    if body_token:
+        return body_token
     if not authorization:
         raise OAuthError("invalid_request", "bearer authorization required")
     scheme, _, token = authorization.partition(" ")
@@ -33,7 +39,17 @@ async def _is_revoked(provider: Provider, grant_id: str) -> bool:
         return False
 
 
-async def userinfo_claims(provider: Provider, token: str) -> dict[str, Any]:
+def signed_response(provider: Provider, claims: dict[str, Any], client_id: str) -> str | None:
+    """Userinfo as a JWT for clients registered with `userinfo_signed_response_alg`."""
+    client = provider.clients.get(client_id)
+    if client is None or not client.userinfo_signed_response_alg:
+        return None
+    document = {**claims, "iss": provider.issuer, "aud": client_id}
+    return provider.keys.sign(document, client.userinfo_signed_response_alg)
+
+
+async def userinfo_claims(provider: Provider, token: str) -> tuple[dict[str, Any], str]:
+    """The userinfo claims for an access token, and the client it was issued to."""
     try:
         claims = provider.keys.verify(token, now=provider.now())
     except InvalidToken as exc:
@@ -63,4 +79,4 @@ async def userinfo_claims(provider: Provider, token: str) -> dict[str, Any]:
             user, scopes, authorized if isinstance(authorized, dict) else None, "userinfo"
         )
     )
-    return response
+    return response, str(claims.get("aud", ""))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from tests.conftest import RunningServer
 from tests.flows.test_refresh_rotation import first_tokens, refresh, userinfo_status
@@ -57,3 +62,44 @@ def test_other_clients_cannot_revoke_and_garbage_is_fine(server: RunningServer) 
     meta = httpx.get(server.url + "/.well-known/openid-configuration").json()
     assert meta["revocation_endpoint"] == server.url + "/konnect/v1/revoke"
     assert meta["introspection_endpoint"] == server.url + "/konnect/v1/introspect"
+
+
+def test_userinfo_by_post_body(server: RunningServer) -> None:
+    tokens = first_tokens(server, *AUTH)
+    url = server.url + "/konnect/v1/userinfo"
+    by_body = httpx.post(url, data={"access_token": tokens["access_token"]})
+    assert by_body.status_code == 200
+    assert by_body.json()["sub"]
+    both = httpx.post(
+        url,
+        data={"access_token": tokens["access_token"]},
+        headers={"Authorization": "Bearer " + tokens["access_token"]},
+    )
+    assert both.status_code == 401
+    assert 'error="invalid_request"' in both.headers["www-authenticate"]
+
+
+def test_signed_userinfo_for_clients_that_register_it(
+    server_factory: Callable[..., RunningServer], config_dir: Path
+) -> None:
+    registry = config_dir / "registry.yaml"
+    registry.write_text(
+        registry.read_text().replace(
+            "    reusable_refresh_tokens: yes\n",
+            "    reusable_refresh_tokens: yes\n    userinfo_signed_response_alg: PS256\n",
+        )
+    )
+    server = server_factory()
+    plain = first_tokens(server, *AUTH)
+    legacy = first_tokens(server, "legacy-app", "legacy-secret")
+    url = server.url + "/konnect/v1/userinfo"
+    signed = httpx.get(url, headers={"Authorization": "Bearer " + legacy["access_token"]})
+    assert signed.headers["content-type"] == "application/jwt"
+    meta = httpx.get(server.url + "/.well-known/openid-configuration").json()
+    assert "PS256" in meta["userinfo_signing_alg_values_supported"]
+    keys = KeySet.import_key_set(httpx.get(meta["jwks_uri"]).json())
+    claims = jwt.decode(signed.text, keys, algorithms=["PS256"]).claims
+    assert claims["aud"] == "legacy-app"
+    assert claims["iss"] == server.url
+    unsigned = httpx.get(url, headers={"Authorization": "Bearer " + plain["access_token"]})
+    assert claims["sub"] == unsigned.json()["sub"]
