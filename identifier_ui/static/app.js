@@ -1,29 +1,101 @@
-// Sign-in web app: talks to the identifier JSON API below the path prefix.
+// Sign-in web app: a few screens over the identifier API (hello, logon, logoff, consent).
+// Every text comes from the message catalogue the server embeds (static/i18n/<lang>.json).
 
 const $ = (id) => document.getElementById(id);
 
 const root = $('root');
+const config = readConfig();
 let prefix = (root.dataset.pathPrefix || '').replace(/\/+$/, '');
 if (prefix.startsWith('__')) prefix = '/signin/v1'; // page not served through the server
 const apiBase = prefix + '/identifier/_/';
 const CLIENT_FLOWS = ['oidc', 'oauth', 'consent'];
+const LANG_COOKIE = 'konnect-lang';
 
-const TEXT = {
-  unavailable: 'Sign-in is temporarily unavailable. Please try again in a moment.',
-  tooMany: 'Too many attempts. Please wait a moment and try again.',
-  generic: 'Something went wrong. Please try again.',
-  offline: 'The server could not be reached. Check your connection and try again.',
-  badLogin: 'The username or password is incorrect.',
-  noUsername: 'Enter your username.',
-  noPassword: 'Enter your password.',
-  expired: 'That session is no longer active. Please sign in again.',
-  signingIn: 'Signing in…',
-  working: 'Please wait…',
-  scopeBasic: 'Access your basic account information',
-  scopeOffline: 'Keep access when you are not signed in',
-};
+function readConfig() {
+  try {
+    return JSON.parse($('konnect-config').textContent) || {};
+  } catch {
+    return {};
+  }
+}
 
-// Current location, parsed: route after the prefix, flow, remaining query.
+// --- messages --------------------------------------------------------------------------
+
+let lang = config.lang || 'en';
+let messages = config.messages || {};
+const catalogs = new Map([[lang, messages]]);
+
+function t(key, vars) {
+  const text = typeof messages[key] === 'string' ? messages[key] : key;
+  if (!vars) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
+// Puts a message into an element; a variable may be a DOM node (e.g. a <strong> name).
+function fill(el, key, vars = {}) {
+  const parts = t(key).split(/(\{\w+\})/).filter(Boolean);
+  el.replaceChildren(...parts.map((part) => {
+    const match = /^\{(\w+)\}$/.exec(part);
+    if (!match || !(match[1] in vars)) return document.createTextNode(part);
+    const value = vars[match[1]];
+    return value instanceof Node ? value : document.createTextNode(String(value));
+  }));
+}
+
+function strong(text) {
+  const el = document.createElement('strong');
+  el.textContent = text;
+  return el;
+}
+
+function translatePage() {
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+  }
+}
+
+function setupLanguages() {
+  const select = $('language');
+  const names = config.languages || {};
+  const codes = Object.keys(names);
+  if (codes.length < 2) {
+    select.closest('footer').hidden = true;
+    return;
+  }
+  select.replaceChildren(...codes.map((code) => {
+    const option = new Option(names[code], code, false, code === lang);
+    option.lang = code;
+    return option;
+  }));
+  select.addEventListener('change', () => switchLanguage(select.value));
+}
+
+async function switchLanguage(code) {
+  let next = catalogs.get(code);
+  if (!next) {
+    try {
+      const res = await fetch((config.catalogs || {})[code], { credentials: 'same-origin' });
+      if (!res.ok) throw new Error(String(res.status));
+      next = await res.json();
+    } catch {
+      $('language').value = lang;
+      setError('error.offline');
+      return;
+    }
+    catalogs.set(code, next);
+  }
+  lang = code;
+  messages = next;
+  document.documentElement.lang = code;
+  const secure = location.protocol === 'https:' ? '; secure' : '';
+  document.cookie = `${LANG_COOKIE}=${code}; path=${prefix || '/'}; max-age=31536000; samesite=lax${secure}`;
+  render();
+}
+
+// --- location --------------------------------------------------------------------------
+
+// The current location, parsed: route after the prefix, flow, the rest of the query.
 let ctx;
 
 function readLocation() {
@@ -41,9 +113,20 @@ function go(route) {
   ctx.route = route;
 }
 
-// --- API -------------------------------------------------------------------
+const hasPrompt = (name) => ctx.prompt.split(/\s+/).includes(name);
 
-class ApiError extends Error {}
+// --- API -------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  // `key` names the message to show; a fatal error ends the sign-in (error screen).
+  constructor(key, fatal = false, code = '', detail = '') {
+    super(key);
+    this.key = key;
+    this.fatal = fatal;
+    this.code = code;
+    this.detail = detail;
+  }
+}
 
 function newState() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -51,8 +134,8 @@ function newState() {
     .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-// Resolves {ok: true, data, state} for 200 and {ok: false, state} for 204,
-// rejects with an ApiError carrying a user facing message otherwise.
+// Resolves {ok: true, data, state} for 200 and {ok: false, state} for 204; rejects with
+// an ApiError otherwise. The random state must come back, or the answer is not ours.
 async function api(op, payload) {
   const state = newState();
   let res;
@@ -60,11 +143,12 @@ async function api(op, payload) {
     res = await fetch(apiBase + op, {
       method: 'POST',
       credentials: 'same-origin',
+      cache: 'no-store',
       headers: { 'Content-Type': 'application/json', 'Kopano-Konnect-XSRF': '1' },
       body: JSON.stringify({ state, ...payload }),
     });
   } catch {
-    throw new ApiError(TEXT.offline);
+    throw new ApiError('error.offline');
   }
   switch (res.status) {
     case 200: {
@@ -76,24 +160,18 @@ async function api(op, payload) {
       if (res.headers.get('Kopano-Konnect-State') === state) return { ok: false, state };
       break;
     case 503:
-      throw new ApiError(TEXT.unavailable);
+      throw new ApiError('error.unavailable');
     case 429:
-      throw new ApiError(TEXT.tooMany);
+      throw new ApiError('error.tooMany');
     case 400: {
-      const data = await res.json().catch(() => null);
-      const text = data && data.error_description;
-      if (typeof text === 'string' && text) throw new ApiError(text);
-      break;
+      const data = (await res.json().catch(() => null)) || {};
+      throw new ApiError('failed.text', true, String(data.error || ''), String(data.error_description || ''));
     }
   }
-  throw new ApiError(TEXT.generic);
+  throw new ApiError('error.generic');
 }
 
-const messageOf = (err) => (err instanceof ApiError ? err.message : TEXT.generic);
-
-const hasPrompt = (name) => ctx.prompt.split(/\s+/).includes(name);
-
-function helloRequest() {
+function requestFields() {
   const q = ctx.query;
   const r = {};
   if (ctx.flow) r.flow = ctx.flow;
@@ -109,41 +187,98 @@ function helloRequest() {
   return r;
 }
 
-const logonHello = () => (ctx.flow ? helloRequest() : null);
+const logonHello = () => (ctx.flow ? requestFields() : null);
 
-// --- screens ---------------------------------------------------------------
+// --- screens ---------------------------------------------------------------------------
 
 const SCREENS = ['loading', 'signin', 'choose', 'consent', 'welcome', 'goodbye', 'signedout', 'failed'];
-let current = null;
+const TITLES = { loading: 'app.title', consent: 'consent.windowTitle' };
+let screen = null;
+let draw = null; // fills the current screen's texts that depend on data
+let alertKey = null;
+let alertVars = null;
 
-function show(name, focusEl) {
+function show(name, { paint = null, focus = null } = {}) {
   for (const id of SCREENS) $(id).hidden = id !== name;
-  current = $(name);
-  setError('');
-  if (name !== 'loading') (focusEl || current.querySelector('h1')).focus();
+  root.dataset.screen = name;
+  screen = name;
+  draw = paint;
+  alertKey = null;
+  render();
+  if (name !== 'loading') (focus || $(name).querySelector('h1')).focus();
 }
 
-function setError(text) {
-  const el = current && current.querySelector('.alert');
-  if (el) el.textContent = text;
+function render() {
+  translatePage();
+  if (draw) draw();
+  const key = TITLES[screen] || `${screen}.title`;
+  document.title = config.product ? `${t(key)} · ${config.product}` : t(key);
+  paintAlert();
 }
 
-// Marks a request in flight: all given buttons disabled, the first one shows
-// progress (a spinner, and `label` instead of its text unless label is null).
-function setBusy(on, label, main, ...others) {
-  for (const b of [main, ...others]) b.disabled = on;
+function setError(key, vars = null) {
+  alertKey = key;
+  alertVars = vars;
+  paintAlert();
+}
+
+function paintAlert() {
+  const el = screen && $(screen).querySelector('.alert');
+  if (el) el.textContent = alertKey ? t(alertKey, alertVars) : '';
+}
+
+function announce(key) {
+  $('status').textContent = key ? t(key) : '';
+}
+
+function handleError(err) {
+  if (err instanceof ApiError && err.fatal) showFailed(err.code, err.detail);
+  else setError(err instanceof ApiError ? err.key : 'error.generic');
+}
+
+const isBusy = (button) => button.getAttribute('aria-disabled') === 'true';
+
+// Marks a request in flight: the buttons refuse clicks (they keep focus, unlike disabled
+// ones), the first shows a spinner and, given a message key, a different label.
+function setBusy(on, labelKey, main, ...others) {
+  for (const button of [main, ...others]) button.setAttribute('aria-disabled', String(on));
   main.classList.toggle('busy', on);
-  main.setAttribute('aria-busy', on ? 'true' : 'false');
-  if (on && label !== null) {
-    main.dataset.label = main.textContent;
-    main.textContent = label;
-  } else if (!on && main.dataset.label) {
-    main.textContent = main.dataset.label;
-    delete main.dataset.label;
+  if (on && labelKey) {
+    main.dataset.idle = main.dataset.i18n;
+    main.dataset.i18n = labelKey;
+    main.textContent = t(labelKey);
+  } else if (!on && main.dataset.idle) {
+    main.dataset.i18n = main.dataset.idle;
+    delete main.dataset.idle;
+    main.textContent = t(main.dataset.i18n);
+  }
+  announce(on ? labelKey || 'app.working' : null);
+}
+
+function initials(name) {
+  const words = String(name || '').trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return '?';
+  const first = [...words[0]][0];
+  const last = words.length > 1 ? [...words[words.length - 1]][0] : '';
+  return (first + last).toUpperCase();
+}
+
+function paintAvatars(section, user) {
+  for (const el of $(section).querySelectorAll('.avatar:not(.add)')) {
+    el.textContent = initials(user.displayName || user.username);
   }
 }
 
-// Continue the flow with a hello response (or null).
+function safeUrl(text) {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+// Continue the flow with a hello response (or null). Returns whether the page stays.
 function proceed(h, consentState) {
   if (h && h.next === 'consent' && !consentState) {
     showConsent(h);
@@ -157,43 +292,85 @@ function proceed(h, consentState) {
     location.replace(h.continue_uri + sep + params.toString());
     return false;
   }
+  const next = ctx.query.get('continue');
+  if (!ctx.flow && next && next.startsWith(location.origin + '/')) {
+    location.replace(next);
+    return false;
+  }
   go('/welcome');
   routeWelcome();
   return true;
 }
 
-// Sign-in form.
+// Sign in.
 
 const form = $('signin-form');
 const username = $('username');
 const password = $('password');
 const signinButton = $('signin-button');
-let busy = false;
+const toggle = $('password-toggle');
 
-function showSignin(error) {
+function showSignin(errorKey) {
   if (!username.value) username.value = ctx.query.get('login_hint') || '';
   password.value = '';
-  show('signin', username.value ? password : username);
-  if (error) setError(error);
+  showPassword(false);
+  const subtitle = $('signin-subtitle');
+  show('signin', {
+    paint: () => {
+      subtitle.hidden = !config.product;
+      if (config.product) fill(subtitle, 'signin.subtitle', { product: config.product });
+    },
+    focus: username.value ? password : username,
+  });
+  if (errorKey) setError(errorKey);
+}
+
+function markInvalid(input, key) {
+  input.setAttribute('aria-invalid', 'true');
+  input.setAttribute('aria-describedby', 'signin-alert');
+  setError(key);
+  input.focus();
+}
+
+function clearInvalid() {
+  for (const input of [username, password]) {
+    input.removeAttribute('aria-invalid');
+    input.removeAttribute('aria-describedby');
+  }
+}
+
+function showPassword(visible) {
+  password.type = visible ? 'text' : 'password';
+  toggle.dataset.i18n = visible ? 'signin.hide' : 'signin.show';
+  toggle.dataset.i18nLabel = visible ? 'signin.hidePassword' : 'signin.showPassword';
+  translatePage();
+}
+
+toggle.addEventListener('click', () => showPassword(password.type === 'password'));
+
+function capsLock(event) {
+  const on = event.getModifierState && event.getModifierState('CapsLock');
+  $('capslock').textContent = on ? t('signin.capsLock') : '';
+}
+
+password.addEventListener('keydown', capsLock);
+password.addEventListener('keyup', capsLock);
+password.addEventListener('blur', () => { $('capslock').textContent = ''; });
+for (const input of [username, password]) {
+  input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
 }
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
-  if (busy) return;
+  if (isBusy(signinButton)) return;
+  clearInvalid();
   const user = username.value.trim();
-  if (!user) {
-    setError(TEXT.noUsername);
-    username.focus();
-    return;
-  }
-  if (!password.value) {
-    setError(TEXT.noPassword);
-    password.focus();
-    return;
-  }
-  busy = true;
-  setError('');
-  setBusy(true, TEXT.signingIn, signinButton);
+  if (!user) return markInvalid(username, 'signin.missingUsername');
+  if (!password.value) return markInvalid(password, 'signin.missingPassword');
+  setError(null);
+  showPassword(false);
+  setBusy(true, 'signin.submitting', signinButton);
+  username.readOnly = password.readOnly = true;
   let stay = true;
   try {
     const res = await api('logon', { params: [user, password.value, '1'], hello: logonHello() });
@@ -202,66 +379,82 @@ form.addEventListener('submit', async (event) => {
       stay = proceed(res.data.hello || null);
     } else {
       password.value = '';
-      setError(TEXT.badLogin);
-      password.focus();
+      markInvalid(password, 'signin.failed');
     }
   } catch (err) {
-    setError(messageOf(err));
+    handleError(err);
+    if (screen === 'signin') password.focus();
   } finally {
     if (stay) {
-      busy = false;
-      setBusy(false, '', signinButton);
+      username.readOnly = password.readOnly = false;
+      setBusy(false, null, signinButton);
     }
   }
 });
 
-// Account chooser.
+// Choose an account.
 
 let chosen = null;
 
 function showChoose(h) {
   chosen = h;
-  $('choose-name').textContent = h.displayName || h.username || '';
-  $('choose-username').textContent = h.displayName ? h.username || '' : '';
-  show('choose', $('choose-account'));
+  const button = $('choose-account');
+  show('choose', {
+    paint: () => {
+      const name = h.displayName || h.username || '';
+      button.querySelector('.account-name').textContent = name;
+      button.querySelector('.account-user').textContent = h.displayName ? h.username || '' : '';
+      paintAvatars('choose', h);
+    },
+    focus: button,
+  });
 }
 
 $('choose-account').addEventListener('click', async (event) => {
-  const btn = event.currentTarget;
-  if (!chosen || btn.disabled) return;
-  setError('');
-  setBusy(true, null, btn, $('choose-other'));
+  const button = event.currentTarget;
+  const other = $('choose-other');
+  if (!chosen || isBusy(button) || isBusy(other)) return;
+  setError(null);
+  setBusy(true, null, button, other);
   let stay = true;
   try {
     const res = await api('logon', { params: [chosen.username || '', '', '0'], hello: logonHello() });
     if (res.ok) {
       stay = proceed(res.data.hello || null);
     } else {
-      setBusy(false, '', btn, $('choose-other'));
+      setBusy(false, null, button, other);
       stay = false;
-      showOther(TEXT.expired);
+      useAnotherAccount('signin.expired');
     }
   } catch (err) {
-    setError(messageOf(err));
+    handleError(err);
   } finally {
-    if (stay) setBusy(false, '', btn, $('choose-other'));
+    if (stay) setBusy(false, null, button, other);
   }
 });
 
-function showOther(error) {
+function useAnotherAccount(errorKey) {
   // Drop select_account so that requests made from here do not ask again.
   ctx.prompt = ctx.prompt.split(/\s+/).filter((p) => p && p !== 'select_account').join(' ');
   go('/identifier');
   username.value = '';
-  showSignin(error);
+  showSignin(errorKey);
 }
 
-$('choose-other').addEventListener('click', () => showOther());
+$('choose-other').addEventListener('click', (event) => {
+  if (!isBusy(event.currentTarget)) useAnotherAccount();
+});
 
 // Consent.
 
 let consentHello = null;
 
+function requestedScopes(h) {
+  return Object.keys(h.scopes || {}).filter((s) => h.scopes[s]);
+}
+
+// One line per scope alias, most important first: a catalogue text for well-known scope ids,
+// else the description from the scopes file, else the scope's name.
 function scopeLabels(h) {
   const meta = (h.meta && h.meta.scopes) || {};
   const mapping = meta.mapping || {};
@@ -271,49 +464,77 @@ function scopeLabels(h) {
     const alias = mapping[scope] || scope;
     if (seen.has(alias)) continue;
     const def = definitions[alias] || {};
+    const key = def.id ? `scope.${def.id}` : '';
     let label;
-    if (def.id === 'scope_alias_basic') label = TEXT.scopeBasic;
-    else if (def.id === 'scope_offline_access') label = TEXT.scopeOffline;
-    else if (def.description) label = def.description;
-    else label = 'Scope: ' + scope;
+    if (key && typeof messages[key] === 'string') label = t(key);
+    else if (def.description) label = String(def.description);
+    else label = t('scope.other', { scope });
     seen.set(alias, { label, priority: Number(def.priority) || 0 });
   }
   return [...seen.values()].sort((a, b) => b.priority - a.priority).map((s) => s.label);
 }
 
-function requestedScopes(h) {
-  return Object.keys(h.scopes || {}).filter((s) => h.scopes[s]);
-}
-
 function showConsent(h) {
   consentHello = h;
   const client = h.client || {};
-  $('consent-client').textContent = client.display_name || client.id || ctx.query.get('client_id') || '';
-  const list = $('consent-scopes');
-  list.replaceChildren(...scopeLabels(h).map((text) => {
+  const name = client.display_name || client.id || ctx.query.get('client_id') || '';
+  const logo = safeUrl(client.logo_uri || '');
+  const img = $('consent-logo');
+  const initial = $('consent-initial');
+  initial.textContent = initials(name).slice(0, 1);
+  initial.hidden = Boolean(logo);
+  img.hidden = !logo;
+  if (logo) {
+    img.addEventListener('error', () => { img.hidden = true; initial.hidden = false; }, { once: true });
+    img.src = logo.href;
+  }
+  const brand = document.querySelector('.brand > :first-child');
+  if (brand && !$('consent-brand').firstChild) $('consent-brand').append(brand.cloneNode(true));
+  const about = safeUrl(client.uri || '');
+  const target = safeUrl(client.redirect_uri || ctx.query.get('redirect_uri') || '');
+  go('/consent');
+  show('consent', {
+    paint: () => paintConsent(h, name, about, target),
+  });
+}
+
+function paintConsent(h, name, about, target) {
+  fill($('consent-title'), 'consent.title', { client: name });
+  const user = h.displayName || h.username || '';
+  const chip = $('consent-user');
+  chip.replaceChildren();
+  if (user) {
+    const avatar = document.createElement('span');
+    avatar.className = 'avatar';
+    avatar.setAttribute('aria-hidden', 'true');
+    avatar.textContent = initials(user);
+    const text = document.createElement('span');
+    fill(text, 'consent.signedInAs', { name: user });
+    chip.replaceChildren(avatar, text);
+  }
+  fill($('consent-intro'), 'consent.intro', { client: name });
+  $('consent-scopes').replaceChildren(...scopeLabels(h).map((text) => {
     const li = document.createElement('li');
     li.textContent = text;
     return li;
   }));
-  const name = h.displayName || h.username;
-  $('consent-user').textContent = name ? 'Signed in as ' + name : '';
-  let host = '';
-  try {
-    host = new URL(client.redirect_uri || ctx.query.get('redirect_uri') || '').host;
-  } catch {
-    host = '';
+  const back = $('consent-return');
+  back.hidden = !(target && target.host);
+  if (target && target.host) fill(back, 'consent.returnTo', { host: strong(target.host) });
+  $('consent-about').hidden = !about;
+  if (about) {
+    const link = $('consent-link');
+    link.href = about.href;
+    link.textContent = t('consent.about', { client: name });
   }
-  $('consent-host').textContent = host ? 'You will be returned to ' + host : '';
-  go('/consent');
-  show('consent', $('consent-allow'));
 }
 
-async function sendConsent(allow, btn) {
+async function sendConsent(allow, button) {
   const h = consentHello;
   const other = allow ? $('consent-cancel') : $('consent-allow');
-  if (!h || btn.disabled) return;
-  setError('');
-  setBusy(true, TEXT.working, btn, other);
+  if (!h || isBusy(button) || isBusy(other)) return;
+  setError(null);
+  setBusy(true, null, button, other);
   const q = ctx.query;
   try {
     const res = await api('consent', {
@@ -324,54 +545,73 @@ async function sendConsent(allow, btn) {
       ref: q.get('state') || '',
       flow_nonce: q.get('nonce') || '',
     });
-    if (proceed(h, res.state)) setBusy(false, '', btn, other);
+    if (proceed(h, res.state)) setBusy(false, null, button, other);
   } catch (err) {
-    setError(messageOf(err));
-    setBusy(false, '', btn, other);
+    setBusy(false, null, button, other);
+    handleError(err);
   }
 }
 
 $('consent-allow').addEventListener('click', (e) => sendConsent(true, e.currentTarget));
 $('consent-cancel').addEventListener('click', (e) => sendConsent(false, e.currentTarget));
 
-// Welcome and sign out.
+// Welcome, sign out.
 
-async function logoff(btn) {
-  if (btn.disabled) return;
-  setError('');
-  setBusy(true, TEXT.working, btn);
+function userLine(section, key, user) {
+  const name = user.displayName || user.username || '';
+  const line = $(`${section}-user`);
+  if (user.displayName && user.username && user.displayName !== user.username) {
+    fill(line, key, { name: strong(name), username: user.username });
+  } else {
+    fill(line, `${key}Short`, { name: strong(name) });
+  }
+  paintAvatars(section, user);
+}
+
+async function logoff(button) {
+  if (isBusy(button)) return;
+  setError(null);
+  setBusy(true, 'app.signingOut', button);
   try {
     await api('logoff', {});
-    setBusy(false, '', btn);
+    setBusy(false, null, button);
     go('/goodbye');
     show('signedout');
   } catch (err) {
-    setError(messageOf(err));
-    setBusy(false, '', btn);
+    setBusy(false, null, button);
+    handleError(err);
   }
 }
 
 $('welcome-signout').addEventListener('click', (e) => logoff(e.currentTarget));
 $('goodbye-signout').addEventListener('click', (e) => logoff(e.currentTarget));
 
-// --- routes ----------------------------------------------------------------
+function showFailed(code, detail) {
+  const known = /^[a-z_]{1,40}$/.test(code || '') ? code : '';
+  show('failed', {
+    paint: () => {
+      $('failed-code').textContent = known;
+      $('failed-text').textContent = detail || '';
+      $('failed-code').closest('p').hidden = !known && !detail;
+    },
+  });
+}
+
+// --- routes ----------------------------------------------------------------------------
 
 async function routeIdentifier() {
   show('loading');
   let res;
   try {
-    res = await api('hello', helloRequest());
+    res = await api('hello', requestFields());
   } catch (err) {
-    showSignin(messageOf(err));
+    if (err.fatal) showFailed(err.code, err.detail);
+    else showSignin(err.key);
     return;
   }
-  if (res.ok && !hasPrompt('select_account')) {
-    proceed(res.data);
-  } else if (res.ok) {
-    showChoose(res.data);
-  } else {
-    showSignin();
-  }
+  if (res.ok && !hasPrompt('select_account')) proceed(res.data);
+  else if (res.ok) showChoose(res.data);
+  else showSignin();
 }
 
 async function routeWelcome() {
@@ -383,12 +623,11 @@ async function routeWelcome() {
       showSignin();
       return;
     }
-    $('welcome-user').textContent = 'Signed in as ' + (res.data.displayName || res.data.username || '');
-    show('welcome');
+    show('welcome', { paint: () => userLine('welcome', 'welcome.text', res.data) });
   } catch (err) {
-    $('welcome-user').textContent = '';
-    show('welcome');
-    setError(messageOf(err));
+    go('/identifier');
+    showSignin();
+    handleError(err);
   }
 }
 
@@ -396,23 +635,23 @@ async function routeGoodbye() {
   show('loading');
   try {
     const res = await api('hello', {});
-    show(res.ok ? 'goodbye' : 'signedout');
+    if (res.ok) show('goodbye', { paint: () => userLine('goodbye', 'goodbye.text', res.data) });
+    else show('signedout');
   } catch (err) {
-    show('goodbye');
-    setError(messageOf(err));
+    show('goodbye', { paint: () => { $('goodbye-user').textContent = ''; } });
+    handleError(err);
   }
 }
 
-function showFailed() {
-  const q = ctx.query;
-  $('failed-text').textContent = q.get('error_description') || 'Reason: ' + q.get('error');
-  show('failed');
-}
-
 function start() {
+  setupLanguages();
   readLocation();
+  if (config.error) {
+    showFailed(config.error.error, config.error.description);
+    return;
+  }
   if (ctx.query.has('error')) {
-    showFailed();
+    showFailed(ctx.query.get('error'), '');
     return;
   }
   switch (ctx.route) {
@@ -435,7 +674,9 @@ function start() {
 
 // A service worker left behind by an earlier version of this app must not serve stale pages.
 if ('serviceWorker' in navigator) {
-  navigator.serviceWorker.ready.then((reg) => reg.unregister()).catch(() => {});
+  navigator.serviceWorker.getRegistrations()
+    .then((all) => all.forEach((reg) => reg.unregister()))
+    .catch(() => {});
 }
 
 start();

@@ -18,7 +18,14 @@ from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from konnect.config.errors import ConfigError
-from konnect.config.model import IDENTITY_MANAGERS, LOG_LEVELS, SIGNING_METHODS, Settings
+from konnect.config.model import (
+    BRANDING_IMAGE_TYPES,
+    HEX_COLOR,
+    IDENTITY_MANAGERS,
+    LOG_LEVELS,
+    SIGNING_METHODS,
+    Settings,
+)
 
 CONFIG_ENV = "KONNECTD_CONFIG"
 BACKEND_ENV_PREFIXES = ("LDAP_", "KOPANO_", "COOKIE_")
@@ -117,6 +124,18 @@ OPTIONS: tuple[Option, ...] = (
            cfg="identity_manager_args"),
     Option("users_file", "path", "users file of the users identity manager",
            env="KONNECTD_USERS_FILE", cfg="users_file"),
+    Option("branding_product_name", "text", "product name shown by the sign-in web app",
+           "--branding-product-name", "KONNECTD_BRANDING_PRODUCT_NAME",
+           "branding_product_name", "NAME"),
+    Option("branding_logo", "text", "sign-in web app logo: an https:// URL or an image file",
+           "--branding-logo", "KONNECTD_BRANDING_LOGO", "branding_logo", "URL|FILE"),
+    Option("branding_accent_color", "text", "sign-in web app accent colour, #rgb or #rrggbb",
+           "--branding-accent-color", "KONNECTD_BRANDING_ACCENT_COLOR",
+           "branding_accent_color", "COLOR"),
+    Option("branding_background", "text",
+           "sign-in web app background image: an https:// URL or an image file",
+           "--branding-background", "KONNECTD_BRANDING_BACKGROUND", "branding_background",
+           "URL|FILE"),
 )
 # fmt: on
 
@@ -556,6 +575,34 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
+def _check_product_name(value: str) -> str:
+    if len(value) > 80 or not value.isprintable():
+        raise ValueError("expected a printable name of at most 80 characters")
+    return value
+
+
+def _check_color(value: str) -> str:
+    if HEX_COLOR.fullmatch(value) is None:
+        raise ValueError(f"expected a colour as #rgb or #rrggbb, got '{value}'")
+    return value.lower()
+
+
+def _check_image_source(value: str) -> str:
+    """An https:// URL, or an existing image file the server will serve itself."""
+    if "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.netloc or not value.isprintable():
+            raise ValueError(f"expected an https:// URL or an image file, got '{value}'")
+        return value
+    path = Path(value)
+    if path.suffix.lower() not in BRANDING_IMAGE_TYPES:
+        kinds = ", ".join(BRANDING_IMAGE_TYPES)
+        raise ValueError(f"expected an image file ({kinds}) or an https:// URL, got '{value}'")
+    if not path.is_file():
+        raise ValueError(f"file not found: {value}")
+    return value
+
+
 _REFINERS: dict[str, Callable[[Any], Any]] = {
     "issuer": _check_issuer,
     "listen": _check_listen,
@@ -576,6 +623,10 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "state_store": _check_state_store,
     "workers": _at_least_one,
     "identity_manager": _lower,
+    "branding_product_name": _check_product_name,
+    "branding_logo": _check_image_source,
+    "branding_accent_color": _check_color,
+    "branding_background": _check_image_source,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,20 @@ SIGNING_METHODS = (
     "EdDSA",
 )
 LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug")
+#: Branding colours are CSS hex colours only, so they are safe to write into a stylesheet.
+HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+#: Image files the sign-in web app can show as logo or background.
+BRANDING_IMAGE_TYPES = MappingProxyType(
+    {
+        ".svg": "image/svg+xml",
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".webp": "image/webp",
+        ".avif": "image/avif",
+        ".gif": "image/gif",
+    }
+)
 
 
 def _empty_mapping() -> Mapping[str, str]:
@@ -68,6 +83,11 @@ class Settings:
     identity_manager: str = "users"
     identity_manager_args: tuple[str, ...] = ()
     users_file: Path | None = None
+    # Branding of the sign-in web app; logo and background are an https:// URL or a file.
+    branding_product_name: str = ""
+    branding_logo: str = ""
+    branding_accent_color: str = ""
+    branding_background: str = ""
     # LDAP_*, KOPANO_* and COOKIE_* variables for the identity backends. Left out of the
     # hash so that Settings stays hashable; it still takes part in equality.
     backend_env: Mapping[str, str] = field(default_factory=_empty_mapping, hash=False)

@@ -22,6 +22,7 @@ from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.middleware import RequestLimits
 from konnect.identifier import identifier_routes, webapp_routes
+from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
 from konnect.keys import (
     KeySet,
@@ -175,6 +176,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
             provider,
             settings.identifier_client_path,
             disabled=settings.disable_identifier_client,
+            branding=Branding.from_settings(settings),
         ),
     ]
 

@@ -70,6 +70,21 @@ def _no_success(state: str) -> Response:
     return Response(status_code=204, headers={**_HEADERS, STATE_HEADER: state})
 
 
+def _client_details(client: ClientRegistration, redirect_uri: str) -> dict[str, Any]:
+    """The consent screen's view of a client; its web page and logo only as http(s) URLs."""
+    details: dict[str, Any] = {
+        "id": client.id,
+        "display_name": client.display_name,
+        "redirect_uri": redirect_uri,
+        "trusted": client.trusted,
+    }
+    for key in ("uri", "logo_uri"):
+        value = getattr(client, key)
+        if value.startswith(("https://", "http://")):
+            details[key] = value
+    return details
+
+
 def _error(error: OAuthError) -> Response:
     return json_response(error.as_dict(), error.status, _HEADERS)
 
@@ -107,12 +122,7 @@ class IdentifierApi:
             scopes = provider.scopes.filter_supported(hello.scope.split())
             response["next"] = "consent"
             response["scopes"] = dict.fromkeys(scopes, True)
-            response["client"] = {
-                "id": client.id,
-                "display_name": client.display_name,
-                "redirect_uri": hello.redirect_uri,
-                "trusted": client.trusted,
-            }
+            response["client"] = _client_details(client, hello.redirect_uri)
             response["meta"] = {"scopes": provider.scopes.meta(scopes)}
         endpoints = provider.endpoints
         response["continue_uri"] = endpoints.url(endpoints.authorize)

@@ -463,6 +463,8 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
 ) -> None:
     webapp = tmp_path / "webapp"
     webapp.mkdir()
+    logo = tmp_path / "logo.svg"
+    logo.write_text("<svg/>", encoding="utf-8")
     cfg = write_cfg(
         tmp_path,
         f"oidc_issuer_identifier = {ISSUER}",
@@ -493,6 +495,10 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         "workers = 3",
         "identity_manager = users",
         f"identity_manager_args = {files['users.yaml']}",
+        "branding_product_name = Acme",
+        f"branding_logo = {logo}",
+        "branding_accent_color = #0A7F5A",
+        "branding_background = https://img.example.com/bg.jpg",
     )
     from_cfg = load(["--config", str(cfg)])
     from_flags = load(
@@ -524,6 +530,10 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--insecure",
             "--state-store", "redis://127.0.0.1:6379/2",
             "--workers", "3",
+            "--branding-product-name", "Acme",
+            "--branding-logo", str(logo),
+            "--branding-accent-color", "#0a7f5a",
+            "--branding-background", "https://img.example.com/bg.jpg",
             "users", str(files["users.yaml"]),
         ]
     )  # fmt: skip
