@@ -21,7 +21,7 @@ from konnect.crypto import Sealer, load_secret
 from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.middleware import RequestLimits
-from konnect.identifier import identifier_routes, webapp_routes
+from konnect.identifier import build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
 from konnect.keys import (
@@ -169,15 +169,16 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
     for warning in settings.warnings:
         log.warning("%s", warning)
     provider = build_provider(settings, overrides or Overrides())
+    webapp = build_webapp(
+        provider,
+        settings.identifier_client_path,
+        disabled=settings.disable_identifier_client,
+        branding=Branding.from_settings(settings),
+    )
     routes = [
-        *provider_routes(provider),
+        *provider_routes(provider, webapp.error_response),
         *identifier_routes(provider),
-        *webapp_routes(
-            provider,
-            settings.identifier_client_path,
-            disabled=settings.disable_identifier_client,
-            branding=Branding.from_settings(settings),
-        ),
+        *webapp.routes(),
     ]
 
     @contextlib.asynccontextmanager

@@ -4,6 +4,6 @@ May import: config, crypto, keys, clients, identity, state, oidc.
 """
 
 from konnect.identifier.api import identifier_routes
-from konnect.identifier.webapp import webapp_routes
+from konnect.identifier.webapp import WebApp, build_webapp
 
-__all__ = ["identifier_routes", "webapp_routes"]
+__all__ = ["WebApp", "build_webapp", "identifier_routes"]

@@ -26,7 +26,7 @@ from konnect.identifier.branding import Branding, Image, branding_css
 from konnect.identifier.languages import COOKIE, Catalogs
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
-from konnect.oidc.responses import NO_CACHE
+from konnect.oidc.responses import NO_CACHE, error_page
 
 PAGES = ("identifier", "chooseaccount", "consent", "welcome", "goodbye", "index.html")
 NONCE = "__CSP_NONCE__"
@@ -225,7 +225,7 @@ class WebApp:
     def error_response(self, request: Request, error: OAuthError) -> Response:
         """The web app's error screen for a request that cannot go back to its client."""
         if not self.rendered:
-            return self._page_response("", error.status)
+            return error_page(request, error)
         details = {"error": error.error, "description": error.description}
         return self._page_response(self.render(self.language(request), details), error.status)
 
@@ -276,13 +276,3 @@ def build_webapp(
     if disabled:
         return WebApp.disabled(prefix)
     return WebApp.build(folder, prefix, branding, client_logo_origins(provider))
-
-
-def webapp_routes(
-    provider: Provider,
-    folder: Path,
-    *,
-    disabled: bool = False,
-    branding: Branding | None = None,
-) -> list[Route]:
-    return build_webapp(provider, folder, disabled=disabled, branding=branding).routes()

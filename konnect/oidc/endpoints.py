@@ -23,17 +23,22 @@ from konnect.oidc.responses import (
     NO_STORE,
     apply_cookies,
     error_json,
-    error_page,
     form_params,
     form_post_page,
     json_response,
     request_params,
+)
+from konnect.oidc.responses import (
+    error_page as plain_error_page,
 )
 from konnect.oidc.token_endpoint import TokenEndpoint
 from konnect.oidc.userinfo import bearer_token, signed_response, userinfo_claims
 from konnect.state import StateStoreUnavailable
 
 _CORS = {"Access-Control-Allow-Origin": "*"}
+
+#: Renders an error that must not go back to the client as a page for the person.
+ErrorPage = Callable[[Request, OAuthError], Response]
 
 
 def documents(provider: Provider) -> dict[str, tuple[str, bytes, dict[str, str]]]:
@@ -54,7 +59,7 @@ def documents(provider: Provider) -> dict[str, tuple[str, bytes, dict[str, str]]
     }
 
 
-def provider_routes(provider: Provider) -> list[Route]:
+def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page) -> list[Route]:
     endpoints = provider.endpoints
     token_endpoint = TokenEndpoint(provider)
 
@@ -65,11 +70,11 @@ def provider_routes(provider: Provider) -> list[Route]:
         try:
             params = await request_params(request)
         except OAuthError as error:
-            return error_page(error)
+            return error_page(request, error)
         outcome = await authorize(provider, params, request.cookies)
         if outcome.error is not None:
             provider.log.info("authorize refused: %s", outcome.error)
-            return error_page(outcome.error)
+            return error_page(request, outcome.error)
         response: Response
         if outcome.form_post is not None:
             response = form_post_page(outcome.location, outcome.form_post)
@@ -83,7 +88,7 @@ def provider_routes(provider: Provider) -> list[Route]:
             outcome = end_session(provider, await request_params(request), request.cookies)
         except OAuthError as error:
             provider.log.info("end session refused: %s", error)
-            return error_page(error)
+            return error_page(request, error)
         response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
         apply_cookies(response, outcome.cookies, provider.cookies.policy)
         return response

@@ -84,7 +84,7 @@ def error_json(error: OAuthError, headers: Mapping[str, str] | None = None) -> R
     return json_response(error.as_dict(), error.status, {**NO_STORE, **(headers or {})})
 
 
-def error_page(error: OAuthError) -> Response:
+def error_page(request: Request, error: OAuthError) -> Response:
     """A page for errors that must not go back to the client (RFC 6749 §4.1.2.1)."""
     title = "This sign-in request cannot be completed"
     description = html.escape(error.description or error.error)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from konnect.config.model import DEFAULT_IDENTIFIER_CLIENT_PATH
-from konnect.identifier.webapp import WebApp
-from konnect.oidc.errors import OAuthError
 from tests.browser.browser_kit import (
     TRUSTED,
     UNTRUSTED,
@@ -26,7 +19,7 @@ from tests.browser.browser_kit import (
     sign_in,
 )
 from tests.browser.conftest import OpenPage
-from tests.conftest import RunningServer, free_port
+from tests.conftest import RunningServer
 
 ServerFactory = Callable[..., RunningServer]
 LOGO = "https://rp.example.com/logo.svg"
@@ -197,35 +190,20 @@ def test_unknown_client_of_a_signed_in_user_gets_the_error_screen(
     expect(page.locator("#failed-code")).to_have_text("invalid_request")
 
 
-@pytest.fixture
-def error_app() -> Iterator[RunningServer]:
-    """Only the web app, plus a route answering with its error screen."""
-    webapp = WebApp.build(DEFAULT_IDENTIFIER_CLIENT_PATH, "/signin/v1")
-
-    async def broken(request: Request) -> Response:
-        error = OAuthError("invalid_request", "redirect_uri is not registered for this client")
-        return webapp.error_response(request, error)
-
-    app = Starlette(routes=[*webapp.routes(), Route("/signin/v1/broken", broken)])
-    running = RunningServer(app, free_port())
-    running.start()
-    yield running
-    running.stop()
-
-
-def test_error_screen_served_with_the_error_status(
-    error_app: RunningServer, open_page: OpenPage
+def test_authorize_error_is_the_web_app_error_screen(
+    server: RunningServer, open_page: OpenPage
 ) -> None:
-    response = httpx.get(error_app.url + "/signin/v1/broken")
+    query = "client_id=trusted-app&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&scope=openid"
+    url = f"{server.url}/signin/v1/identifier/_/authorize?response_type=code&{query}"
+    response = httpx.get(url)
     assert response.status_code == 400
+    assert "location" not in response.headers
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    page, watch = open_page(error_app, locale="de-DE")
+    page, watch = open_page(server, locale="de-DE")
     watch.expect_status(400)
-    page.goto(error_app.url + "/signin/v1/broken")
+    page.goto(url)
     heading = page.get_by_role("heading", name="Diese Anmeldung kann nicht fortgesetzt werden")
     expect(heading).to_be_visible()
     expect(page.locator("#failed-code")).to_have_text("invalid_request")
-    expect(page.locator("#failed-text")).to_have_text(
-        "redirect_uri is not registered for this client"
-    )
+    expect(page.locator("#failed-text")).to_contain_text("redirect_uri")
     shoot(page, "error-de-light-desktop")
