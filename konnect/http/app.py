@@ -72,13 +72,12 @@ def build_keys(settings: Settings) -> KeySet:
 
 
 def _generated_key(settings: Settings) -> SigningKey:
-    family = {"ES": "EC", "Ed": "OKP"}.get(settings.signing_method[:2], "RSA")
     log.warning(
         "NO SIGNING KEY CONFIGURED: using a random %s key that dies with this process; "
         "every token becomes invalid on restart (set --signing-private-key)",
-        family,
+        settings.signing_method,
     )
-    return generate_signing_key(settings.signing_kid or "default", family)
+    return generate_signing_key(settings.signing_kid or "default", settings.signing_method)
 
 
 def build_sealer(settings: Settings) -> Sealer:

@@ -113,17 +113,25 @@ def load_validation_keys(directory: Path) -> tuple[list[PublicKeyEntry], list[st
     return entries, warnings
 
 
-def generate_signing_key(kid: str = "default", family: str = "RSA") -> SigningKey:
-    """A random signing key for a start without configured keys: RSA 2048, P-256 or Ed25519."""
+_CURVE_BY_ALGORITHM: dict[str, ec.EllipticCurve] = {
+    "ES256": ec.SECP256R1(),
+    "ES384": ec.SECP384R1(),
+    "ES512": ec.SECP521R1(),
+}
+
+
+def generate_signing_key(kid: str = "default", alg: str = "PS256") -> SigningKey:
+    """A random key that can sign with `alg`, for a start without configured keys:
+    RSA 2048 for RS*/PS*, the alg's curve for ES*, Ed25519 for EdDSA."""
     key: PrivateKey
-    if family == "RSA":
-        key = rsa.generate_private_key(public_exponent=_MIN_RSA_EXPONENT, key_size=2048)
-    elif family == "EC":
-        key = ec.generate_private_key(ec.SECP256R1())
-    elif family == "OKP":
+    if alg in _CURVE_BY_ALGORITHM:
+        key = ec.generate_private_key(_CURVE_BY_ALGORITHM[alg])
+    elif alg == "EdDSA":
         key = ed25519.Ed25519PrivateKey.generate()
+    elif alg[:2] in ("RS", "PS"):
+        key = rsa.generate_private_key(public_exponent=_MIN_RSA_EXPONENT, key_size=2048)
     else:
-        raise ValueError(f"unknown key family {family!r} (RSA, EC or OKP)")
+        raise ValueError(f"no key can be generated for {alg!r}")
     return SigningKey(kid, key, family_of(key))
 
 

@@ -17,6 +17,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from konnect.config.errors import ConfigError
 from konnect.keys import (
     KeyLoadError,
+    KeySet,
     SigningKey,
     generate_signing_key,
     jwk_from_pem,
@@ -140,7 +141,8 @@ def test_pkcs8_and_pkcs1_rsa_from_cryptography_load(
 
 @pytest.mark.parametrize("family", ["RSA", "EC", "OKP"])
 def test_private_jwk_loads_with_its_kid(tmp_path: Path, family: str) -> None:
-    generated = generate_signing_key("x", family)
+    alg = {"RSA": "PS256", "EC": "ES256", "OKP": "EdDSA"}[family]
+    generated = generate_signing_key("x", alg)
     importer = {"RSA": RSAKey, "EC": ECKey, "OKP": OKPKey}[family]
     document = dict(importer.import_key(generated.private_key).as_dict(private=True))  # type: ignore[attr-defined]
     document["kid"] = "from-jwk"
@@ -331,27 +333,25 @@ def test_validation_path_must_be_a_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("family", "key_type"),
+    ("alg", "family", "size"),
     [
-        ("RSA", rsa.RSAPrivateKey),
-        ("EC", ec.EllipticCurvePrivateKey),
-        ("OKP", ed25519.Ed25519PrivateKey),
+        ("RS256", "RSA", 2048),
+        ("PS512", "RSA", 2048),
+        ("ES256", "EC", 256),
+        ("ES384", "EC", 384),
+        ("ES512", "EC", 521),
+        ("EdDSA", "OKP", None),
     ],
 )
-def test_generated_keys(family: str, key_type: type) -> None:
-    key = generate_signing_key(family=family)
+def test_generated_key_fits_the_signing_method(alg: str, family: str, size: int | None) -> None:
+    key = generate_signing_key(alg=alg)
     assert (key.kid, key.family) == ("default", family)
-    assert isinstance(key.private_key, key_type)
+    assert getattr(key.private_key, "key_size", None) == size
+    KeySet([key], [], alg)  # refuses a key that cannot sign with alg
 
 
-def test_generated_rsa_and_ec_parameters() -> None:
-    rsa_signer = generate_signing_key("r", "RSA").private_key
-    ec_signer = generate_signing_key("e", "EC").private_key
-    assert isinstance(rsa_signer, rsa.RSAPrivateKey)
-    assert rsa_signer.key_size == 2048
-    assert isinstance(ec_signer, ec.EllipticCurvePrivateKey)
-    assert ec_signer.curve.name == "secp256r1"
-    with pytest.raises(ValueError, match="family"):
+def test_no_key_is_generated_for_an_unknown_alg() -> None:
+    with pytest.raises(ValueError, match="DSA"):
         generate_signing_key("x", "DSA")
 
 
