@@ -32,6 +32,7 @@ from konnect.keys import (
     load_validation_keys,
 )
 from konnect.oidc.endpoints import documents, provider_routes
+from konnect.oidc.outgoing import Outgoing
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies
@@ -161,6 +162,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,
         log=log,
+        http=Outgoing(verify=not settings.insecure),
     )
 
 
@@ -185,6 +187,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         yield
         await provider.backend.close()
         await provider.store.close()
+        await provider.http.close()
         provider.signing_pool.shutdown(wait=False)
 
     app = Starlette(

@@ -9,12 +9,15 @@ from konnect.keys.jwt import (
     ALGORITHM_BY_CURVE,
     ALGORITHMS_BY_FAMILY,
     ALL_ALGORITHMS,
+    HMAC_ALGORITHMS,
     InvalidToken,
     UnsupportedAlgorithm,
     decode_unsecured,
+    decode_unverified_claims,
     decode_unverified_header,
     left_half_hash,
     verify_with_client_keys,
+    verify_with_client_secret,
 )
 from konnect.keys.keyset import KeySet
 from konnect.keys.loading import (
@@ -31,6 +34,7 @@ __all__ = [
     "ALGORITHMS_BY_FAMILY",
     "ALGORITHM_BY_CURVE",
     "ALL_ALGORITHMS",
+    "HMAC_ALGORITHMS",
     "InvalidToken",
     "KeyLoadError",
     "KeySet",
@@ -38,6 +42,7 @@ __all__ = [
     "SigningKey",
     "UnsupportedAlgorithm",
     "decode_unsecured",
+    "decode_unverified_claims",
     "decode_unverified_header",
     "generate_signing_key",
     "jwk_from_pem",
@@ -45,4 +50,5 @@ __all__ = [
     "load_signing_keys",
     "load_validation_keys",
     "verify_with_client_keys",
+    "verify_with_client_secret",
 ]

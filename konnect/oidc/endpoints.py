@@ -114,6 +114,8 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
         endpoint: str, action: Callable[[ClientRegistration, str], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
         """Revocation and introspection: a form with `token`, from an authenticated client."""
+        path = endpoints.revocation if endpoint == "revocation" else endpoints.introspection
+        url = endpoints.url(path)
 
         async def handler(request: Request) -> Response:
             try:
@@ -121,7 +123,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
                 token = form.get("token")
                 if token is None:
                     raise OAuthError("invalid_request", "token is missing")
-                client = token_endpoint.authenticate(form, request.headers, endpoint)
+                client = await token_endpoint.authenticate(form, request.headers, endpoint, url)
                 return await action(client, token)
             except OAuthError as error:
                 return error_json(error)

@@ -12,6 +12,7 @@ from typing import TypeVar
 from konnect.clients import ClientRegistry
 from konnect.identity import IdentityBackend
 from konnect.keys import KeySet
+from konnect.oidc.outgoing import Outgoing
 from konnect.oidc.scopes import ScopeCatalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import TokenIssuer
@@ -34,6 +35,8 @@ class Provider:
     clock: Callable[[], float]
     log: logging.Logger
     # `cryptography` releases the GIL while signing: a couple of threads let every core sign.
+    # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
+    http: Outgoing = field(default_factory=Outgoing)
     signing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")
     )
