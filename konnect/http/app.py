@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from konnect.clients import ClientRegistry, load_registry
+from konnect.clients.dynamic import DynamicClients
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
@@ -132,8 +133,13 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     keys = collected.attempt(lambda: build_keys(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))
     backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
+    dynamic = (
+        DynamicClients(sealer, overrides.clock, settings.dynamic_client_secret_expiration)
+        if sealer and settings.allow_dynamic_client_registration
+        else None
+    )
     clients = collected.attempt(
-        lambda: load_registry(settings.identifier_registration_conf, settings.issuer)
+        lambda: load_registry(settings.identifier_registration_conf, settings.issuer, dynamic)
     )
     scopes = collected.attempt(
         lambda: build_catalog(

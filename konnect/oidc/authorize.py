@@ -115,6 +115,8 @@ def parse_request(
     if "registration" in params:
         raise OAuthError("registration_not_supported", "registration is not supported")
     response_type = _response_type(params)
+    if client.dynamic and response_type not in client.response_types:
+        raise OAuthError("unauthorized_client", "the client did not register this response_type")
     scopes = _scopes(params)
     prompt = _prompt(params)
     nonce = params.get("nonce", "")

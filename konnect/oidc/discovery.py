@@ -38,6 +38,14 @@ AUTH_SIGNING_ALGS = [*HMAC_ALGORITHMS, *ALL_ALGORITHMS]
 
 def discovery_document(provider: Provider) -> dict[str, Any]:
     endpoints = provider.endpoints
+    document = _document(provider)
+    if provider.clients.dynamic is not None:
+        document["registration_endpoint"] = endpoints.url(endpoints.registration)
+    return document
+
+
+def _document(provider: Provider) -> dict[str, Any]:
+    endpoints = provider.endpoints
     return {
         "issuer": provider.issuer,
         "authorization_endpoint": endpoints.url(endpoints.authorize),

@@ -18,6 +18,7 @@ from konnect.oidc.endsession import end_session
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.introspection import introspect, revoke
 from konnect.oidc.provider import Provider
+from konnect.oidc.registration import parse_body, read_registration, register
 from konnect.oidc.responses import (
     NO_CACHE,
     NO_STORE,
@@ -26,6 +27,7 @@ from konnect.oidc.responses import (
     form_params,
     form_post_page,
     json_response,
+    read_body,
     request_params,
 )
 from konnect.oidc.responses import (
@@ -36,6 +38,7 @@ from konnect.oidc.userinfo import bearer_token, signed_response, userinfo_claims
 from konnect.state import StateStoreUnavailable
 
 _CORS = {"Access-Control-Allow-Origin": "*"}
+MAX_REGISTRATION_BYTES = 64 * 1024
 
 #: Renders an error that must not go back to the client as a page for the person.
 ErrorPage = Callable[[Request, OAuthError], Response]
@@ -163,8 +166,44 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             return Response(signed, headers={**_CORS, **NO_CACHE}, media_type="application/jwt")
         return json_response(claims, 200, {**_CORS, **NO_CACHE})
 
+    async def registration_handler(request: Request) -> Response:
+        """RFC 7591 §3: a JSON body of client metadata; 201 with the new client."""
+        try:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type.lower() != "application/json":
+                raise OAuthError("invalid_request", "the request body must be application/json")
+            metadata = parse_body(await read_body(request, MAX_REGISTRATION_BYTES))
+            body = await register(provider, metadata)
+        except OAuthError as error:
+            provider.log.info("client registration refused: %s", error)
+            return error_json(error)
+        return json_response(body, 201, NO_STORE)
+
+    async def client_configuration_handler(request: Request) -> Response:
+        """RFC 7592: read with the registration access token; no update or delete."""
+        if request.method != "GET":
+            error = OAuthError("method_not_allowed", "a registration cannot be changed")
+            return json_response(error.as_dict(), 405, {**NO_STORE, "Allow": "GET"})
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            body = read_registration(provider, request.path_params["client_id"], token)
+        except OAuthError as error:
+            headers = {**NO_STORE, "WWW-Authenticate": f'Bearer error="{error.error}"'}
+            return json_response(error.as_dict(), 401, headers)
+        return json_response(body, 200, NO_STORE)
+
+    registration_routes = [
+        Route(endpoints.registration, registration_handler, methods=["POST"]),
+        Route(
+            endpoints.registration + "/{client_id}",
+            client_configuration_handler,
+            methods=["GET", "PUT", "DELETE"],
+        ),
+    ]
+
     # Discovery, JWKS and GET health checks are prebuilt documents: see `documents()`.
     return [
+        *(registration_routes if provider.clients.dynamic is not None else []),
         Route(endpoints.health, health_handler, methods=["GET", "HEAD", "POST"]),
         Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
         Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),

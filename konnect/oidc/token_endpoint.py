@@ -60,9 +60,11 @@ class ClientModel:
         return method in (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST)
 
     def check_grant_type(self, grant_type: str) -> bool:
+        registration = self.registration
         if grant_type == "client_credentials":
-            registration = self.registration
             return not registration.is_public and grant_type in registration.grant_types
+        if grant_type == "authorization_code" and registration.dynamic:
+            return grant_type in registration.grant_types
         return grant_type in ("authorization_code", "refresh_token")
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:

@@ -67,6 +67,11 @@ class Endpoints:
         return f"{self.base_path}/konnect/v1/introspect"
 
     @property
+    def registration(self) -> str:
+        """Dynamic client registration; a client's configuration is at `<this>/<client_id>`."""
+        return f"{self.base_path}/konnect/v1/register"
+
+    @property
     def userinfo(self) -> str:
         return f"{self.base_path}/konnect/v1/userinfo"
 
