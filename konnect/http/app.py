@@ -192,6 +192,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await provider.backend.close()
+        await provider.background.drain(timeout=5)
         await provider.store.close()
         await provider.http.close()
         provider.signing_pool.shutdown(wait=False)

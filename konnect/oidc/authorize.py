@@ -20,6 +20,7 @@ from konnect.identity import BackendUnavailable, User
 from konnect.keys import InvalidToken
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
+from konnect.oidc.logout_channels import remember_client
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
@@ -357,17 +358,19 @@ def error_redirect(
 
 
 def _session_cookies(
-    provider: Provider, cookies: Mapping[str, str], public_sub: str
+    provider: Provider, cookies: Mapping[str, str], public_sub: str, client: ClientRegistration
 ) -> tuple[str, list[CookieSpec]]:
     session = provider.cookies.read_session(cookies)
     provider_name = provider.backend.name
+    clients: tuple[str, ...] = ()
     if session and session.get("sub") == public_sub and isinstance(session.get("id"), str):
         sid = session["id"]
+        clients = provider.cookies.session_clients(session)
     else:
         sid = random_string(32)
     state_value = browser_state(public_sub, provider.issuer)
     return sid, [
-        provider.cookies.session(sid, public_sub, provider_name),
+        provider.cookies.session(sid, public_sub, provider_name, remember_client(clients, client)),
         provider.cookies.browser_state(state_value),
     ]
 
@@ -381,7 +384,7 @@ def success(
 ) -> Outcome:
     user = authenticated.user
     public_sub = public_subject(user.subject, provider.backend.name)
-    sid, session_cookies = _session_cookies(provider, cookies, public_sub)
+    sid, session_cookies = _session_cookies(provider, cookies, public_sub, request.client)
     grant = Grant(
         grant_id=random_string(16),
         client_id=request.client.id,

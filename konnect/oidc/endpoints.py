@@ -17,6 +17,11 @@ from konnect.oidc.discovery import discovery_bytes
 from konnect.oidc.endsession import end_session
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.introspection import introspect, revoke
+from konnect.oidc.logout_channels import (
+    frontchannel_page,
+    frontchannel_urls,
+    notify_back_channel,
+)
 from konnect.oidc.provider import Provider
 from konnect.oidc.registration import parse_body, read_registration, register
 from konnect.oidc.responses import (
@@ -88,11 +93,23 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
 
     async def endsession_handler(request: Request) -> Response:
         try:
-            outcome = end_session(provider, await request_params(request), request.cookies)
+            ended = end_session(provider, await request_params(request), request.cookies)
         except OAuthError as error:
             provider.log.info("end session refused: %s", error)
             return error_page(request, error)
-        response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
+        outcome = ended.outcome
+        frames = []
+        if ended.ended is not None:
+            notify_back_channel(provider, ended.ended)
+            frames = frontchannel_urls(provider, ended.ended)
+        response: Response
+        if frames:
+            nonce = secrets.token_urlsafe(16)
+            page, csp = frontchannel_page(frames, outcome.location, nonce)
+            headers = {**NO_CACHE, **NO_STORE, "Content-Security-Policy": csp}
+            response = Response(page, headers=headers, media_type="text/html")
+        else:
+            response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
         apply_cookies(response, outcome.cookies, provider.cookies.policy)
         return response
 

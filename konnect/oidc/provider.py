@@ -12,7 +12,7 @@ from typing import TypeVar
 from konnect.clients import ClientRegistry
 from konnect.identity import IdentityBackend
 from konnect.keys import KeySet
-from konnect.oidc.outgoing import Outgoing
+from konnect.oidc.outgoing import BackgroundTasks, Outgoing
 from konnect.oidc.scopes import ScopeCatalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import TokenIssuer
@@ -37,6 +37,7 @@ class Provider:
     # `cryptography` releases the GIL while signing: a couple of threads let every core sign.
     # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
     http: Outgoing = field(default_factory=Outgoing)
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
     signing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")
     )

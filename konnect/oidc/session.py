@@ -98,13 +98,26 @@ class BrowserCookies:
         return CookieSpec(self.logon_name, None, self._endpoints.identifier_api)
 
     # -- OIDC session (sid) ----------------------------------------------------------------
-    def session(self, sid: str, public_sub: str, provider: str) -> CookieSpec:
-        record = {"id": sid, "sub": public_sub, "p": provider}
+    def session(
+        self, sid: str, public_sub: str, provider: str, clients: tuple[str, ...] = ()
+    ) -> CookieSpec:
+        """`clients`: the clients with a logout channel that got tokens in this session."""
+        record: dict[str, Any] = {"id": sid, "sub": public_sub, "p": provider}
+        if clients:
+            record["c"] = list(clients)
         sealed = self._sealer.seal_json(record, "konnect-session-v1")
         return CookieSpec(self.session_name, sealed, self._endpoints.identifier_api.rstrip("/"))
 
     def read_session(self, cookies: Mapping[str, str]) -> dict[str, Any] | None:
         return self._sealer.open_json(cookies.get(self.session_name, ""), "konnect-session-v1")
+
+    @staticmethod
+    def session_clients(record: Mapping[str, Any] | None) -> tuple[str, ...]:
+        """The client ids a session cookie remembers (see `session`)."""
+        listed = record.get("c") if record else None
+        if not isinstance(listed, list):
+            return ()
+        return tuple(item for item in listed if isinstance(item, str))
 
     def delete_session(self) -> CookieSpec:
         return CookieSpec(self.session_name, None, self._endpoints.identifier_api.rstrip("/"))
