@@ -573,7 +573,12 @@ async function logoff(button) {
   setError(null);
   setBusy(true, 'app.signingOut', button);
   try {
-    await api('logoff', {});
+    const res = await api('logoff', {});
+    // Relying parties to tell about the sign-out (front-channel logout): a page loads them.
+    if (res.ok && typeof res.data.continue_uri === 'string') {
+      window.location.assign(res.data.continue_uri);
+      return;
+    }
     setBusy(false, null, button);
     go('/goodbye');
     show('signedout');

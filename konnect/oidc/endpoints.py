@@ -32,6 +32,7 @@ from konnect.oidc.responses import (
     form_params,
     form_post_page,
     json_response,
+    query_params,
     read_body,
     request_params,
 )
@@ -104,14 +105,30 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             frames = frontchannel_urls(provider, ended.ended)
         response: Response
         if frames:
-            nonce = secrets.token_urlsafe(16)
-            page, csp = frontchannel_page(frames, outcome.location, nonce)
-            headers = {**NO_CACHE, **NO_STORE, "Content-Security-Policy": csp}
-            response = Response(page, headers=headers, media_type="text/html")
+            response = frames_response(frames, outcome.location)
         else:
             response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
         apply_cookies(response, outcome.cookies, provider.cookies.policy)
         return response
+
+    async def logout_frames_handler(request: Request) -> Response:
+        """After a sign-out in the web app: the front-channel iframes, then the signed-out
+        page. A missing, forged or stale token just goes to the signed-out page."""
+        try:
+            token = query_params(request).get("t", "")
+        except OAuthError:
+            token = ""
+        urls = provider.cookies.open_logout_frames(token, provider.now())
+        done = endpoints.signed_out_url
+        if not urls:
+            return RedirectResponse(done, 302, headers={**NO_CACHE, **NO_STORE})
+        return frames_response(urls, done)
+
+    def frames_response(urls: list[str], next_url: str) -> Response:
+        nonce = secrets.token_urlsafe(16)
+        page, csp = frontchannel_page(urls, next_url, nonce)
+        headers = {**NO_CACHE, **NO_STORE, "Content-Security-Policy": csp}
+        return Response(page, headers=headers, media_type="text/html")
 
     async def check_session_handler(request: Request) -> Response:
         nonce = secrets.token_urlsafe(16)
@@ -225,6 +242,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
         Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
         Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),
         Route(endpoints.check_session, check_session_handler, methods=["GET", "HEAD"]),
+        Route(endpoints.logout_frames, logout_frames_handler, methods=["GET"]),
         Route(endpoints.token, token_handler, methods=["POST"]),
         Route(
             endpoints.revocation,

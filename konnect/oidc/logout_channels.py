@@ -12,7 +12,7 @@ import asyncio
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -72,6 +72,21 @@ def ended_session(provider: Provider, cookies: Mapping[str, str]) -> EndedSessio
     ]
     known = tuple(client for client in clients if client is not None)
     return EndedSession(record["id"], record["sub"], known)
+
+
+def signed_out(provider: Provider, cookies: Mapping[str, str]) -> str | None:
+    """A sign-out outside end session (the web app's sign-out button): notify the back
+    channel now; the URL of the page that loads the front-channel URIs, if there are any."""
+    session = ended_session(provider, cookies)
+    if session is None:
+        return None
+    notify_back_channel(provider, session)
+    urls = frontchannel_urls(provider, session)
+    if not urls:
+        return None
+    token = provider.cookies.seal_logout_frames(urls, provider.now())
+    endpoints = provider.endpoints
+    return endpoints.url(endpoints.logout_frames) + "?t=" + quote(token, safe="")
 
 
 # -- front channel --------------------------------------------------------------------------

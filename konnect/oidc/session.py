@@ -18,6 +18,7 @@ LOGON_COOKIE = "KKT"
 SESSION_COOKIE = "KKCS"
 BROWSER_STATE_COOKIE = "KKBS"
 CONSENT_MAX_AGE = 60
+LOGOUT_FRAMES_MAX_AGE = 300
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,21 @@ class BrowserCookies:
 
     def delete_session(self) -> CookieSpec:
         return CookieSpec(self.session_name, None, self._endpoints.identifier_api.rstrip("/"))
+
+    # -- front-channel logout after a sign-out in the web app ---------------------------------
+    def seal_logout_frames(self, urls: list[str], now: int) -> str:
+        """The front-channel URIs of an ended session, for the page that loads them."""
+        record = {"u": urls, "exp": now + LOGOUT_FRAMES_MAX_AGE}
+        return self._sealer.seal_json(record, "konnect-logout-frames-v1")
+
+    def open_logout_frames(self, token: str, now: int) -> list[str] | None:
+        record = self._sealer.open_json(token, "konnect-logout-frames-v1")
+        if record is None or not isinstance(record.get("exp"), int) or record["exp"] < now:
+            return None
+        urls = record.get("u")
+        if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+            return None
+        return urls
 
     # -- browser state (read by the check-session iframe) ------------------------------------
     def browser_state(self, value: str) -> CookieSpec:

@@ -93,6 +93,11 @@ class Endpoints:
         return self.identifier_api + "endsession"
 
     @property
+    def logout_frames(self) -> str:
+        """The page that loads the front-channel logout URIs after a web app sign-out."""
+        return self.identifier_api + "logout-frames"
+
+    @property
     def signin_page(self) -> str:
         return f"{self.signin_prefix}/identifier"
 

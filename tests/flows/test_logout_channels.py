@@ -17,6 +17,7 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from playwright.sync_api import sync_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +41,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.tokens: dict[str, list[str]] = {}
+        self.frontchannel: list[str] = []
         self.statuses: dict[str, list[int]] = {"/flaky": [500, 503]}
         self.delay = 0.0
 
@@ -52,7 +54,12 @@ class Receiver:
             status = planned.pop(0) if planned else 200
             return Response(b"", status, headers={"Cache-Control": "no-store"})
 
+        async def frontchannel(request: Request) -> Response:
+            self.frontchannel.append(str(request.url))
+            return Response(b"<!doctype html><title>signed out</title>", media_type="text/html")
+
         routes = [Route(path, backchannel, methods=["POST"]) for path in ("/bc", "/flaky", "/slow")]
+        routes.append(Route("/fc", frontchannel, methods=["GET"]))
         self.server = RunningServer(Starlette(routes=routes), free_port())
         self.server.start()
         self.url = self.server.url
@@ -316,3 +323,72 @@ def test_the_session_remembers_a_bounded_list_of_clients() -> None:
     assert sum(map(len, long_ids)) <= 2048
     assert long_ids[-1].startswith("dyn.4")
     assert json.dumps(long_ids)
+
+
+def test_signing_out_in_the_web_app_tells_both_channels(
+    server: RunningServer, receiver: Receiver
+) -> None:
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        authorized(client, server, "fc-app")
+        tokens = authorized(client, server, "bc-app")
+        answer = client.post(
+            "/signin/v1/identifier/_/logoff", json={"state": "s"}, headers=api_headers(server.url)
+        )
+        assert answer.status_code == 200
+        continue_uri = answer.json()["continue_uri"]
+        assert continue_uri.startswith(server.url + "/signin/v1/identifier/_/logout-frames?t=")
+        assert not signed_in(client, server.url)
+        page = client.get(continue_uri)
+    assert page.status_code == 200
+    [frame] = re.findall(r'<iframe hidden src="([^"]+)"', page.text)
+    sid = verified(server, tokens["id_token"])[1]["sid"]
+    assert parse_qs(urlsplit(html.unescape(frame)).query)["sid"] == [sid]
+    assert f'data-next="{server.url}/signin/v1/goodbye"' in page.text
+    assert verified(server, receiver.wait_for("/bc")[0])[1]["sid"] == sid
+    forged = httpx.get(server.url + "/signin/v1/identifier/_/logout-frames?t=forged")
+    assert forged.status_code == 302
+    assert forged.headers["location"] == server.url + "/signin/v1/goodbye"
+
+
+def test_signing_out_without_logout_channels_answers_as_before(server: RunningServer) -> None:
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        authorized(client, server, "plain-app")
+        answer = client.post(
+            "/signin/v1/identifier/_/logoff", json={"state": "s"}, headers=api_headers(server.url)
+        )
+    assert answer.json() == {"success": True, "state": "s"}
+
+
+def test_a_browser_loads_the_front_channel_frames_and_moves_on(
+    server: RunningServer, receiver: Receiver
+) -> None:
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        authorized(client, server, "fc-app")
+        tokens = authorized(client, server, "plain-app")
+        cookies = [
+            {"name": c.name, "value": c.value or "", "domain": "127.0.0.1", "path": c.path}
+            for c in client.cookies.jar
+        ]
+    query = {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": RP, "state": "bye"}
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+        )
+        context = chromium.new_context()
+        context.add_cookies(cookies)  # type: ignore[arg-type]
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text))
+        page.route(RP + "*", lambda route: route.fulfill(body="<title>rp</title>"))
+        started = time.monotonic()
+        page.goto(server.url + ENDSESSION + "?" + urlencode(query))
+        page.wait_for_url(RP + "?state=bye", timeout=10_000)
+        took = time.monotonic() - started
+        chromium.close()
+    assert len(receiver.frontchannel) == 1
+    assert "sid=" in receiver.frontchannel[0]
+    assert errors == []
+    assert took < 2.5  # moved on when the frame loaded, not at the 3 second timeout
