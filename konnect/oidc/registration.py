@@ -149,13 +149,20 @@ def _jwks(read: _Reader) -> dict[str, Any] | None:
     return {"keys": keys}
 
 
-def _remote_uri(read: _Reader, name: str) -> str:
-    """A URL konnect fetches: https, or http on a loopback host (for trying things out)."""
+def _remote_uri(provider: Provider, read: _Reader, name: str) -> str:
+    """A URL konnect itself calls: https; http only on a loopback host, and only while the
+    issuer is a plain-http loopback one too (trying konnect out)."""
     uri = read.text(name)
     if not uri:
         return ""
     parts = parse_uri(uri)
-    if parts is None or "#" in uri or not (parts.scheme == "https" or is_loopback_http(parts)):
+    trying_out = not provider.endpoints.secure
+    if (
+        parts is None
+        or "#" in uri
+        or parts.username is not None
+        or not (parts.scheme == "https" or (trying_out and is_loopback_http(parts)))
+    ):
         raise _metadata_error(f"{name} must be an https URL without a fragment")
     return uri
 
@@ -183,7 +190,7 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         raise _metadata_error(f"token_endpoint_auth_method {method!r} is not supported")
     if method == "none" and "client_credentials" in grant_types:
         raise _metadata_error("client_credentials needs a confidential client")
-    jwks, jwks_uri = _jwks(read), _remote_uri(read, "jwks_uri")
+    jwks, jwks_uri = _jwks(read), _remote_uri(provider, read, "jwks_uri")
     if jwks is not None and jwks_uri:
         raise _metadata_error("jwks and jwks_uri cannot both be registered")
     signing = provider.keys.signing_algorithms
@@ -210,7 +217,7 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         logo_uri=read.text("logo_uri"),
         frontchannel_logout_uri=read.text("frontchannel_logout_uri"),
         frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
-        backchannel_logout_uri=read.text("backchannel_logout_uri"),
+        backchannel_logout_uri=_remote_uri(provider, read, "backchannel_logout_uri"),
         backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
     )
     _check_rules(client)
@@ -233,13 +240,14 @@ def _check_rules(client: ClientRegistration) -> None:
 
 async def _check_sector_identifier(provider: Provider, metadata: Mapping[str, Any]) -> None:
     """OIDC Registration §5: the document at sector_identifier_uri lists every redirect URI."""
-    uri = _remote_uri(_Reader(metadata), "sector_identifier_uri")
+    uri = _remote_uri(provider, _Reader(metadata), "sector_identifier_uri")
     if not uri:
         return
     try:
         listed = await provider.http.get_json(uri)
     except FetchError as exc:
-        raise _metadata_error(f"sector_identifier_uri: {exc}") from None
+        provider.log.info("sector_identifier_uri refused: %s", exc)
+        raise _metadata_error("sector_identifier_uri could not be read") from None
     if not isinstance(listed, list):
         raise _metadata_error("sector_identifier_uri must hold a JSON array of redirect URIs")
     missing = [uri for uri in metadata["redirect_uris"] if uri not in listed]

@@ -343,3 +343,18 @@ def test_sector_identifier_uri_must_list_every_redirect_uri(
     sector_host.server.stop()
     gone = registration(server, sector_identifier_uri=sector_host.url)
     assert_error(gone, "invalid_client_metadata")
+
+
+def test_behind_https_konnect_only_calls_https_urls(
+    server_factory: Callable[..., RunningServer],
+) -> None:
+    port = free_port()
+    server = server_factory(
+        port=port, issuer=f"https://127.0.0.1:{port}", allow_dynamic_client_registration=True
+    )
+    for name in ("jwks_uri", "sector_identifier_uri", "backchannel_logout_uri"):
+        response = registration(server, **{name: "http://127.0.0.1:1/x"})
+        assert_error(response, "invalid_client_metadata")
+    fine = registration(server, frontchannel_logout_uri="https://a.example.org/fc")
+    assert fine.status_code == 201
+    assert fine.json()["registration_client_uri"].startswith(f"https://127.0.0.1:{port}/")
