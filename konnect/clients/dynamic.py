@@ -25,6 +25,8 @@ from konnect.crypto import Sealer, random_string
 PREFIX = "dyn."
 #: A client id travels in URLs; beyond this the registration is refused as too large.
 MAX_CLIENT_ID_LENGTH = 4096
+#: Long enough to be an HS512 key for client_secret_jwt (RFC 7518 §3.2).
+SECRET_LENGTH = 64
 _PURPOSE = "konnect-dynamic-client-v1"
 _CACHE_SIZE = 512
 #: What of a registration goes into its client id (everything an endpoint needs later).
@@ -69,7 +71,7 @@ class DynamicClients:
             for name in _CARRIED
             if getattr(metadata, name) not in (None, "", (), False)
         }
-        record["secret"] = random_string(43) if with_secret else None
+        record["secret"] = random_string(SECRET_LENGTH) if with_secret else None
         record["rat"] = random_string(43)
         record["iat"] = now
         record["exp"] = now + self._expiration if self._expiration > 0 else 0

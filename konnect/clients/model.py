@@ -291,6 +291,9 @@ def auth_method_problems(client: ClientRegistration, bad_keys: set[str] | None =
             return ["client_secret_jwt needs a secret of at least 32 characters"]
         if alg is not None and alg not in HMAC_ALGS:
             return [f"client_secret_jwt signs with HS256, HS384 or HS512, not {alg}"]
+        needed = int(alg[2:]) // 8 if alg is not None else 32
+        if len(client.secret.encode()) < needed:
+            return [f"client_secret_jwt with {alg} needs a secret of at least {needed} characters"]
     elif method == PRIVATE_KEY_JWT:
         if not (client.jwks and client.jwks.get("keys")) and not client.jwks_uri:
             return ["private_key_jwt needs the client's public keys in jwks or jwks_uri"]

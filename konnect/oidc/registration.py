@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from konnect.clients import ClientRegistration
-from konnect.clients.dynamic import DynamicRegistration, RegistrationTooLarge
+from konnect.clients.dynamic import SECRET_LENGTH, DynamicRegistration, RegistrationTooLarge
 from konnect.clients.model import (
     APPLICATION_TYPES,
     CLIENT_SECRET_BASIC,
@@ -231,7 +231,7 @@ def _check_rules(client: ClientRegistration) -> None:
             raise _redirect_error(problem.reason)
         raise _metadata_error(problem.reason)
     # The secret is issued later, always long enough for client_secret_jwt.
-    with_secret = replace(client, secret="x" * 43) if client.token_endpoint_auth_method else client
+    with_secret = replace(client, secret="x" * SECRET_LENGTH)
     for reason in auth_method_problems(with_secret):
         raise _metadata_error(reason)
     if client.request_object_signing_alg not in (None, "none") and not client.jwks:

@@ -34,6 +34,14 @@ def reasons(**entry: Any) -> list[str]:
             "client_secret_jwt signs with HS256, HS384 or HS512, not ES256",
         ),
         (
+            {
+                "token_endpoint_auth_method": "client_secret_jwt",
+                "secret": "s" * 40,
+                "token_endpoint_auth_signing_alg": "HS512",
+            },
+            "client_secret_jwt with HS512 needs a secret of at least 64 characters",
+        ),
+        (
             {"token_endpoint_auth_method": "private_key_jwt"},
             "private_key_jwt needs the client's public keys in jwks or jwks_uri",
         ),

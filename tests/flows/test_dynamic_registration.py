@@ -219,9 +219,10 @@ def test_dynamic_clients_authenticate_with_jwt_assertions(server: RunningServer)
         server,
         grant_types=["authorization_code", "client_credentials"],
         token_endpoint_auth_method="client_secret_jwt",
+        token_endpoint_auth_signing_alg="HS512",
     )
     secret = OctKey.import_key(secret_client["client_secret"].encode())
-    signed = _assertion(server, secret_client["client_id"], secret, "HS256")
+    signed = _assertion(server, secret_client["client_id"], secret, "HS512")
     response = httpx.post(server.url + TOKEN, data={**data, "client_assertion": signed})
     assert response.status_code == 200, response.text
 
