@@ -51,11 +51,16 @@ class ClientAssertions:
         self._provider = provider
         self._remote_keys = DocumentCache(provider.http)
 
-    async def verify(self, form: Mapping[str, str], endpoint_url: str) -> AssertedClient | None:
+    async def verify(
+        self, form: Mapping[str, str], headers: Mapping[str, str], endpoint_url: str
+    ) -> AssertedClient | None:
         """The client an assertion in the form proves, None without one. Raises OAuth2Error."""
         kind, assertion = form.get("client_assertion_type"), form.get("client_assertion")
         if kind is None and assertion is None:
             return None
+        if "client_secret" in form or headers.get("authorization"):
+            # RFC 6749 §2.3: a client uses one authentication method per request.
+            raise InvalidRequestError(description="use one client authentication method only")
         if kind != ASSERTION_TYPE:
             raise InvalidRequestError(description=f"client_assertion_type must be {ASSERTION_TYPE}")
         if not assertion:

@@ -283,7 +283,7 @@ class TokenEndpoint:
         except OAuth2Error as error:
             return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
         try:
-            request.prefetched.asserted = await self._assertions.verify(form, self._uri)
+            request.prefetched.asserted = await self._assertions.verify(form, headers, self._uri)
             await self._prefetch(request, form.get("grant_type", ""))
             grant.validate_token_request()
             client = grant.request.client.registration
@@ -312,7 +312,7 @@ class TokenEndpoint:
         if endpoint == "revocation":
             methods.append("none")
         request = TokenRequest(url, headers, form)
-        request.prefetched.asserted = await self._assertions.verify(form, url)
+        request.prefetched.asserted = await self._assertions.verify(form, headers, url)
         client: ClientModel = self._server.authenticate_client(request, methods, endpoint)
         return client.registration
 

@@ -206,6 +206,18 @@ def test_malformed_assertions_are_client_errors(server: RunningServer) -> None:
         },
     )
     assert_refused(wrong_type, "invalid_request")
+    both = client_credentials(server, secret_assertion(server), client_secret=SECRET)
+    assert_refused(both, "invalid_request")
+    with_basic = httpx.post(
+        server.url + TOKEN,
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": secret_assertion(server),
+        },
+        auth=("secret-jwt-app", SECRET),
+    )
+    assert_refused(with_basic, "invalid_request")
     unknown = assertion(server, "nobody", OctKey.import_key(SECRET.encode()), "HS256")
     assert_refused(client_credentials(server, unknown))
     # a client registered for secrets cannot switch to an assertion
