@@ -241,8 +241,15 @@ class IdentifierApi:
             return _error(error)
         cookies = self.provider.cookies
         answer: dict[str, Any] = {"success": True, "state": str(body.get("state", ""))}
-        # Front- and back-channel logout; the web app continues at continue_uri if given.
-        continue_uri = signed_out(self.provider, request.cookies)
+        # Front- and back-channel logout, and the way back to a relying party that asked
+        # for the sign-out (RP-initiated logout); the web app continues at continue_uri.
+        logout = body.get("logout")
+        back = (
+            cookies.open_logout_return(logout, self.provider.now())
+            if isinstance(logout, str)
+            else None
+        )
+        continue_uri = signed_out(self.provider, request.cookies, back)
         if continue_uri:
             answer["continue_uri"] = continue_uri
         response = json_response(answer, 200, _HEADERS)

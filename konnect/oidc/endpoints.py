@@ -118,11 +118,11 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             token = query_params(request).get("t", "")
         except OAuthError:
             token = ""
-        urls = provider.cookies.open_logout_frames(token, provider.now())
-        done = endpoints.signed_out_url
-        if not urls:
+        opened = provider.cookies.open_logout_frames(token, provider.now())
+        if not opened:
+            done = endpoints.signed_out_url
             return RedirectResponse(done, 302, headers={**NO_CACHE, **NO_STORE})
-        return frames_response(urls, done)
+        return frames_response(*opened)
 
     def frames_response(urls: list[str], next_url: str) -> Response:
         nonce = secrets.token_urlsafe(16)

@@ -64,21 +64,25 @@ def end_session(
             raise OAuthError("invalid_request", "id_token_hint names another user")
         hint_matches = True
     confirmed = logon is None or hint_matches or (client is not None and client.trusted)
-    if not confirmed:
-        return EndSession(_goodbye(provider, client))
-    outcome = Outcome(cookies=_signed_out_cookies(provider))
-    if target is None:
-        outcome.location = _goodbye(provider, client).location
-    else:
+    back = None
+    if target is not None:
         state = {"state": params["state"]} if params.get("state") else {}
-        outcome.location = redirect_with(target, state, "query")
+        back = redirect_with(target, state, "query")
+    if not confirmed:
+        return EndSession(_goodbye(provider, client, back))
+    outcome = Outcome(cookies=_signed_out_cookies(provider))
+    outcome.location = back or _goodbye(provider, client, None).location
     return EndSession(outcome, True, ended_session(provider, cookies))
 
 
-def _goodbye(provider: Provider, client: ClientRegistration | None) -> Outcome:
-    """The signed-out page asks the user to confirm; nothing is ended without that."""
+def _goodbye(provider: Provider, client: ClientRegistration | None, back: str | None) -> Outcome:
+    """The signed-out page asks the user to confirm; nothing is ended without that. Once
+    confirmed, the web app returns to the client at `back` (sealed into `logout`)."""
     location = provider.endpoints.signed_out_url
     if client is not None:
+        query = {"client_id": client.id, "flow": "oidc"}
+        if back is not None:
+            query["logout"] = provider.cookies.seal_logout_return(back, provider.now())
         separator = "&" if "?" in location else "?"
-        location += separator + urlencode({"client_id": client.id, "flow": "oidc"})
+        location += separator + urlencode(query)
     return Outcome(location=location)

@@ -74,17 +74,20 @@ def ended_session(provider: Provider, cookies: Mapping[str, str]) -> EndedSessio
     return EndedSession(record["id"], record["sub"], known)
 
 
-def signed_out(provider: Provider, cookies: Mapping[str, str]) -> str | None:
+def signed_out(
+    provider: Provider, cookies: Mapping[str, str], next_url: str | None = None
+) -> str | None:
     """A sign-out outside end session (the web app's sign-out button): notify the back
-    channel now; the URL of the page that loads the front-channel URIs, if there are any."""
+    channel now. Returns where the browser goes next: the page that loads the front-channel
+    URIs (then `next_url` or the signed-out page), else `next_url`."""
     session = ended_session(provider, cookies)
-    if session is None:
-        return None
-    notify_back_channel(provider, session)
-    urls = frontchannel_urls(provider, session)
+    if session is not None:
+        notify_back_channel(provider, session)
+    urls = frontchannel_urls(provider, session) if session is not None else []
     if not urls:
-        return None
-    token = provider.cookies.seal_logout_frames(urls, provider.now())
+        return next_url
+    after = next_url or provider.endpoints.signed_out_url
+    token = provider.cookies.seal_logout_frames(urls, after, provider.now())
     endpoints = provider.endpoints
     return endpoints.url(endpoints.logout_frames) + "?t=" + quote(token, safe="")
 

@@ -19,6 +19,7 @@ SESSION_COOKIE = "KKCS"
 BROWSER_STATE_COOKIE = "KKBS"
 CONSENT_MAX_AGE = 60
 LOGOUT_FRAMES_MAX_AGE = 300
+LOGOUT_RETURN_MAX_AGE = 1800
 
 
 @dataclass(frozen=True)
@@ -124,19 +125,34 @@ class BrowserCookies:
         return CookieSpec(self.session_name, None, self._endpoints.identifier_api.rstrip("/"))
 
     # -- front-channel logout after a sign-out in the web app ---------------------------------
-    def seal_logout_frames(self, urls: list[str], now: int) -> str:
-        """The front-channel URIs of an ended session, for the page that loads them."""
-        record = {"u": urls, "exp": now + LOGOUT_FRAMES_MAX_AGE}
+    def seal_logout_frames(self, urls: list[str], next_url: str, now: int) -> str:
+        """The front-channel URIs of an ended session and where to go after them."""
+        record = {"u": urls, "n": next_url, "exp": now + LOGOUT_FRAMES_MAX_AGE}
         return self._sealer.seal_json(record, "konnect-logout-frames-v1")
 
-    def open_logout_frames(self, token: str, now: int) -> list[str] | None:
-        record = self._sealer.open_json(token, "konnect-logout-frames-v1")
-        if record is None or not isinstance(record.get("exp"), int) or record["exp"] < now:
-            return None
-        urls = record.get("u")
+    def open_logout_frames(self, token: str, now: int) -> tuple[list[str], str] | None:
+        record = self._open_fresh(token, "konnect-logout-frames-v1", now)
+        urls, next_url = (record.get("u"), record.get("n")) if record else (None, None)
         if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
             return None
-        return urls
+        return (urls, next_url) if isinstance(next_url, str) else None
+
+    # -- RP-initiated logout confirmed in the web app ----------------------------------------
+    def seal_logout_return(self, location: str, now: int) -> str:
+        """Where to send the browser once the user confirmed the sign-out (already checked)."""
+        record = {"l": location, "exp": now + LOGOUT_RETURN_MAX_AGE}
+        return self._sealer.seal_json(record, "konnect-logout-return-v1")
+
+    def open_logout_return(self, token: str, now: int) -> str | None:
+        record = self._open_fresh(token, "konnect-logout-return-v1", now)
+        location = record.get("l") if record else None
+        return location if isinstance(location, str) else None
+
+    def _open_fresh(self, token: str, purpose: str, now: int) -> dict[str, Any] | None:
+        record = self._sealer.open_json(token, purpose)
+        if record is None or not isinstance(record.get("exp"), int) or record["exp"] < now:
+            return None
+        return record
 
     # -- browser state (read by the check-session iframe) ------------------------------------
     def browser_state(self, value: str) -> CookieSpec:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -84,12 +84,12 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logout_channels, "RETRY_DELAYS", (0.05, 0.1))
 
 
-def _entry(client_id: str, **keys: str) -> str:
+def _entry(client_id: str, trusted: str = "yes", **keys: str) -> str:
     extra = "".join(f"\n    {name}: {value}" for name, value in keys.items())
     return f"""
   - id: {client_id}
     secret: {client_id}-secret
-    trusted: yes
+    trusted: {trusted}
     application_type: native
     redirect_uris: [{RP}]{extra}"""
 
@@ -117,6 +117,7 @@ def server(
         + _entry("slow-app", backchannel_logout_uri=f"{receiver.url}/slow")
         + _entry("dead-app", backchannel_logout_uri=dead)
         + _entry("plain-app")
+        + _entry("asking-app", trusted="no", frontchannel_logout_uri=f"{receiver.url}/fc")
         + "\n"
     )
     return server_factory(identifier_registration_conf=registry)
@@ -361,34 +362,120 @@ def test_signing_out_without_logout_channels_answers_as_before(server: RunningSe
     assert answer.json() == {"success": True, "state": "s"}
 
 
+def signed_in_cookies(server: RunningServer, *client_ids: str) -> tuple[list[Any], str]:
+    """Sign in and authorize the clients with httpx; the browser cookies and an ID token."""
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        id_token = ""
+        for client_id in client_ids:
+            id_token = authorized(client, server, client_id)["id_token"]
+        cookies = [
+            {"name": c.name, "value": c.value or "", "domain": "127.0.0.1", "path": c.path}
+            for c in client.cookies.jar
+        ]
+    return cookies, id_token
+
+
+def in_chromium(
+    cookies: list[Any], start: str, steps: Callable[[Page], None]
+) -> tuple[list[str], float]:
+    """Open `start` in Chromium with the cookies and run the steps: the console messages,
+    and the seconds from opening `start` to the end of the steps."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+        )
+        try:
+            context = chromium.new_context(locale="en-US")
+            context.add_cookies(cookies)
+            page = context.new_page()
+            messages: list[str] = []
+            page.on("console", lambda message: messages.append(message.text))
+            page.route(RP + "*", lambda route: route.fulfill(body="<title>rp</title>"))
+            started = time.monotonic()
+            page.goto(start)
+            steps(page)
+            seconds = time.monotonic() - started
+        finally:
+            chromium.close()
+    return messages, seconds
+
+
 def test_a_browser_loads_the_front_channel_frames_and_moves_on(
+    server: RunningServer, receiver: Receiver
+) -> None:
+    cookies, id_token = signed_in_cookies(server, "fc-app", "plain-app")
+    query = {"id_token_hint": id_token, "post_logout_redirect_uri": RP, "state": "bye"}
+    messages, seconds = in_chromium(
+        cookies,
+        server.url + ENDSESSION + "?" + urlencode(query),
+        lambda page: page.wait_for_url(RP + "?state=bye", timeout=10_000),
+    )
+    assert seconds < 2.5  # on as soon as the frame loaded, not after the 3 s timeout
+    assert len(receiver.frontchannel) == 1
+    assert "sid=" in receiver.frontchannel[0]
+    assert messages == []
+
+
+def test_a_browser_confirms_on_the_goodbye_page_and_returns_to_the_client(
+    server: RunningServer, receiver: Receiver
+) -> None:
+    cookies, _ = signed_in_cookies(server, "fc-app")
+    query = {"client_id": "asking-app", "post_logout_redirect_uri": RP, "state": "bye"}
+
+    def confirm(page: Page) -> None:
+        page.locator("#goodbye-signout").click()
+        page.wait_for_url(RP + "?state=bye", timeout=10_000)
+
+    messages, _ = in_chromium(cookies, server.url + ENDSESSION + "?" + urlencode(query), confirm)
+    assert len(receiver.frontchannel) == 1
+    assert messages == []
+
+
+def test_a_confirmed_sign_out_returns_to_the_client_that_asked(
     server: RunningServer, receiver: Receiver
 ) -> None:
     with browser(server.url) as client:
         assert sign_in(client, server.url).status_code == 200
         authorized(client, server, "fc-app")
-        tokens = authorized(client, server, "plain-app")
-        cookies = [
-            {"name": c.name, "value": c.value or "", "domain": "127.0.0.1", "path": c.path}
-            for c in client.cookies.jar
-        ]
-    query = {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": RP, "state": "bye"}
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+        query = {"client_id": "asking-app", "post_logout_redirect_uri": RP, "state": "bye"}
+        asked = client.get(ENDSESSION + "?" + urlencode(query))
+        goodbye = urlsplit(asked.headers["location"])
+        assert goodbye.path == "/signin/v1/goodbye"
+        logout = parse_qs(goodbye.query)["logout"][0]
+        assert signed_in(client, server.url)  # nothing ends before the user confirms
+        forged = client.post(
+            "/signin/v1/identifier/_/logoff",
+            json={"state": "s", "logout": logout[:-4] + "AAAA"},
+            headers=api_headers(server.url),
         )
-        context = chromium.new_context()
-        context.add_cookies(cookies)  # type: ignore[arg-type]
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda message: errors.append(message.text))
-        page.route(RP + "*", lambda route: route.fulfill(body="<title>rp</title>"))
-        started = time.monotonic()
-        page.goto(server.url + ENDSESSION + "?" + urlencode(query))
-        page.wait_for_url(RP + "?state=bye", timeout=10_000)
-        took = time.monotonic() - started
-        chromium.close()
-    assert len(receiver.frontchannel) == 1
-    assert "sid=" in receiver.frontchannel[0]
-    assert errors == []
-    assert took < 2.5  # moved on when the frame loaded, not at the 3 second timeout
+        # a forged way back is ignored; the front channel still runs, then the goodbye page
+        page = client.get(forged.json()["continue_uri"])
+        assert f'data-next="{server.url}/signin/v1/goodbye"' in page.text
+        assert sign_in(client, server.url).status_code == 200
+        authorized(client, server, "fc-app")
+        confirmed = client.post(
+            "/signin/v1/identifier/_/logoff",
+            json={"state": "s", "logout": logout},
+            headers=api_headers(server.url),
+        )
+        page = client.get(confirmed.json()["continue_uri"])
+    assert f'data-next="{html.escape(RP + "?state=bye")}"' in page.text
+    assert len(re.findall("<iframe", page.text)) == 1
+
+
+def test_a_confirmed_sign_out_without_channels_goes_straight_back(
+    server: RunningServer,
+) -> None:
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        query = {"client_id": "asking-app", "post_logout_redirect_uri": RP}
+        asked = client.get(ENDSESSION + "?" + urlencode(query))
+        logout = parse_qs(urlsplit(asked.headers["location"]).query)["logout"][0]
+        confirmed = client.post(
+            "/signin/v1/identifier/_/logoff",
+            json={"state": "s", "logout": logout},
+            headers=api_headers(server.url),
+        )
+        assert not signed_in(client, server.url)
+    assert confirmed.json()["continue_uri"] == RP
