@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import httpx
-
 from konnect.clients import ClientRegistration
 from konnect.crypto import random_string
+from konnect.oidc.outgoing import HTTP_ERRORS
 from konnect.oidc.provider import Provider
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -181,7 +180,7 @@ async def _deliver(provider: Provider, client: ClientRegistration, session: Ende
         attempts += 1
         try:
             status = await provider.http.post_form(uri, {"logout_token": token})
-        except httpx.HTTPError as exc:
+        except HTTP_ERRORS as exc:
             outcome = f"unreachable ({type(exc).__name__})"
             continue
         if 200 <= status < 300:

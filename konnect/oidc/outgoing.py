@@ -20,6 +20,10 @@ MAX_DOCUMENT_BYTES = 64 * 1024
 USER_AGENT = "konnect"
 
 
+#: What httpx raises for a URL it cannot use or a peer it cannot talk to.
+HTTP_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
+
+
 class FetchError(Exception):
     """A remote document could not be fetched or was not what we expected; safe to show."""
 
@@ -50,7 +54,7 @@ class Outgoing:
                 if response.status_code != 200:
                     raise FetchError(f"{url} answered {response.status_code}")
                 body = await _limited_body(response)
-        except httpx.HTTPError as exc:
+        except HTTP_ERRORS as exc:
             raise FetchError(f"{url} could not be fetched ({type(exc).__name__})") from None
         try:
             return json.loads(body)
@@ -58,7 +62,7 @@ class Outgoing:
             raise FetchError(f"{url} did not answer with JSON") from None
 
     async def post_form(self, url: str, form: Mapping[str, str]) -> int:
-        """POST a urlencoded form; the response status. httpx.HTTPError when unreachable."""
+        """POST a urlencoded form; the response status. One of HTTP_ERRORS when unreachable."""
         response = await self.client.post(url, data=dict(form))
         await response.aclose()
         return response.status_code

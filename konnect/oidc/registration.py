@@ -268,7 +268,7 @@ async def register(provider: Provider, metadata: Mapping[str, Any]) -> dict[str,
         registered = dynamic.register(client, with_secret=with_secret)
     except RegistrationTooLarge as exc:
         raise _metadata_error(str(exc)) from None
-    provider.log.info("dynamic client registered: %s", registered.client.display_name)
+    provider.log.info("dynamic client registered: %s", registered.client.display_name[:60])
     return registration_response(provider, registered)
 
 
