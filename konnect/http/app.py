@@ -150,7 +150,15 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
     if keys and clients:
         collected.problems.extend(_unsignable_clients(keys, clients))
-    if collected.problems or not (keys and sealer and backend and clients and scopes):
+    # `is None`: an empty client registry (no registry file) is fine, though falsy.
+    if (
+        collected.problems
+        or keys is None
+        or sealer is None
+        or backend is None
+        or clients is None
+        or scopes is None
+    ):
         raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
         access_token=settings.access_token_expiration,

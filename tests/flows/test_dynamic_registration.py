@@ -359,3 +359,18 @@ def test_behind_https_konnect_only_calls_https_urls(
     fine = registration(server, frontchannel_logout_uri="https://a.example.org/fc")
     assert fine.status_code == 201
     assert fine.json()["registration_client_uri"].startswith(f"https://127.0.0.1:{port}/")
+
+
+def test_a_provider_without_a_registry_file_serves_dynamic_clients(
+    server_factory: Callable[..., RunningServer],
+) -> None:
+    server = server_factory(
+        identifier_registration_conf=None, allow_dynamic_client_registration=True
+    )
+    client = registered(server, grant_types=["authorization_code", "client_credentials"])
+    response = httpx.post(
+        server.url + TOKEN,
+        data={"grant_type": "client_credentials"},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert response.status_code == 200, response.text
