@@ -1,0 +1,179 @@
+"""The LDAP identity backend: sign-in by search and bind, and re-reading users by subject.
+
+Directory calls run in worker threads, at most LDAP_POOL_SIZE at once; a call waits at most
+LDAP_TIMEOUT for its turn. Wrong, unknown and disabled users are all `None`; a directory that
+cannot answer raises `BackendUnavailable`, logged once per outage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from konnect.identity.base import BackendUnavailable, User
+from konnect.identity.ldap.directory import Directory, DirectoryDown
+from konnect.identity.ldap.entries import (
+    Entry,
+    group_filter,
+    group_names,
+    login_filter,
+    matches_login,
+    parse_sub_attributes,
+    sub_attributes_filter,
+    to_user,
+    user_attributes,
+)
+from konnect.identity.ldap.settings import LdapSettings
+
+BACKEND_NAME = "identifier-ldap"
+_SCOPES = ("profile", "email", "konnect/uuid", "konnect/raw_sub", "groups")
+_MAX_GROUP_DEPTH = 8
+
+log = logging.getLogger("konnect.identity.ldap")
+T = TypeVar("T")
+
+
+class _Health:
+    """Logs an outage once when it starts and once when the directory answers again."""
+
+    def __init__(self) -> None:
+        self.down_since_reason: str | None = None
+
+    def failed(self, reason: str) -> None:
+        if self.down_since_reason is None:
+            log.warning("LDAP directory unavailable: %s", reason)
+        self.down_since_reason = reason
+
+    def succeeded(self) -> None:
+        if self.down_since_reason is not None:
+            log.warning("LDAP directory available again")
+        self.down_since_reason = None
+
+
+class LdapBackend:
+    """Users from an LDAP directory (OpenLDAP, Active Directory, ...)."""
+
+    name: str = BACKEND_NAME
+
+    def __init__(self, settings: LdapSettings) -> None:
+        self.settings = settings
+        self.scopes: tuple[str, ...] = _SCOPES + (
+            ("konnect/id",) if settings.uidnumber_attribute else ()
+        )
+        self._directory = Directory(settings)
+        self._attributes = user_attributes(settings)
+        self._health = _Health()
+        self._waiting: anyio.CapacityLimiter | None = None
+        self._threads: anyio.CapacityLimiter | None = None
+
+    async def logon(self, username: str, password: str) -> User | None:
+        if not username or not password:
+            return None
+        return await self._call(lambda: self._logon(username, password))
+
+    async def lookup(self, subject: str) -> User | None:
+        if not subject:
+            return None
+        return await self._call(lambda: self._lookup(subject))
+
+    async def close(self) -> None:
+        await anyio.to_thread.run_sync(self._directory.close)
+
+    async def _call(self, work: Callable[[], T]) -> T:
+        """Run blocking directory work in a thread, bounded in number and in waiting time."""
+        if self._waiting is None or self._threads is None:
+            self._waiting = anyio.CapacityLimiter(self.settings.pool_size)
+            self._threads = anyio.CapacityLimiter(self.settings.pool_size)
+        waiting = self._waiting
+        try:
+            with anyio.fail_after(self.settings.timeout):
+                await waiting.acquire()
+        except TimeoutError:
+            self._health.failed("no directory connection became free in time")
+            raise BackendUnavailable("the directory is not answering in time") from None
+        try:
+            result = await anyio.to_thread.run_sync(work, limiter=self._threads)
+        except DirectoryDown as exc:
+            self._health.failed(str(exc))
+            raise BackendUnavailable(f"the directory is unavailable: {exc}") from None
+        finally:
+            waiting.release()
+        self._health.succeeded()
+        return result
+
+    # -- blocking parts, run in worker threads ---------------------------------------------
+
+    def _logon(self, username: str, password: str) -> User | None:
+        entry = self._find_by_login(username)
+        if entry is None or not self._directory.check_password(entry.dn, password):
+            return None
+        return to_user(self.settings, entry, self._groups(entry))
+
+    def _find_by_login(self, username: str) -> Entry | None:
+        settings = self.settings
+        entries = self._directory.search(
+            settings.base_dn, login_filter(settings, username), settings.scope, self._attributes
+        )
+        if len(entries) != 1:
+            if len(entries) > 1:
+                log.warning("LDAP: more than one entry matches a login name; refusing sign-in")
+            return None
+        entry = entries[0]
+        if entry.disabled or not matches_login(settings, entry, username):
+            return None
+        return entry
+
+    def _lookup(self, subject: str) -> User | None:
+        entry = self._find_by_subject(subject)
+        if entry is None or entry.disabled:
+            return None
+        user = to_user(self.settings, entry, self._groups(entry))
+        return user if user.subject.lower() == subject.lower() else None
+
+    def _find_by_subject(self, subject: str) -> Entry | None:
+        settings = self.settings
+        if not settings.sub_attributes:
+            entries = self._directory.search(
+                subject, settings.user_filter, "base", self._attributes
+            )
+        else:
+            pairs = parse_sub_attributes(settings, subject)
+            if pairs is None:
+                return None
+            entries = self._directory.search(
+                settings.base_dn,
+                sub_attributes_filter(settings, pairs),
+                settings.scope,
+                self._attributes,
+            )
+        return entries[0] if len(entries) == 1 else None
+
+    def _groups(self, entry: Entry) -> tuple[str, ...]:
+        settings = self.settings
+        if settings.groups == "memberof":
+            return group_names(entry.texts(settings.group_attribute))
+        if settings.groups != "search":
+            return ()
+        names: set[str] = set()
+        seen: set[str] = set()
+        members = [entry.dn]
+        login = entry.text(settings.login_attributes[0])
+        for _ in range(_MAX_GROUP_DEPTH if settings.nested_groups else 1):
+            found = []
+            for member in members:
+                search_filter = group_filter(settings, member, login)
+                found.extend(
+                    self._directory.search_many(
+                        settings.group_base_dn, search_filter, [settings.group_name_attribute]
+                    )
+                )
+            members = [group.dn for group in found if group.dn.lower() not in seen]
+            seen.update(dn.lower() for dn in members)
+            names.update(group.text(settings.group_name_attribute) for group in found)
+            if not members:
+                break
+        return tuple(sorted((name for name in names if name), key=str.lower))
