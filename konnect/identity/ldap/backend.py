@@ -50,7 +50,7 @@ class _Health:
 
     def succeeded(self) -> None:
         if self.down_since_reason is not None:
-            log.warning("LDAP directory available again")
+            log.info("LDAP directory available again")
         self.down_since_reason = None
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from konnect.identity.ldap.entries import Entry
-from konnect.identity.ldap.settings import LdapSettings
+from konnect.identity.ldap.settings import LdapSettings, ServerAddress
 
 with warnings.catch_warnings():
     # ldap3 2.9 imports pyasn1 names that pyasn1 0.6 deprecates; nothing for us to act on.
@@ -106,6 +106,9 @@ class ConnectionPool:
 def _close(conn: Any) -> None:
     with suppress(LDAPException, OSError):
         conn.unbind()
+    with suppress(OSError):  # after a failed open or TLS handshake unbind may leave it open
+        if conn.socket is not None:
+            conn.socket.close()
 
 
 class Directory:
@@ -113,38 +116,37 @@ class Directory:
 
     def __init__(self, settings: LdapSettings) -> None:
         self.settings = settings
-        tls = _ContextTls(tls_context(settings)) if settings.uses_tls else None
-        self._servers = [
-            ldap3.Server(
-                server.host,
-                port=server.port,
-                use_ssl=server.ldaps,
-                tls=tls,
-                get_info=ldap3.NONE,
-                connect_timeout=settings.connect_timeout,
-            )
-            for server in settings.servers
-        ]
+        self._tls = _ContextTls(tls_context(settings)) if settings.uses_tls else None
         self._preferred = 0
         self.searches = ConnectionPool(self, service=True)
         self.binds = ConnectionPool(self, service=False)
 
     def open(self, *, service: bool) -> Any:
         """A connection to the first server that answers, the last good one tried first."""
-        order = [*range(self._preferred, len(self._servers)), *range(self._preferred)]
+        servers = self.settings.servers
+        order = [*range(self._preferred, len(servers)), *range(self._preferred)]
         reasons = []
         for index in order:
             try:
-                conn = self._connect(self._servers[index], service=service)
+                conn = self._connect(servers[index], service=service)
             except (LDAPException, OSError) as exc:
-                reasons.append(f"{self.settings.servers[index].uri}: {_reason(exc)}")
+                reasons.append(f"{servers[index].uri}: {_reason(exc)}")
                 continue
             self._preferred = index
             return conn
         raise DirectoryDown("; ".join(reasons))
 
-    def _connect(self, server: Any, *, service: bool) -> Any:
+    def _connect(self, address: ServerAddress, *, service: bool) -> Any:
         settings = self.settings
+        # A new Server each time: ldap3 remembers failed addresses for minutes otherwise.
+        server = ldap3.Server(
+            address.host,
+            port=address.port,
+            use_ssl=address.ldaps,
+            tls=self._tls,
+            get_info=ldap3.NONE,
+            connect_timeout=settings.connect_timeout,
+        )
         conn = ldap3.Connection(
             server,
             user=settings.bind_dn if service and settings.bind_dn else None,
