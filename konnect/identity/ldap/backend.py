@@ -64,6 +64,8 @@ class LdapBackend:
         self.scopes: tuple[str, ...] = _SCOPES + (
             ("konnect/id",) if settings.uidnumber_attribute else ()
         )
+        if settings.insecure and settings.uses_tls:
+            log.warning("LDAP: TLS certificates and host names are not checked (--insecure)")
         self._directory = Directory(settings)
         self._attributes = user_attributes(settings)
         self._health = _Health()

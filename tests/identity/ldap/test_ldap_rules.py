@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from pathlib import Path
 
@@ -198,3 +199,14 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_starttls_with_ldaps_is_refused() -> None:
     with pytest.raises(ConfigError, match="LDAP_STARTTLS"):
         settings(LDAP_URI="ldaps://a", LDAP_STARTTLS="yes")
+
+
+def test_every_ldap_setting_is_documented() -> None:
+    root = Path(__file__).resolve().parents[3]
+    source = (root / "konnect" / "identity" / "ldap" / "settings.py").read_text()
+    names = set(re.findall(r'"(LDAP_[A-Z_]+)"', source))
+    readme = (root / "README.md").read_text()
+    example = (root / "etc" / "konnectd.cfg").read_text()
+    assert len(names) > 25
+    assert [name for name in sorted(names) if f"`{name}` / `{name.lower()}`" not in readme] == []
+    assert [name for name in sorted(names) if f"#{name.lower()} =" not in example] == []
