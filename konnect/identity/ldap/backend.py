@@ -7,12 +7,11 @@ cannot answer raises `BackendUnavailable`, logged once per outage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
-
-import anyio
-import anyio.to_thread
 
 from konnect.identity.base import BackendUnavailable, User
 from konnect.identity.ldap.directory import Directory, DirectoryDown
@@ -69,8 +68,9 @@ class LdapBackend:
         self._directory = Directory(settings)
         self._attributes = user_attributes(settings)
         self._health = _Health()
-        self._waiting: anyio.CapacityLimiter | None = None
-        self._threads: anyio.CapacityLimiter | None = None
+        # The executor bounds the threads; the semaphore bounds how long a request waits.
+        self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="ldap")
+        self._slots = asyncio.Semaphore(settings.pool_size)
 
     async def logon(self, username: str, password: str) -> User | None:
         if not username or not password:
@@ -83,29 +83,32 @@ class LdapBackend:
         return await self._call(lambda: self._lookup(subject))
 
     async def close(self) -> None:
-        await anyio.to_thread.run_sync(self._directory.close)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._directory.close)
+        self._executor.shutdown(wait=False)
 
     async def _call(self, work: Callable[[], T]) -> T:
-        """Run blocking directory work in a thread, bounded in number and in waiting time."""
-        if self._waiting is None or self._threads is None:
-            self._waiting = anyio.CapacityLimiter(self.settings.pool_size)
-            self._threads = anyio.CapacityLimiter(self.settings.pool_size)
-        waiting = self._waiting
+        """Run blocking directory work in a worker thread, bounded in number and waiting time."""
+        await self._take_slot()
         try:
-            with anyio.fail_after(self.settings.timeout):
-                await waiting.acquire()
-        except TimeoutError:
-            self._health.failed("no directory connection became free in time")
-            raise BackendUnavailable("the directory is not answering in time") from None
-        try:
-            result = await anyio.to_thread.run_sync(work, limiter=self._threads)
+            result = await asyncio.get_running_loop().run_in_executor(self._executor, work)
         except DirectoryDown as exc:
             self._health.failed(str(exc))
             raise BackendUnavailable(f"the directory is unavailable: {exc}") from None
         finally:
-            waiting.release()
+            self._slots.release()
         self._health.succeeded()
         return result
+
+    async def _take_slot(self) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: no timer needed
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.settings.timeout)
+        except TimeoutError:
+            self._health.failed("no directory connection became free in time")
+            raise BackendUnavailable("the directory is not answering in time") from None
 
     # -- blocking parts, run in worker threads ---------------------------------------------
 

@@ -150,7 +150,7 @@ class Directory:
         conn = ldap3.Connection(
             server,
             user=settings.bind_dn if service and settings.bind_dn else None,
-            password=settings.bind_password if service and settings.bind_dn else None,
+            password=settings.bind_password.encode() if service and settings.bind_dn else None,
             receive_timeout=max(1, math.ceil(settings.timeout)),  # ldap3 needs whole seconds
             read_only=True,
             auto_referrals=False,
@@ -248,7 +248,10 @@ class Directory:
             return False
 
         def run(conn: Any) -> bool:
-            conn.authentication, conn.user, conn.password = ldap3.SIMPLE, dn, password
+            # Raw UTF-8 bytes, as Konnect sent them: ldap3 would SASLprep a str (slow, and it
+            # raises on control characters, which must be a failed sign-in, not an outage).
+            conn.authentication, conn.user = ldap3.SIMPLE, dn
+            conn.password = password.encode("utf-8", errors="surrogatepass")
             if conn.bind():
                 return True
             code = conn.result.get("result")

@@ -65,6 +65,8 @@ def test_login_name_is_case_insensitive_and_username_is_the_directory_value(slap
         ("ghost", PASSWORD),
         ("timmothy", PASSWORD),  # disabled (userAccountControl 514)
         ("jonas", ""),  # would be an anonymous bind
+        ("jonas", "\x01\x7f control"),
+        ("jonas", PASSWORD.replace(" ", "\u00a0")),  # no SASLprep mapping: sent as typed
         ("nopass", PASSWORD),  # entry without a password
         ("", PASSWORD),
     ],
