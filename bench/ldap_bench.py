@@ -64,14 +64,14 @@ def add_users(server: Slapd) -> None:
     server.ldapmodify("\n".join(entries), add=True)
 
 
-def ldap_env(server: Slapd, concurrency: int) -> dict[str, str]:
+def ldap_env(server: Slapd, pool_size: int) -> dict[str, str]:
     return {
         "LDAP_URI": server.url,
         "LDAP_BINDDN": SERVICE_DN,
         "LDAP_BINDPW": SERVICE_PASSWORD,
         "LDAP_BASEDN": BASE_DN,
         "LDAP_UUID_ATTRIBUTE": "entryUUID",
-        "LDAP_POOL_SIZE": str(concurrency),
+        "LDAP_POOL_SIZE": str(pool_size),
     }
 
 
@@ -120,7 +120,7 @@ def measure_raw(server: Slapd, concurrency: int, seconds: float) -> dict[str, fl
 # ---- konnect -------------------------------------------------------------------------------
 
 
-def start_konnect(server: Slapd, folder: Path, concurrency: int) -> tuple[ServerProcess, str]:
+def start_konnect(server: Slapd, folder: Path, pool_size: int) -> tuple[ServerProcess, str]:
     fx = fixtures.create(folder)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -130,7 +130,7 @@ def start_konnect(server: Slapd, folder: Path, concurrency: int) -> tuple[Server
     args += ["--identifier-registration-conf", str(fx.registry), "--log-level", "warn", "ldap"]
     ignored = ("KONNECTD_", "OIDC_", "LDAP_")
     env = {key: value for key, value in os.environ.items() if not key.startswith(ignored)}
-    env.update(ldap_env(server, concurrency))
+    env.update(ldap_env(server, pool_size))
     root = Path(__file__).resolve().parent.parent
     process = ServerProcess("konnect-ldap", args, folder / "konnect.log", env, root)
     process.start()
@@ -170,7 +170,7 @@ def measure_konnect(
     }
 
 
-def run(seconds: float, concurrency: int) -> dict[str, Any]:
+def run(seconds: float, concurrency: int, pool_size: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="konnect-ldap-bench-") as temp:
         folder = Path(temp)
         server = Slapd(folder / "slapd", Pki(folder / "pki"))
@@ -182,7 +182,7 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
             raw_worker_warmup = measure_raw(server, concurrency, 1)
             raw = measure_raw(server, concurrency, seconds)
             log(f"konnect identifier logon, {concurrency} connections, {seconds:.0f} s")
-            konnect, base = start_konnect(server, folder, concurrency)
+            konnect, base = start_konnect(server, folder, pool_size)
             try:
                 signed_in = measure_konnect(konnect, server, base, concurrency, seconds)
             finally:
@@ -193,6 +193,7 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
     raw_rate = (raw["rate"] + raw_after["rate"]) / 2
     return {
         "concurrency": concurrency,
+        "ldap_pool_size": pool_size,
         "seconds": seconds,
         "cpus": os.cpu_count(),
         "raw_warmup_rate": raw_worker_warmup["rate"],
@@ -207,7 +208,10 @@ def run(seconds: float, concurrency: int) -> dict[str, Any]:
 
 def print_report(results: dict[str, Any]) -> None:
     konnect = results["konnect"]
-    print(f"LDAP sign-in, concurrency {results['concurrency']}, {results['cpus']} CPUs")
+    print(
+        f"LDAP sign-in, concurrency {results['concurrency']}, LDAP_POOL_SIZE "
+        f"{results['ldap_pool_size']}, {results['cpus']} CPUs"
+    )
     print("| measurement | per second | notes |")
     print("|---|---|---|")
     print(
@@ -227,9 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--pool-size", type=int, default=16, help="konnect's LDAP_POOL_SIZE")
     parser.add_argument("--out", type=Path, default=None)
     options = parser.parse_args(argv)
-    results = run(options.seconds, options.concurrency)
+    results = run(options.seconds, options.concurrency, options.pool_size)
     print_report(results)
     if options.out:
         options.out.write_text(json.dumps(results, indent=2) + "\n")
