@@ -13,20 +13,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from konnect.config.errors import ConfigError
 from konnect.identity.base import BackendUnavailable, User
 from konnect.identity.ldap.directory import Directory, DirectoryDown
 from konnect.identity.ldap.entries import (
     Entry,
     group_filter,
     group_names,
-    login_filter,
     matches_login,
     parse_sub_attributes,
-    sub_attributes_filter,
     to_user,
     user_attributes,
 )
 from konnect.identity.ldap.settings import LdapSettings
+from konnect.identity.ldap.wire import and_filter, compiled_filter, equality_filter
 
 BACKEND_NAME = "identifier-ldap"
 _SCOPES = ("profile", "email", "konnect/uuid", "konnect/raw_sub", "groups")
@@ -67,6 +67,9 @@ class LdapBackend:
             log.warning("LDAP: TLS certificates and host names are not checked (--insecure)")
         self._directory = Directory(settings)
         self._attributes = user_attributes(settings)
+        self._user_filter = _compile("LDAP_FILTER", settings.user_filter)
+        if settings.groups == "search":
+            _compile("LDAP_GROUP_FILTER", group_filter(settings, "cn=x", "x"))
         self._health = _Health()
         # The executor bounds the threads; the semaphore bounds how long a request waits.
         self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="ldap")
@@ -120,8 +123,9 @@ class LdapBackend:
 
     def _find_by_login(self, username: str) -> Entry | None:
         settings = self.settings
+        login = equality_filter(settings.login_attributes, username)
         entries = self._directory.search(
-            settings.base_dn, login_filter(settings, username), settings.scope, self._attributes
+            settings.base_dn, settings.scope, and_filter(self._user_filter, login), self._attributes
         )
         if len(entries) != 1:
             if len(entries) > 1:
@@ -142,18 +146,15 @@ class LdapBackend:
     def _find_by_subject(self, subject: str) -> Entry | None:
         settings = self.settings
         if not settings.sub_attributes:
-            entries = self._directory.search(
-                subject, settings.user_filter, "base", self._attributes
-            )
+            entries = self._directory.search(subject, "base", self._user_filter, self._attributes)
         else:
             pairs = parse_sub_attributes(settings, subject)
             if pairs is None:
                 return None
+            matches = [equality_filter((name,), value) for name, value in pairs]
+            search_filter = and_filter(self._user_filter, *matches)
             entries = self._directory.search(
-                settings.base_dn,
-                sub_attributes_filter(settings, pairs),
-                settings.scope,
-                self._attributes,
+                settings.base_dn, settings.scope, search_filter, self._attributes
             )
         return entries[0] if len(entries) == 1 else None
 
@@ -170,10 +171,14 @@ class LdapBackend:
         for _ in range(_MAX_GROUP_DEPTH if settings.nested_groups else 1):
             found = []
             for member in members:
-                search_filter = group_filter(settings, member, login)
+                search_filter = compiled_filter(group_filter(settings, member, login))
                 found.extend(
-                    self._directory.search_many(
-                        settings.group_base_dn, search_filter, [settings.group_name_attribute]
+                    self._directory.search(
+                        settings.group_base_dn,
+                        "sub",
+                        search_filter,
+                        [settings.group_name_attribute],
+                        limit=0,
                     )
                 )
             members = [group.dn for group in found if group.dn.lower() not in seen]
@@ -182,3 +187,12 @@ class LdapBackend:
             if not members:
                 break
         return tuple(sorted((name for name in names if name), key=str.lower))
+
+
+def _compile(name: str, search_filter: str) -> bytes:
+    try:
+        return compiled_filter(search_filter)
+    except ValueError as exc:
+        raise ConfigError(
+            [f"{name}: '{search_filter}' is not a valid LDAP filter ({exc})"]
+        ) from None

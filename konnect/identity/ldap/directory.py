@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
+from konnect.identity.ldap import wire
 from konnect.identity.ldap.entries import Entry
 from konnect.identity.ldap.settings import LdapSettings, ServerAddress
 
@@ -22,7 +23,7 @@ with warnings.catch_warnings():
     # ldap3 2.9 imports pyasn1 names that pyasn1 0.6 deprecates; nothing for us to act on.
     warnings.simplefilter("ignore", DeprecationWarning)
     import ldap3
-    from ldap3.core.exceptions import LDAPException, LDAPInvalidDnError
+    from ldap3.core.exceptions import LDAPException
 
 T = TypeVar("T")
 
@@ -32,7 +33,6 @@ NOT_FOUND = {NO_SUCH_OBJECT, 34}  # 34: invalidDNSyntax
 #: Bind results that mean "these credentials do not sign in", never "the directory is broken":
 #: invalidCredentials, inappropriateAuthentication, insufficientAccessRights, unwillingToPerform.
 REFUSED_BINDS = {INVALID_CREDENTIALS, 48, 50, 53}
-_SCOPES = {"sub": ldap3.SUBTREE, "one": ldap3.LEVEL, "base": ldap3.BASE}
 
 
 class DirectoryDown(Exception):
@@ -188,55 +188,25 @@ class Directory:
     # -- operations (each runs in a worker thread) ----------------------------------------
 
     def search(
-        self, base: str, search_filter: str, scope: str, attributes: list[str]
+        self, base: str, scope: str, filter_ber: bytes, attributes: list[str], *, limit: int = 2
     ) -> list[Entry]:
-        """Entries for a search; an absent base means none, any other failure DirectoryDown."""
+        """Entries for a search (at most limit, 0: all); an absent or malformed base means
+        none, any other failure DirectoryDown."""
+        time_limit = max(1, int(self.settings.timeout))
+        request = wire.search_request(base, scope, filter_ber, attributes, limit, time_limit)
 
         def run(conn: Any) -> list[Entry]:
-            try:
-                conn.search(
-                    base,
-                    search_filter,
-                    search_scope=_SCOPES[scope],
-                    attributes=attributes,
-                    size_limit=2 if scope != "base" else 1,
-                    time_limit=max(1, int(self.settings.timeout)),
-                )
-            except LDAPInvalidDnError:  # a subject that is no DN names nobody
-                return []
-            code = conn.result.get("result")
-            entries = [
-                Entry.from_raw(item["dn"], item.get("raw_attributes", {}))
-                for item in conn.response or ()
-                if item.get("type") == "searchResEntry"
-            ]
+            if conn.socket is None:
+                raise OSError("connection closed")
+            result, responses = wire.search(conn, request, attributes)
+            code = result.get("result")
             if code in NOT_FOUND:
                 return []
             if code not in (SUCCESS, SIZE_LIMIT_EXCEEDED):
-                raise DirectoryDown(f"search failed: {conn.result.get('description')}")
-            return entries
-
-        return self.with_connection(self.searches, run)
-
-    def search_many(self, base: str, search_filter: str, attributes: list[str]) -> list[Entry]:
-        """All entries below base matching a filter (group searches)."""
-
-        def run(conn: Any) -> list[Entry]:
-            conn.search(
-                base,
-                search_filter,
-                search_scope=ldap3.SUBTREE,
-                attributes=attributes,
-                time_limit=max(1, int(self.settings.timeout)),
-            )
-            code = conn.result.get("result")
-            if code in NOT_FOUND:
-                return []
-            if code != SUCCESS:
-                raise DirectoryDown(f"group search failed: {conn.result.get('description')}")
+                raise DirectoryDown(f"search failed: {result.get('description')}")
             return [
                 Entry.from_raw(item["dn"], item.get("raw_attributes", {}))
-                for item in conn.response or ()
+                for item in responses
                 if item.get("type") == "searchResEntry"
             ]
 
@@ -246,18 +216,20 @@ class Directory:
         """Bind as the user; False for refused credentials, DirectoryDown for anything else."""
         if not password:  # an empty password would be an unauthenticated (anonymous) bind
             return False
+        # Raw UTF-8 bytes, as Konnect sent them (no SASLprep, which would also refuse control
+        # characters with an exception: those are a failed sign-in, not an outage).
+        secret = password.encode("utf-8", errors="surrogatepass")
 
         def run(conn: Any) -> bool:
-            # Raw UTF-8 bytes, as Konnect sent them: ldap3 would SASLprep a str (slow, and it
-            # raises on control characters, which must be a failed sign-in, not an outage).
-            conn.authentication, conn.user = ldap3.SIMPLE, dn
-            conn.password = password.encode("utf-8", errors="surrogatepass")
-            if conn.bind():
+            if conn.socket is None:
+                raise OSError("connection closed")
+            result = wire.bind(conn, dn, secret)
+            code = result.get("result")
+            if code == SUCCESS:
                 return True
-            code = conn.result.get("result")
             if code in REFUSED_BINDS:
                 return False
-            raise DirectoryDown(f"user bind failed: {conn.result.get('description')}")
+            raise DirectoryDown(f"user bind failed: {result.get('description')}")
 
         return self.with_connection(self.binds, run)
 

@@ -26,19 +26,6 @@ def escape_filter_value(value: str) -> str:
     return "".join(_FILTER_ESCAPES.get(char, char) for char in value)
 
 
-def login_filter(settings: LdapSettings, username: str) -> str:
-    """`(&<LDAP_FILTER>(<login attribute>=<username>))`, the username escaped."""
-    value = escape_filter_value(username)
-    matches = [f"({attribute}={value})" for attribute in settings.login_attributes]
-    login = matches[0] if len(matches) == 1 else f"(|{''.join(matches)})"
-    return f"(&{settings.user_filter}{login})"
-
-
-def sub_attributes_filter(settings: LdapSettings, values: Sequence[tuple[str, str]]) -> str:
-    parts = "".join(f"({name}={escape_filter_value(value)})" for name, value in values)
-    return f"(&{settings.user_filter}{parts})"
-
-
 def group_filter(settings: LdapSettings, member_dn: str, login: str) -> str:
     return settings.group_filter.replace("{dn}", escape_filter_value(member_dn)).replace(
         "{login}", escape_filter_value(login)

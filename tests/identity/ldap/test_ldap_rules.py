@@ -5,17 +5,26 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
 
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import ldap3
+    from ldap3.operation.bind import bind_operation
+    from ldap3.operation.search import search_operation
+    from ldap3.protocol.rfc4511 import LDAPMessage, MessageID, ProtocolOp
+    from ldap3.utils.asn1 import encode
+
 from konnect.config.errors import ConfigError
 from konnect.crypto import public_subject
+from konnect.identity.ldap import LdapBackend, wire
 from konnect.identity.ldap.entries import (
     Entry,
     escape_filter_value,
     group_names,
-    login_filter,
     parse_sub_attributes,
     subject_of,
     unique_id,
@@ -45,16 +54,61 @@ def test_filter_values_are_escaped_per_rfc4515(value: str, escaped: str) -> None
     assert escape_filter_value(value) == escaped
 
 
-def test_login_filter_wraps_the_configured_filter() -> None:
-    assert login_filter(settings(), "j*") == r"(&(objectClass=inetOrgPerson)(uid=j\2a))"
-    ad = settings(LDAP_DIRECTORY_TYPE="ad")
-    assert login_filter(ad, "ada") == (
-        "(&(&(objectClass=user)(objectCategory=person))"
-        "(|(sAMAccountName=ada)(userPrincipalName=ada)))"
+def ldap3_message(kind: str, request: object) -> bytes:
+    message = LDAPMessage()
+    message["messageID"] = MessageID(300)
+    message["protocolOp"] = ProtocolOp().setComponentByName(kind, request)
+    return bytes(encode(message))
+
+
+def our_message(operation: bytes) -> bytes:
+    return wire._tlv(0x30, wire._integer(300) + operation)
+
+
+@pytest.mark.parametrize(
+    ("attributes", "value"),
+    [(("uid",), "jonas"), (("uid",), "j*)(uid=*\\\0"), (("sAMAccountName", "mail"), "Ånne")],
+)
+def test_login_search_is_byte_for_byte_what_ldap3_sends_for_the_escaped_filter(
+    attributes: tuple[str, ...], value: str
+) -> None:
+    escaped = escape_filter_value(value)
+    matches = "".join(f"({name}={escaped})" for name in attributes)
+    login = matches if len(attributes) == 1 else f"(|{matches})"
+    text_filter = f"(&(objectClass=inetOrgPerson){login})"
+    names = ["uid", "mail", "cn"]
+    theirs = search_operation(
+        "dc=example,dc=com",
+        text_filter,
+        ldap3.SUBTREE,
+        ldap3.DEREF_NEVER,
+        names,
+        2,
+        10,
+        False,
+        True,
+        True,
     )
-    assert login_filter(settings(LDAP_FILTER="objectClass=person"), "x") == (
-        "(&(objectClass=person)(uid=x))"
+    ber_filter = wire.and_filter(
+        wire.compiled_filter("(objectClass=inetOrgPerson)"),
+        wire.equality_filter(attributes, value),
     )
+    ours = wire.search_request("dc=example,dc=com", "sub", ber_filter, names, 2, 10)
+    assert our_message(ours) == ldap3_message("searchRequest", theirs)
+
+
+def test_bind_request_is_byte_for_byte_what_ldap3_sends() -> None:
+    password = ("pässword " * 30).encode()
+    theirs = bind_operation(3, ldap3.SIMPLE, "uid=x,dc=example,dc=com", password)
+    ours = wire.simple_bind_request("uid=x,dc=example,dc=com", password)
+    assert our_message(ours) == ldap3_message("bindRequest", theirs)
+
+
+def test_malformed_filters_are_refused_at_startup() -> None:
+    with pytest.raises(ValueError, match="filter"):
+        wire.compiled_filter("(&(objectClass=person)(uid=x)")
+    with pytest.raises(ConfigError, match="LDAP_FILTER"):
+        LdapBackend(settings(LDAP_FILTER="(uid=x)(cn=y)"))
 
 
 def test_subject_hash_vectors_of_the_reference() -> None:
