@@ -169,12 +169,18 @@ class Directory:
         return conn
 
     def with_connection(self, pool: ConnectionPool, operation: Callable[[Any], T]) -> T:
-        """Run an operation; a broken idle connection (server restarted) gets one fresh retry."""
+        """Run an operation; a broken idle connection (server restarted) gets one fresh retry.
+
+        Whatever goes wrong talking to the server (sockets, TLS, an answer ldap3 cannot decode)
+        is DirectoryDown, so the person signing in gets "temporarily unavailable", never a 500.
+        """
         reused = pool.has_idle()
         try:
             with pool.connection() as conn:
                 return operation(conn)
-        except (LDAPException, OSError) as exc:
+        except DirectoryDown:
+            raise
+        except Exception as exc:
             if not reused:
                 raise DirectoryDown(_reason(exc)) from None
             self.searches.clear()
@@ -182,7 +188,9 @@ class Directory:
         try:
             with pool.connection(fresh=True) as conn:
                 return operation(conn)
-        except (LDAPException, OSError) as exc:
+        except DirectoryDown:
+            raise
+        except Exception as exc:
             raise DirectoryDown(_reason(exc)) from None
 
     # -- operations (each runs in a worker thread) ----------------------------------------
@@ -196,8 +204,6 @@ class Directory:
         request = wire.search_request(base, scope, filter_ber, attributes, limit, time_limit)
 
         def run(conn: Any) -> list[Entry]:
-            if conn.socket is None:
-                raise OSError("connection closed")
             result, responses = wire.search(conn, request, attributes)
             code = result.get("result")
             if code in NOT_FOUND:
@@ -221,8 +227,6 @@ class Directory:
         secret = password.encode("utf-8", errors="surrogatepass")
 
         def run(conn: Any) -> bool:
-            if conn.socket is None:
-                raise OSError("connection closed")
             result = wire.bind(conn, dn, secret)
             code = result.get("result")
             if code == SUCCESS:

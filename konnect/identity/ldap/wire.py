@@ -94,9 +94,11 @@ def simple_bind_request(dn: str, password: bytes) -> bytes:
 
 
 def _send(conn: Any, operation: bytes, request: dict[str, Any]) -> int:
+    outstanding = conn.strategy._outstanding
+    if conn.socket is None or outstanding is None:
+        raise OSError("the connection is closed")
     message_id = int(conn.server.next_message_id())
-    # ldap3 only reads responses for message ids it has outstanding.
-    conn.strategy._outstanding[message_id] = request
+    outstanding[message_id] = request  # ldap3 reads answers only for outstanding ids
     conn.socket.sendall(_tlv(0x30, _integer(message_id) + operation))
     return message_id
 

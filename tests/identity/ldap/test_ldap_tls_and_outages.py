@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import threading
 import time
 
 import pytest
@@ -121,3 +123,35 @@ def test_a_stuck_directory_holds_no_request_beyond_the_timeouts(own_slapd: Slapd
         await ldap.close()
 
     asyncio.run(scenario())
+
+
+def test_a_server_answering_garbage_is_unavailable_not_a_crash() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def answer_garbage() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"\x30\x84\xff\xff\xff\xff not ldap at all")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    env = {"LDAP_URI": f"ldap://127.0.0.1:{port}", "LDAP_BASEDN": "dc=example,dc=com"}
+    env |= {"LDAP_BINDDN": "cn=x", "LDAP_BINDPW": "y", "LDAP_TIMEOUT": "1"}
+    try:
+        with pytest.raises(BackendUnavailable):
+            run(LdapBackend(load_ldap_settings(env)), lambda ldap: ldap.logon("jonas", PASSWORD))
+        without_service_account = {**env, "LDAP_BINDDN": "", "LDAP_BINDPW": ""}
+        settings = load_ldap_settings({k: v for k, v in without_service_account.items() if v})
+        with pytest.raises(BackendUnavailable):
+            run(LdapBackend(settings), lambda ldap: ldap.logon("jonas", PASSWORD))
+    finally:
+        listener.close()
+        thread.join(timeout=5)
