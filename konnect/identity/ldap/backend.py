@@ -98,6 +98,9 @@ class LdapBackend:
         except DirectoryDown as exc:
             self._health.failed(str(exc))
             raise BackendUnavailable(f"the directory is unavailable: {exc}") from None
+        except Exception as exc:  # an entry konnect cannot handle: unavailable, never a 500
+            log.exception("LDAP: unexpected failure")
+            raise BackendUnavailable(f"the directory answer was not usable: {exc}") from None
         finally:
             self._slots.release()
         self._health.succeeded()
