@@ -198,6 +198,15 @@ def test_groups_from_a_group_search_optionally_nested(slapd: Slapd) -> None:
     assert only_names.groups == ("staff",)
 
 
+def test_group_attribute_and_group_name_attribute_options(slapd: Slapd) -> None:
+    named = logon(slapd, "jonas", LDAP_GROUPS="search", LDAP_GROUP_NAME_ATTRIBUTE="description")
+    assert named is not None
+    assert named.groups == ("Staff members",)  # groups without a description are left out
+    other = logon(slapd, "jonas", LDAP_GROUPS="memberof", LDAP_GROUP_ATTRIBUTE="seeAlso")
+    assert other is not None
+    assert other.groups == ()
+
+
 def ad_env() -> dict[str, str]:
     return {
         "LDAP_DIRECTORY_TYPE": "ad",

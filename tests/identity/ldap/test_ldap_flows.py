@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from types import MappingProxyType
 
@@ -175,3 +177,34 @@ def test_directory_down_is_503_logged_once_and_recovers(
         assert logon(client, server.url, "jonas", PASSWORD).status_code == 200
     assert httpx.get(userinfo_url, headers=bearer).status_code == 200
     assert refresh(server, token["refresh_token"]).status_code == 200
+
+
+def test_a_stuck_directory_does_not_stall_the_server(
+    own_slapd: Slapd, ldap_server: Callable[..., RunningServer]
+) -> None:
+    server = ldap_server(own_slapd, LDAP_TIMEOUT="2", LDAP_POOL_SIZE="2")
+    with browser(server.url) as client:
+        assert logon(client, server.url, "jonas", PASSWORD).status_code == 200
+    own_slapd.freeze()
+    results: list[int] = []
+
+    def sign_in_while_stuck() -> None:
+        with browser(server.url) as client:
+            results.append(logon(client, server.url, "jonas", PASSWORD).status_code)
+
+    waiting = [threading.Thread(target=sign_in_while_stuck) for _ in range(4)]
+    started = time.monotonic()
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.3)
+    quick = time.monotonic()
+    assert httpx.get(server.url + "/.well-known/openid-configuration").status_code == 200
+    assert httpx.get(server.url + "/health-check").status_code == 200
+    assert time.monotonic() - quick < 1
+    for thread in waiting:
+        thread.join(timeout=20)
+    assert results == [503] * 4
+    assert time.monotonic() - started < 10
+    own_slapd.thaw_if_frozen()
+    with browser(server.url) as client:
+        assert logon(client, server.url, "jonas", PASSWORD).status_code == 200
