@@ -63,6 +63,8 @@ class LdapBackend:
         self.scopes: tuple[str, ...] = _SCOPES + (
             ("konnect/id",) if settings.uidnumber_attribute else ()
         )
+        servers = " ".join(server.uri for server in settings.servers)
+        log.info("LDAP: users from %s under %s", servers, settings.base_dn)
         if settings.insecure and settings.uses_tls:
             log.warning("LDAP: TLS certificates and host names are not checked (--insecure)")
         self._directory = Directory(settings)
