@@ -225,7 +225,8 @@ class IdentifierApi:
         try:
             user = await self.provider.backend.logon(username, password)
         except BackendUnavailable as exc:
-            self.provider.log.warning("sign-in unavailable: %s", exc)
+            # The backend logs an outage once; every refused sign-in only at debug level.
+            self.provider.log.debug("sign-in unavailable: %s", exc)
             raise OAuthError(
                 "temporarily_unavailable", "sign-in is temporarily unavailable"
             ) from None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.identity.base import IdentityBackend
+from konnect.identity.ldap import LdapBackend, load_ldap_settings
 from konnect.identity.users_file import UsersFileBackend
 
 
@@ -16,8 +17,13 @@ def _users_backend(settings: Settings) -> IdentityBackend:
     return UsersFileBackend.from_file(settings.users_file)
 
 
+def _ldap_backend(settings: Settings) -> IdentityBackend:
+    return LdapBackend(load_ldap_settings(settings.backend_env, insecure=settings.insecure))
+
+
 _FACTORIES: dict[str, Callable[[Settings], IdentityBackend]] = {
     "users": _users_backend,
+    "ldap": _ldap_backend,
 }
 
 

@@ -32,7 +32,7 @@ def identity_claim(user: User) -> dict[str, Any]:
     return {"kc.i.id": user.subject, "kc.i.un": user.username, "kc.i.dn": display_name(user)}
 
 
-_ALL_CLAIM_SCOPES = ("profile", "email", "konnect/id", "konnect/uuid")
+_ALL_CLAIM_SCOPES = ("profile", "email", "konnect/id", "konnect/uuid", "groups")
 
 
 def requested_claims(
@@ -70,4 +70,6 @@ def user_claims(user: User, scopes: Iterable[str]) -> dict[str, Any]:
         claims["username"] = user.username
     if "konnect/uuid" in granted and user.uuid:
         claims["kc.uuid"] = user.uuid
+    if "groups" in granted and user.groups:
+        claims["groups"] = list(user.groups)
     return claims
