@@ -20,6 +20,7 @@ from konnect.identity import BackendUnavailable, User
 from konnect.keys import InvalidToken
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
+from konnect.oidc.guest import GUEST_PROVIDER, admit
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
@@ -67,6 +68,7 @@ class AuthorizeRequest:
     consent_ref: str
     params: Mapping[str, str]  # as received (a request object stays one, for the sign-in page)
     signed_request: bool = False
+    request_object: Mapping[str, Any] | None = None  # a signed object's verified claims
 
     @property
     def returns_code(self) -> bool:
@@ -104,12 +106,13 @@ def default_response_mode(response_type: str) -> str:
 def parse_request(
     provider: Provider, original: Mapping[str, str], client: ClientRegistration
 ) -> AuthorizeRequest:
-    params, signed = original, False
+    params, signed, request_object = original, False, None
     if "request" in original:
         claims, signed = verified_claims(
             original["request"], client, provider.issuer, provider.now()
         )
         params = merge(original, claims)
+        request_object = claims if signed else None
     if "request_uri" in params:
         raise OAuthError("request_uri_not_supported", "request_uri is not supported")
     if "registration" in params:
@@ -136,6 +139,7 @@ def parse_request(
         consent_ref=params.get("konnect", ""),
         params=original,
         signed_request=signed,
+        request_object=request_object,
     )
 
 
@@ -252,6 +256,8 @@ def _claims(params: Mapping[str, str]) -> dict[str, Any] | None:
 class Authenticated:
     user: User
     logon: Logon
+    scopes: tuple[str, ...] | None = None  # set when decided at sign-in (guests)
+    claims: dict[str, Any] | None = None
 
 
 async def authenticate(
@@ -355,10 +361,9 @@ def error_redirect(
 
 
 def _session_cookies(
-    provider: Provider, cookies: Mapping[str, str], public_sub: str
+    provider: Provider, cookies: Mapping[str, str], public_sub: str, provider_name: str
 ) -> tuple[str, list[CookieSpec]]:
     session = provider.cookies.read_session(cookies)
-    provider_name = provider.backend.name
     if session and session.get("sub") == public_sub and isinstance(session.get("id"), str):
         sid = session["id"]
     else:
@@ -378,18 +383,19 @@ def success(
     cookies: Mapping[str, str],
 ) -> Outcome:
     user = authenticated.user
-    public_sub = public_subject(user.subject, provider.backend.name)
-    sid, session_cookies = _session_cookies(provider, cookies, public_sub)
+    provider_name = authenticated.logon.provider
+    public_sub = public_subject(user.subject, provider_name)
+    sid, session_cookies = _session_cookies(provider, cookies, public_sub, provider_name)
     grant = Grant(
         grant_id=random_string(16),
         client_id=request.client.id,
         user=user,
-        provider=provider.backend.name,
+        provider=provider_name,
         scopes=scopes,
         auth_time=authenticated.logon.logon_time,
         sid=sid,
         nonce=request.nonce,
-        claims=request.claims,
+        claims=request.claims if authenticated.claims is None else authenticated.claims,
         include_auth_time=request.max_age is not None,
         redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge,
@@ -419,7 +425,7 @@ def _response_params(provider: Provider, request: AuthorizeRequest, grant: Grant
     if access_token:
         params["access_token"] = access_token
         params["token_type"] = "Bearer"
-        params["expires_in"] = str(tokens.lifetimes.access_token)
+        params["expires_in"] = str(tokens.access_lifetime(grant))
     if "id_token" in parts:
         params["id_token"] = tokens.id_token(grant, access_token=access_token, code=code)
     if request.state:
@@ -445,7 +451,34 @@ async def authorize(
         mode = request.response_mode
         return await _decide(provider, request, cookies)
     except OAuthError as error:
+        if error.error == "invalid_request_object":
+            provider.log.warning("request object of client %s refused: %s", client.id, error)
         return error_redirect(provider, params, mode, error)
+
+
+async def _guest(provider: Provider, request: AuthorizeRequest) -> Authenticated | None:
+    """A guest named by the client's signed request object (a signed-in user wins)."""
+    if request.request_object is None:
+        return None
+    guest = await admit(
+        provider, request.client, request.request_object, request.scopes, request.prompt
+    )
+    if guest is None:
+        return None
+    if request.hint_subject is not None and request.hint_subject not in (
+        guest.user.subject,
+        public_subject(guest.user.subject, GUEST_PROVIDER),
+    ):
+        provider.log.warning("guest sign-in refused: id_token_hint names someone else")
+        return None
+    logon = Logon(
+        subject=guest.user.subject,
+        username="",
+        display_name=guest.user.name,
+        provider=GUEST_PROVIDER,
+        logon_time=provider.now(),
+    )
+    return Authenticated(guest.user, logon, scopes=guest.scopes, claims=guest.claims)
 
 
 async def _decide(
@@ -453,11 +486,17 @@ async def _decide(
 ) -> Outcome:
     interactive = request.prompt & {"login", "select_account"}
     authenticated = None if interactive else await authenticate(provider, request, cookies)
+    if authenticated is None and not interactive:
+        authenticated = await _guest(provider, request)
     if authenticated is None:
         if "none" in request.prompt:
             raise OAuthError("login_required", "the user is not signed in")
         return signin_redirect(provider, request, "oidc")
-    scopes, spent = approved_scopes(provider, request, cookies)
+    scopes, spent = (
+        (authenticated.scopes, [])
+        if authenticated.scopes is not None
+        else approved_scopes(provider, request, cookies)
+    )
     if scopes is None:
         if "none" in request.prompt:
             raise OAuthError("consent_required", "the user has not approved this client")

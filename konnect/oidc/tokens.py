@@ -14,7 +14,7 @@ from typing import Any
 
 from konnect.crypto import Sealer, public_subject, random_string
 from konnect.keys import KeySet, left_half_hash
-from konnect.oidc.claims import identity_claim, requested_claims, subject_for
+from konnect.oidc.claims import GUEST_PROVIDER, identity_claim, requested_claims, subject_for
 from konnect.oidc.grants import Grant
 
 CODE_LIFETIME = 120
@@ -27,6 +27,8 @@ class Lifetimes:
     access_token: int = 600
     id_token: int = 3600
     refresh_token: int = 94_608_000
+    guest_access_token: int = 300
+    guest_id_token: int = 300
 
 
 @dataclass(frozen=True)
@@ -63,18 +65,29 @@ class TokenIssuer:
     def now(self) -> int:
         return int(self._clock())
 
+    def access_lifetime(self, grant: Grant) -> int:
+        """Guests get their own, shorter lifetimes."""
+        if grant.provider == GUEST_PROVIDER:
+            return self.lifetimes.guest_access_token
+        return self.lifetimes.access_token
+
+    def _id_lifetime(self, grant: Grant) -> int:
+        if grant.provider == GUEST_PROVIDER:
+            return self.lifetimes.guest_id_token
+        return self.lifetimes.id_token
+
     def access_token(self, grant: Grant, alg: str | None = None) -> str:
         now = self.now()
         claims: dict[str, Any] = {
             "aud": grant.client_id,
-            "exp": now + self.lifetimes.access_token,
+            "exp": now + self.access_lifetime(grant),
             "iat": now,
             "iss": self.issuer,
             "jti": f"{grant.grant_id}.{random_string(8)}",
             "sub": public_subject(grant.user.subject, grant.provider),
             "kc.isAccessToken": True,
             "kc.authorizedScopes": list(grant.scopes),
-            "kc.identity": identity_claim(grant.user),
+            "kc.identity": identity_claim(grant.user, grant.provider),
             "kc.provider": grant.provider,
         }
         if grant.claims:
@@ -111,7 +124,7 @@ class TokenIssuer:
             "iss": self.issuer,
             "sub": subject_for(grant.user, grant.provider, grant.scopes),
             "aud": grant.client_id,
-            "exp": now + self.lifetimes.id_token,
+            "exp": now + self._id_lifetime(grant),
             "iat": now,
         }
         if grant.nonce:
