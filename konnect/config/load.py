@@ -122,6 +122,8 @@ OPTIONS: tuple[Option, ...] = (
            "--log-level", "KONNECTD_LOG_LEVEL", "log_level", "LEVEL"),
     Option("insecure", "bool", "skip TLS certificate checks on outgoing connections",
            "--insecure", None, "insecure"),
+    Option("cookie_backend_timeout", "int", "seconds to wait for the cookie backend",
+           "--cookie-backend-timeout", None, "cookie_backend_timeout", "SECONDS"),
     Option("state_store", "text", "where shared state lives: memory, or a redis:// URL",
            "--state-store", "KONNECTD_STATE_STORE", "state_store", "STORE"),
     Option("workers", "int", "number of server processes (more than 1 needs redis)",
@@ -354,7 +356,11 @@ def _unquote(value: str) -> str:
 
 
 def _is_backend_key(key: str) -> bool:
-    return key.upper().startswith(BACKEND_ENV_PREFIXES)
+    """LDAP_*, KOPANO_*, COOKIE_* keys, except konnect's own options (cookie_backend_timeout)."""
+    return key.upper().startswith(BACKEND_ENV_PREFIXES) and key not in _OPTION_CFG_KEYS
+
+
+_OPTION_CFG_KEYS = frozenset(option.cfg for option in OPTIONS if option.cfg)
 
 
 def _unknown_key_warnings(cfg: Mapping[str, tuple[str, int]], cfg_name: str) -> list[str]:
@@ -629,6 +635,7 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "refresh_token_expiration": _zero_means_default("refresh_token_expiration"),
     "guest_access_token_expiration": _zero_means_default("guest_access_token_expiration"),
     "guest_id_token_expiration": _zero_means_default("guest_id_token_expiration"),
+    "cookie_backend_timeout": _zero_means_default("cookie_backend_timeout"),
     "log_level": _one_of(LOG_LEVELS, lower=True),
     "state_store": _check_state_store,
     "workers": _at_least_one,

@@ -81,6 +81,7 @@ class Settings:
     allow_dynamic_client_registration: bool = False
     log_level: str = "info"
     insecure: bool = False
+    cookie_backend_timeout: int = 10
     state_store: str = "memory"
     workers: int = 1
     identity_manager: str = "users"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -23,7 +24,7 @@ from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.middleware import RequestLimits
 from konnect.identifier import build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
-from konnect.identity import IdentityBackend, create_backend
+from konnect.identity import IdentityBackend, create_backend, needs_http
 from konnect.keys import (
     KeySet,
     SigningKey,
@@ -123,6 +124,16 @@ def _unsignable_clients(keys: KeySet, clients: ClientRegistry) -> list[str]:
     ]
 
 
+def build_http_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client for every outgoing request of the backends (connection reuse)."""
+    return httpx.AsyncClient(
+        verify=not settings.insecure,
+        timeout=httpx.Timeout(settings.cookie_backend_timeout),
+        limits=httpx.Limits(max_keepalive_connections=20),
+        follow_redirects=False,
+    )
+
+
 def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     endpoints = Endpoints(
         settings.issuer, settings.uri_base_path, settings.sign_in_uri, settings.signed_out_uri
@@ -130,7 +141,8 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     collected = _Problems()
     keys = collected.attempt(lambda: build_keys(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))
-    backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
+    http = build_http_client(settings) if needs_http(settings) else None
+    backend = overrides.backend or collected.attempt(lambda: create_backend(settings, http))
     clients = collected.attempt(
         lambda: load_registry(settings.identifier_registration_conf, settings.issuer)
     )
@@ -163,6 +175,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,
         log=log,
+        http=http,
         guests=GuestPolicy(
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,
@@ -190,6 +203,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await provider.backend.close()
+        if provider.http is not None:
+            await provider.http.aclose()
         await provider.store.close()
         provider.signing_pool.shutdown(wait=False)
 

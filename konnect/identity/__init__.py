@@ -7,18 +7,21 @@ May import: config, crypto.
 
 from konnect.identity.base import (
     BackendUnavailable,
+    BrowserSignIn,
     IdentityBackend,
     PasswordLogon,
     User,
     UserLookup,
 )
-from konnect.identity.registry import create_backend
+from konnect.identity.registry import create_backend, needs_http
 
 __all__ = [
     "BackendUnavailable",
+    "BrowserSignIn",
     "IdentityBackend",
     "PasswordLogon",
     "User",
     "UserLookup",
     "create_backend",
+    "needs_http",
 ]

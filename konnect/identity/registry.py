@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
+
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.identity.base import IdentityBackend
+from konnect.identity.cookie import CookieBackend
 from konnect.identity.users_file import UsersFileBackend
 
 
@@ -16,12 +19,25 @@ def _users_backend(settings: Settings) -> IdentityBackend:
     return UsersFileBackend.from_file(settings.users_file)
 
 
-_FACTORIES: dict[str, Callable[[Settings], IdentityBackend]] = {
-    "users": _users_backend,
+def _cookie_backend(settings: Settings, http: httpx.AsyncClient | None) -> IdentityBackend:
+    if http is None:
+        raise ConfigError(["identity manager 'cookie' needs an HTTP client"])
+    url, *names = settings.identity_manager_args
+    return CookieBackend(url, tuple(" ".join(names).split()), http)
+
+
+_FACTORIES: dict[str, Callable[[Settings, httpx.AsyncClient | None], IdentityBackend]] = {
+    "users": lambda settings, _http: _users_backend(settings),
+    "cookie": _cookie_backend,
 }
 
 
-def create_backend(settings: Settings) -> IdentityBackend:
+def needs_http(settings: Settings) -> bool:
+    """Whether the chosen backend talks HTTP (then the composition root builds a client)."""
+    return settings.identity_manager == "cookie"
+
+
+def create_backend(settings: Settings, http: httpx.AsyncClient | None = None) -> IdentityBackend:
     factory = _FACTORIES.get(settings.identity_manager)
     if factory is None:
         available = ", ".join(sorted(_FACTORIES))
@@ -31,4 +47,4 @@ def create_backend(settings: Settings) -> IdentityBackend:
                 f"(available: {available})"
             ]
         )
-    return factory(settings)
+    return factory(settings, http)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from konnect.clients import ClientLookupError, ClientRegistration
 from konnect.crypto import browser_state, public_subject, random_string, session_state
-from konnect.identity import BackendUnavailable, User
+from konnect.identity import BackendUnavailable, BrowserSignIn, User
 from konnect.keys import InvalidToken
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
@@ -261,9 +261,14 @@ class Authenticated:
 
 
 async def authenticate(
-    provider: Provider, request: AuthorizeRequest, cookies: Mapping[str, str]
+    provider: Provider,
+    request: AuthorizeRequest,
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
 ) -> Authenticated | None:
     """The signed-in user, re-read from the backend; None when a sign-in is needed."""
+    if isinstance(provider.backend, BrowserSignIn):
+        return await _browser_user(provider, provider.backend, request, cookies, headers or {})
     logon = provider.cookies.read_logon(cookies, max_age=request.max_age, now=provider.now())
     if logon is None or logon.provider != provider.backend.name:
         return None
@@ -281,6 +286,50 @@ async def authenticate(
     ):
         raise OAuthError("login_required", "id_token_hint does not match the signed-in user")
     return Authenticated(user, logon)
+
+
+async def _browser_user(
+    provider: Provider,
+    backend: BrowserSignIn,
+    request: AuthorizeRequest,
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> Authenticated | None:
+    """The cookie backend: the browser's cookies, asked about at the backend on every request."""
+    try:
+        user = await backend.from_cookies(cookies, headers)
+    except BackendUnavailable as exc:
+        provider.log.error("cookie backend failed: %s", exc)
+        raise OAuthError("server_error", "the sign-in backend failed") from None
+    if user is None:
+        return None
+    if request.hint_subject is not None and request.hint_subject not in (
+        user.subject,
+        public_subject(user.subject, provider.backend.name),
+    ):
+        raise OAuthError("login_required", "id_token_hint does not match the signed-in user")
+    logon = Logon(user.subject, user.username, user.name, provider.backend.name, provider.now())
+    return Authenticated(user, logon, scopes=_browser_scopes(provider, request))
+
+
+def _browser_scopes(provider: Provider, request: AuthorizeRequest) -> tuple[str, ...]:
+    """Cookie users cannot consent: the supported scopes, never offline_access."""
+    if "consent" in request.prompt:
+        raise OAuthError("interaction_required", "consent is not available with this backend")
+    supported = provider.scopes.filter_supported(request.scopes)
+    return tuple(scope for scope in supported if scope != OFFLINE_ACCESS)
+
+
+def continue_redirect(provider: Provider, request: AuthorizeRequest) -> Outcome:
+    """The cookie backend's sign-in page, told where to continue (Konnect's `continue` and
+    `oauth=1`); the continued request no longer forces a new sign-in."""
+    query = {key: value for key, value in request.params.items() if key != "prompt"}
+    authorize_url = provider.endpoints.url(provider.endpoints.authorize) + "?" + urlencode(query)
+    location = provider.endpoints.signin_url
+    separator = "&" if "?" in location else "?"
+    return Outcome(
+        location=location + separator + urlencode({"continue": authorize_url, "oauth": "1"})
+    )
 
 
 def signin_redirect(provider: Provider, request: AuthorizeRequest, flow: str) -> Outcome:
@@ -439,7 +488,10 @@ def _response_params(provider: Provider, request: AuthorizeRequest, grant: Grant
 
 
 async def authorize(
-    provider: Provider, params: Mapping[str, str], cookies: Mapping[str, str]
+    provider: Provider,
+    params: Mapping[str, str],
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
 ) -> Outcome:
     try:
         client = verify_client(provider, params)
@@ -449,7 +501,7 @@ async def authorize(
     try:
         request = parse_request(provider, params, client)
         mode = request.response_mode
-        return await _decide(provider, request, cookies)
+        return await _decide(provider, request, cookies, headers or {})
     except OAuthError as error:
         if error.error == "invalid_request_object":
             provider.log.warning("request object of client %s refused: %s", client.id, error)
@@ -482,15 +534,20 @@ async def _guest(provider: Provider, request: AuthorizeRequest) -> Authenticated
 
 
 async def _decide(
-    provider: Provider, request: AuthorizeRequest, cookies: Mapping[str, str]
+    provider: Provider,
+    request: AuthorizeRequest,
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str],
 ) -> Outcome:
     interactive = request.prompt & {"login", "select_account"}
-    authenticated = None if interactive else await authenticate(provider, request, cookies)
+    authenticated = None if interactive else await authenticate(provider, request, cookies, headers)
     if authenticated is None and not interactive:
         authenticated = await _guest(provider, request)
     if authenticated is None:
         if "none" in request.prompt:
             raise OAuthError("login_required", "the user is not signed in")
+        if isinstance(provider.backend, BrowserSignIn):
+            return continue_redirect(provider, request)
         return signin_redirect(provider, request, "oidc")
     scopes, spent = (
         (authenticated.scopes, [])

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import httpx
+
 from konnect.clients import ClientRegistry
 from konnect.identity import IdentityBackend
 from konnect.keys import KeySet
@@ -42,6 +44,7 @@ class Provider:
     clock: Callable[[], float]
     log: logging.Logger
     guests: GuestPolicy = field(default_factory=GuestPolicy)
+    http: httpx.AsyncClient | None = None  # outgoing HTTP of backends; closed on shutdown
     # `cryptography` releases the GIL while signing: a couple of threads let every core sign.
     signing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")

@@ -20,6 +20,7 @@ from konnect.oidc.grants import Grant
 CODE_LIFETIME = 120
 _CODE_PURPOSE = "konnect-code-v1"
 _REFRESH_PURPOSE = "konnect-refresh-v1"
+_SESSION_PURPOSE = "konnect-backend-session-v1"
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,17 @@ class TokenIssuer:
         }
         if grant.claims:
             claims["kc.authorizedClaims"] = grant.claims
+        if grant.user.session:
+            # The cookie backend's cookies, for userinfo to replay; sealed, tokens are readable.
+            claims["kc.identity"]["kc.i.cs"] = self._sealer.seal(
+                grant.user.session.encode(), _SESSION_PURPOSE
+            )
         return self.keys.sign(claims, alg)
+
+    def open_session(self, sealed: str) -> str | None:
+        """The backend session an access token carries (`kc.i.cs`), or None."""
+        opened = self._sealer.open(sealed, _SESSION_PURPOSE)
+        return opened.decode() if opened is not None else None
 
     def client_access_token(self, client_id: str, scopes: list[str], alg: str | None = None) -> str:
         """An access token for a client acting on its own behalf (RFC 9068 §2.2: sub = client)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from konnect.identity import BackendUnavailable, User
+from konnect.identity import BackendUnavailable, BrowserSignIn, User
 from konnect.keys import InvalidToken
 from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, requested_claims, subject_for
 from konnect.oidc.errors import OAuthError
@@ -48,6 +48,15 @@ def signed_response(provider: Provider, claims: dict[str, Any], client_id: str) 
     return provider.keys.sign(document, client.userinfo_signed_response_alg)
 
 
+async def _lookup(provider: Provider, subject: str, identity: dict[str, Any]) -> User | None:
+    backend = provider.backend
+    if not isinstance(backend, BrowserSignIn):
+        return await backend.lookup(subject)
+    sealed = identity.get("kc.i.cs")
+    session = provider.tokens.open_session(sealed) if isinstance(sealed, str) else None
+    return await backend.lookup_session(subject, session) if session else None
+
+
 async def _token_user(provider: Provider, source: str, identity: dict[str, Any]) -> User:
     """The user an access token names: guests from the token itself, others from the backend."""
     if source == GUEST_PROVIDER and provider.guests.enabled:
@@ -59,7 +68,7 @@ async def _token_user(provider: Provider, source: str, identity: dict[str, Any])
     if source != provider.backend.name or not isinstance(subject, str):
         raise OAuthError("invalid_token", "the token names no known user")
     try:
-        user = await provider.backend.lookup(subject)
+        user = await _lookup(provider, subject, identity)
     except BackendUnavailable:
         raise OAuthError(
             "temporarily_unavailable", "the user directory is unavailable, try again later"
