@@ -149,6 +149,8 @@ class TokenIssuer:
         if code:
             claims["c_hash"] = left_half_hash(code, signing_alg)
         claims.update(requested_claims(grant.user, grant.scopes, grant.claims, "id_token"))
+        if grant.provider == GUEST_PROVIDER and not access_token and not code:
+            claims["guest"] = grant.user.subject  # Konnect: only when the ID token comes alone
         return self.keys.sign(claims, signing_alg)
 
     def code(self, grant: Grant) -> str:

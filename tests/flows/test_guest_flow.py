@@ -16,7 +16,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
 
-from tests.conftest import RunningServer, browser, sign_in
+from tests.conftest import RedisServer, RunningServer, browser, sign_in
 
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
 MEET = "kpop-meet"
@@ -372,3 +372,38 @@ def test_guest_refusals_are_logged_with_the_reason(
         assert answer(authorize(guest_server, sign(meet_key, claims)))["error"] == "login_required"
     assert any("guest sign-in refused" in record.getMessage() for record in caplog.records)
     assert any("non-empty" in record.getMessage() for record in caplog.records)
+
+
+def test_a_jti_is_spent_across_instances_sharing_redis(
+    guest_server_factory: Callable[..., RunningServer],
+    meet_key: ECKey,
+    redis_server: RedisServer,
+) -> None:
+    first, second = (guest_server_factory(state_store=redis_server.url) for _ in range(2))
+    token = sign(meet_key, guest_claims(jti=f"shared-{time.time_ns()}"))
+    assert "access_token" in answer(authorize(first, token))
+    assert answer(authorize(second, token))["error"] == "login_required"
+
+
+def test_guest_email_stays_verified_and_plain_id_token_names_the_guest(
+    guest_server: RunningServer, meet_key: ECKey
+) -> None:
+    claims = guest_claims(response_type="id_token")
+    claims["claims"]["id_token"]["email"] = {"value": "alice@example.com"}
+    claims["claims"]["id_token"]["email_verified"] = {"value": True}
+    result = answer(authorize(guest_server, sign(meet_key, claims), response_type="id_token"))
+    identity = decode(result["id_token"])
+    assert identity["guest"] == GUEST_ID
+    assert identity["email"] == "alice@example.com"
+    assert identity["email_verified"] is True
+    implicit = answer(authorize(guest_server, sign(meet_key, guest_claims())))
+    assert "guest" not in decode(implicit["id_token"])
+    claims = guest_claims()
+    claims["claims"]["id_token"]["email"] = {"value": "alice@example.com"}
+    claims["claims"]["id_token"]["email_verified"] = {"value": True}
+    access_token = answer(authorize(guest_server, sign(meet_key, claims)))["access_token"]
+    userinfo = httpx.get(
+        guest_server.url + "/konnect/v1/userinfo",
+        headers={"Authorization": "Bearer " + access_token},
+    ).json()
+    assert userinfo["email_verified"] is True
