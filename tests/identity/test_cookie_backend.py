@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -197,3 +204,59 @@ def test_cookie_users_cannot_consent(cookie_server: Callable[..., RunningServer]
     server = cookie_server()
     result = query(authorize(server, {COOKIE: "alice-key"}, prompt="consent"))
     assert result["error"] == "interaction_required"
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "backend.crt", directory / "backend.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.mark.parametrize("insecure", [False, True])
+def test_insecure_is_honoured_for_a_self_signed_backend(
+    server_factory: Callable[..., RunningServer], tmp_path: Path, insecure: bool
+) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    port = free_port()
+    backend = RunningServer(_backend_app([]), port)
+    backend.server.config.ssl_certfile = str(cert_file)
+    backend.server.config.ssl_keyfile = str(key_file)
+    backend.start()
+    try:
+        server = server_factory(
+            identity_manager="cookie",
+            identity_manager_args=(f"https://127.0.0.1:{port}/whoami", COOKIE),
+            sign_in_uri=SIGN_IN,
+            insecure=insecure,
+        )
+        result = query(authorize(server, {COOKIE: "alice-key"}))
+    finally:
+        backend.stop()
+    if insecure:
+        assert "code" in result
+    else:
+        assert result["error"] == "server_error"
