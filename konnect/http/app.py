@@ -155,7 +155,15 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
     if keys and clients:
         collected.problems.extend(_unsignable_clients(keys, clients))
-    if collected.problems or not (keys and sealer and backend and clients and scopes):
+    # `is None`, not truthiness: an empty client registry is a valid one.
+    if (
+        collected.problems
+        or keys is None
+        or sealer is None
+        or backend is None
+        or clients is None
+        or scopes is None
+    ):
         raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
         access_token=settings.access_token_expiration,
