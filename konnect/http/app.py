@@ -34,7 +34,7 @@ from konnect.keys import (
 )
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.outgoing import Outgoing
-from konnect.oidc.provider import Provider
+from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import Lifetimes, TokenIssuer
@@ -164,6 +164,8 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         access_token=settings.access_token_expiration,
         id_token=settings.id_token_expiration,
         refresh_token=settings.refresh_token_expiration,
+        guest_access_token=settings.guest_access_token_expiration,
+        guest_id_token=settings.guest_id_token_expiration,
     )
     return Provider(
         endpoints=endpoints,
@@ -177,6 +179,10 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         clock=overrides.clock,
         log=log,
         http=Outgoing(verify=not settings.insecure),
+        guests=GuestPolicy(
+            enabled=settings.allow_client_guests,
+            require_exp_jti=settings.guest_request_object_require_exp_jti,
+        ),
     )
 
 

@@ -80,7 +80,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             params = await request_params(request)
         except OAuthError as error:
             return error_page(request, error)
-        outcome = await authorize(provider, params, request.cookies)
+        outcome = await authorize(provider, params, request.cookies, request.headers)
         if outcome.error is not None:
             provider.log.info("authorize refused: %s", outcome.error)
             return error_page(request, outcome.error)

@@ -23,6 +23,14 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class GuestPolicy:
+    """Whether registered clients may sign in guests, and how strict their request objects are."""
+
+    enabled: bool = False
+    require_exp_jti: bool = False
+
+
+@dataclass(frozen=True)
 class Provider:
     endpoints: Endpoints
     keys: KeySet
@@ -34,10 +42,11 @@ class Provider:
     cookies: BrowserCookies
     clock: Callable[[], float]
     log: logging.Logger
-    # `cryptography` releases the GIL while signing: a couple of threads let every core sign.
+    guests: GuestPolicy = field(default_factory=GuestPolicy)
     # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
     http: Outgoing = field(default_factory=Outgoing)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # `cryptography` releases the GIL while signing: a couple of threads let every core sign.
     signing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")
     )

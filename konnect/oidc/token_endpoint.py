@@ -241,7 +241,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         response: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": tokens.lifetimes.access_token,
+            "expires_in": tokens.access_lifetime(grant),
         }
         if grant_type == "authorization_code":
             response["id_token"] = tokens.id_token(grant, alg, access_token=access_token)
