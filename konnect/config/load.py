@@ -736,6 +736,11 @@ def _check_combinations(
     problems: list[str],
     warnings: list[str],
 ) -> None:
+    if values.get("identity_manager") == "dummy":
+        warnings.append(
+            "identity manager 'dummy' signs every browser in as the test user 'dummy'; "
+            "use it only for testing"
+        )
     issuer = values.get("issuer", "")
     if issuer.startswith("http://"):
         warnings.append(

@@ -8,6 +8,7 @@ from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.identity.base import IdentityBackend
 from konnect.identity.cookie import CookieBackend
+from konnect.identity.dummy import DummyBackend
 from konnect.identity.ldap import LdapBackend, load_ldap_settings
 from konnect.identity.users_file import UsersFileBackend
 
@@ -36,6 +37,7 @@ _FACTORIES: dict[str, Callable[[Settings], IdentityBackend]] = {
     "users": _users_backend,
     "ldap": _ldap_backend,
     "cookie": _cookie_backend,
+    "dummy": lambda _settings: DummyBackend(),
 }
 
 
