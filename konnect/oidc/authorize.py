@@ -20,8 +20,8 @@ from konnect.identity import BackendUnavailable, BrowserSignIn, User
 from konnect.keys import InvalidToken
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
-from konnect.oidc.logout_channels import remember_client
 from konnect.oidc.guest import GUEST_PROVIDER, admit
+from konnect.oidc.logout_channels import remember_client
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
@@ -94,6 +94,22 @@ def verify_client(provider: Provider, params: Mapping[str, str]) -> ClientRegist
         return provider.clients.lookup(client_id, redirect_uri)
     except ClientLookupError as exc:
         raise OAuthError("invalid_request", str(exc)) from None
+
+
+def with_redirect_uri(provider: Provider, params: Mapping[str, str]) -> Mapping[str, str]:
+    """The parameters with the redirect_uri that a request object alone carries (Core §6.1).
+
+    The object is verified with the client's keys before its redirect_uri is trusted; until
+    the redirect_uri is verified, any error is shown as a page.
+    """
+    client = provider.clients.get(params.get("client_id", ""))
+    if params.get("redirect_uri") or "request" not in params or client is None:
+        return params
+    claims, _signed = verified_claims(params["request"], client, provider.issuer, provider.now())
+    redirect_uri = claims.get("redirect_uri")
+    if not isinstance(redirect_uri, str):
+        return params
+    return {**params, "redirect_uri": redirect_uri}
 
 
 def default_response_mode(response_type: str) -> str:
@@ -505,6 +521,7 @@ async def authorize(
     headers: Mapping[str, str] | None = None,
 ) -> Outcome:
     try:
+        params = with_redirect_uri(provider, params)
         client = verify_client(provider, params)
     except OAuthError as error:
         return Outcome(error=error)

@@ -14,7 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
 
 from tests.conftest import RunningServer, browser, sign_in
-from tests.flows.test_bad_input import good_params
+from tests.flows.test_bad_input import REDIRECT, good_params
 
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
 
@@ -100,3 +100,31 @@ def test_bad_request_objects_are_refused(
     answer = result(authorize_with(server, token))
     assert answer["error"] == ["invalid_request_object"]
     assert answer["state"] == ["st"]
+
+
+def test_a_redirect_uri_only_in_the_signed_object_is_used(
+    server: RunningServer, client_key: ECKey
+) -> None:
+    token = signed(client_key, {"client_id": "signing-app", "redirect_uri": REDIRECT})
+    response = authorize_with(server, token, redirect_uri="-")
+    assert response.headers["location"].startswith(REDIRECT + "?")
+    assert "code" in result(response)
+
+
+@pytest.mark.parametrize("redirect_uri", ["http://127.0.0.1:9999/not-registered", "broken", None])
+def test_an_unusable_object_without_a_query_redirect_uri_is_an_error_page(
+    server: RunningServer, client_key: ECKey, redirect_uri: str | None
+) -> None:
+    claims: dict[str, Any] = {"client_id": "signing-app"}
+    if redirect_uri == "broken":
+        token = signed(
+            ECKey.generate_key("P-256", parameters={"kid": "x"}),
+            {**claims, "redirect_uri": REDIRECT},
+        )
+    else:
+        if redirect_uri is not None:
+            claims["redirect_uri"] = redirect_uri
+        token = signed(client_key, claims)
+    response = authorize_with(server, token, redirect_uri="-")
+    assert response.status_code == 400
+    assert "location" not in response.headers
