@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -179,6 +180,9 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         clock=overrides.clock,
         log=log,
         http=Outgoing(verify=not settings.insecure),
+        trusted_proxies=tuple(
+            ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
+        ),
         guests=GuestPolicy(
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from konnect.clients import ClientLookupError, ClientRegistration
 from konnect.identifier.guard import same_origin_request
-from konnect.identity import BackendUnavailable, User
+from konnect.identity import BackendUnavailable, User, UsernameLookup
 from konnect.oidc.claims import display_name
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.logout_channels import signed_out
@@ -152,11 +152,52 @@ class IdentifierApi:
             if "none" in hello.prompts:
                 raise OAuthError("invalid_request", "prompt none requested")
             logon = self._current_logon(request, hello)
+            vouched = None
+            if logon is None and "login" not in hello.prompts:
+                logon = vouched = await self._proxy_logon(request, None)
             if logon is None:
                 return _no_success(hello.state)
-            return json_response(self._hello_response(hello, logon), 200, _HEADERS)
+            response = json_response(self._hello_response(hello, logon), 200, _HEADERS)
         except OAuthError as error:
             return _error(error)
+        if vouched is not None:
+            cookies = self.provider.cookies
+            apply_cookies(response, [cookies.logon(vouched)], cookies.policy)
+        return response
+
+    # -- single sign-on through a trusted reverse proxy ------------------------------------------
+    def _forwarded_user(self, request: Request) -> str | None:
+        """The name in X-Forwarded-User when a trusted proxy sent it; None otherwise."""
+        peer = request.client.host if request.client else ""
+        if not self.provider.is_trusted_proxy(peer):
+            return None
+        return request.headers.get("x-forwarded-user") or None
+
+    async def _proxy_logon(self, request: Request, username: str | None) -> Logon | None:
+        """The user a trusted proxy vouches for (if it is `username`, when given)."""
+        forwarded = self._forwarded_user(request)
+        backend = self.provider.backend
+        if forwarded is None or not isinstance(backend, UsernameLookup):
+            return None
+        if username is not None and forwarded != username:
+            return None
+        try:
+            user = await backend.lookup_username(forwarded)
+        except BackendUnavailable as exc:
+            self.provider.log.debug("proxy sign-in unavailable: %s", exc)
+            raise OAuthError(
+                "temporarily_unavailable", "sign-in is temporarily unavailable"
+            ) from None
+        return None if user is None else self._new_logon(user)
+
+    def _new_logon(self, user: User) -> Logon:
+        return Logon(
+            subject=user.subject,
+            username=user.username,
+            display_name=display_name(user),
+            provider=self.provider.backend.name,
+            logon_time=self.provider.now(),
+        )
 
     # -- logon ----------------------------------------------------------------------------------
     async def logon(self, request: Request) -> Response:
@@ -171,7 +212,7 @@ class IdentifierApi:
             username, password, mode = ([*params, "", "", ""])[:3]
             hello = Hello.parse(body["hello"]) if body.get("hello") else None
             try:
-                logon = await self._authenticate(request, username, password, mode)
+                logon = await self._sign_in(request, hello, (username, password, mode))
             except StateStoreUnavailable as exc:
                 self.provider.log.error("sign-in refused, state store unavailable: %s", exc)
                 raise OAuthError(
@@ -193,6 +234,16 @@ class IdentifierApi:
         )
         return response
 
+    async def _sign_in(
+        self, request: Request, hello: Hello | None, params: tuple[str, str, str]
+    ) -> Logon | None:
+        username, password, mode = params
+        proxy_allowed = hello is None or "login" not in hello.prompts
+        if proxy_allowed and self._forwarded_user(request) is not None:
+            # The proxy has authenticated the person: that user only, and no password.
+            return await self._proxy_logon(request, username)
+        return await self._authenticate(request, username, password, mode)
+
     async def _authenticate(
         self, request: Request, username: str, password: str, mode: str
     ) -> Logon | None:
@@ -206,15 +257,7 @@ class IdentifierApi:
         if mode != "1" or not password:
             return None
         user = await self._password_logon(username, password)
-        if user is None:
-            return None
-        return Logon(
-            subject=user.subject,
-            username=user.username,
-            display_name=display_name(user),
-            provider=self.provider.backend.name,
-            logon_time=self.provider.now(),
-        )
+        return None if user is None else self._new_logon(user)
 
     async def _password_logon(self, username: str, password: str) -> User | None:
         store = self.provider.store

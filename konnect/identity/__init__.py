@@ -12,6 +12,7 @@ from konnect.identity.base import (
     PasswordLogon,
     User,
     UserLookup,
+    UsernameLookup,
 )
 from konnect.identity.registry import create_backend
 
@@ -22,5 +23,6 @@ __all__ = [
     "PasswordLogon",
     "User",
     "UserLookup",
+    "UsernameLookup",
     "create_backend",
 ]

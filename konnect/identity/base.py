@@ -82,6 +82,15 @@ class UserLookup(Protocol):
 
 
 @runtime_checkable
+class UsernameLookup(Protocol):
+    """Finds a user by sign-in name alone, for single sign-on vouched for by a trusted proxy."""
+
+    async def lookup_username(self, username: str) -> User | None:
+        """The user signing in with this name; None when unknown or disabled."""
+        ...
+
+
+@runtime_checkable
 class BrowserSignIn(Protocol):
     """Recognises a user by browser cookies another application set (the cookie backend)."""
 

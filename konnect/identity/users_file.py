@@ -148,5 +148,11 @@ class UsersFileBackend:
             return None
         return entry.user
 
+    async def lookup_username(self, username: str) -> User | None:
+        entry = self._by_username.get(username.lower())
+        if entry is None or entry.disabled:
+            return None
+        return entry.user
+
     async def close(self) -> None:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,8 @@ class Provider:
     clock: Callable[[], float]
     log: logging.Logger
     guests: GuestPolicy = field(default_factory=GuestPolicy)
+    # Reverse proxies whose X-Forwarded-User names a signed-in user (single sign-on).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
     http: Outgoing = field(default_factory=Outgoing)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
@@ -54,6 +57,14 @@ class Provider:
     @property
     def issuer(self) -> str:
         return self.endpoints.issuer
+
+    def is_trusted_proxy(self, peer: str) -> bool:
+        """Whether the TCP peer address is one of the configured trusted proxies."""
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_proxies)
 
     def now(self) -> int:
         return int(self.clock())

@@ -87,6 +87,11 @@ class LdapBackend:
             return None
         return await self._call(lambda: self._lookup(subject))
 
+    async def lookup_username(self, username: str) -> User | None:
+        if not username:
+            return None
+        return await self._call(lambda: self._lookup_username(username))
+
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._directory.close)
@@ -125,6 +130,10 @@ class LdapBackend:
         if entry is None or not self._directory.check_password(entry.dn, password):
             return None
         return to_user(self.settings, entry, self._groups(entry))
+
+    def _lookup_username(self, username: str) -> User | None:
+        entry = self._find_by_login(username)
+        return None if entry is None else to_user(self.settings, entry, self._groups(entry))
 
     def _find_by_login(self, username: str) -> Entry | None:
         settings = self.settings

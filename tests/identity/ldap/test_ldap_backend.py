@@ -94,6 +94,17 @@ def test_an_entry_with_special_characters_signs_in_by_its_exact_name(slapd: Slap
     assert logon(slapd, "wild*") is None
 
 
+def test_proxy_sign_on_finds_users_by_login_name_without_a_password(slapd: Slapd) -> None:
+    async def work(ldap: LdapBackend) -> list[User | None]:
+        names = ["JONAS", "ghost", "timmothy", "*", "jonas)(uid=*", ""]
+        return [await ldap.lookup_username(name) for name in names]
+
+    found, *missing = run(backend(slapd), work)
+    assert found is not None
+    assert (found.subject, found.username) == (JONAS_DN, "jonas")
+    assert missing == [None] * 5
+
+
 def test_more_than_one_match_refuses_the_sign_in(slapd: Slapd) -> None:
     assert logon(slapd, "shared@example.com", LDAP_LOGIN_ATTRIBUTE="mail") is None
     assert logon(slapd, "bob@example.com", LDAP_LOGIN_ATTRIBUTE="mail") is not None
