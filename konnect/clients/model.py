@@ -120,6 +120,11 @@ class ClientRegistration:
         return self.secret is None and self.token_endpoint_auth_method != PRIVATE_KEY_JWT
 
     @property
+    def has_public_keys(self) -> bool:
+        """Keys to verify what the client signs: a non-empty `jwks`, or a `jwks_uri`."""
+        return bool(self.jwks and self.jwks.get("keys")) or bool(self.jwks_uri)
+
+    @property
     def display_name(self) -> str:
         return self.name or self.id
 
@@ -267,8 +272,8 @@ def _required_value_problems(client: ClientRegistration, bad_keys: set[str]) -> 
         reason = "redirect_uris is required (unless insecure: yes)"
         problems.append(EntryProblem(reason, "redirect_uris"))
     alg = client.request_object_signing_alg
-    if alg not in (None, "none") and not (client.jwks and client.jwks["keys"]):
-        reason = f"request_object_signing_alg {alg} needs a key in jwks to verify request objects"
+    if alg not in (None, "none") and not client.has_public_keys:
+        reason = f"request_object_signing_alg {alg} needs keys to verify with (jwks or jwks_uri)"
         problems.append(EntryProblem(reason, "request_object_signing_alg"))
     return problems + [
         EntryProblem(reason, "token_endpoint_auth_method")

@@ -96,7 +96,7 @@ def verify_client(provider: Provider, params: Mapping[str, str]) -> ClientRegist
         raise OAuthError("invalid_request", str(exc)) from None
 
 
-def with_redirect_uri(provider: Provider, params: Mapping[str, str]) -> Mapping[str, str]:
+async def with_redirect_uri(provider: Provider, params: Mapping[str, str]) -> Mapping[str, str]:
     """The parameters with the redirect_uri that a request object alone carries (Core §6.1).
 
     The object is verified with the client's keys before its redirect_uri is trusted; until
@@ -105,7 +105,7 @@ def with_redirect_uri(provider: Provider, params: Mapping[str, str]) -> Mapping[
     client = provider.clients.get(params.get("client_id", ""))
     if params.get("redirect_uri") or "request" not in params or client is None:
         return params
-    claims, _signed = verified_claims(params["request"], client, provider.issuer, provider.now())
+    claims, _signed = await verified_claims(provider, params["request"], client)
     redirect_uri = claims.get("redirect_uri")
     if not isinstance(redirect_uri, str):
         return params
@@ -120,14 +120,12 @@ def default_response_mode(response_type: str) -> str:
 # -- step 2: the request itself -----------------------------------------------------------------
 
 
-def parse_request(
+async def parse_request(
     provider: Provider, original: Mapping[str, str], client: ClientRegistration
 ) -> AuthorizeRequest:
     params, signed, request_object = original, False, None
     if "request" in original:
-        claims, signed = verified_claims(
-            original["request"], client, provider.issuer, provider.now()
-        )
+        claims, signed = await verified_claims(provider, original["request"], client)
         params = merge(original, claims)
         request_object = claims if signed else None
     if "request_uri" in params:
@@ -521,13 +519,13 @@ async def authorize(
     headers: Mapping[str, str] | None = None,
 ) -> Outcome:
     try:
-        params = with_redirect_uri(provider, params)
+        params = await with_redirect_uri(provider, params)
         client = verify_client(provider, params)
     except OAuthError as error:
         return Outcome(error=error)
     mode = _error_mode(params)
     try:
-        request = parse_request(provider, params, client)
+        request = await parse_request(provider, params, client)
         mode = request.response_mode
         return await _decide(provider, request, cookies, headers or {})
     except OAuthError as error:

@@ -15,13 +15,8 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestErro
 
 from konnect.clients import ClientRegistration
 from konnect.clients.model import CLIENT_SECRET_JWT, JWT_AUTH_METHODS
-from konnect.keys import (
-    InvalidToken,
-    decode_unverified_claims,
-    verify_with_client_keys,
-    verify_with_client_secret,
-)
-from konnect.oidc.outgoing import DocumentCache, FetchError
+from konnect.keys import InvalidToken, decode_unverified_claims, verify_with_client_secret
+from konnect.oidc.client_keys import KeysUnavailable, verify_signed_by_client
 from konnect.oidc.provider import Provider
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -49,7 +44,6 @@ class ClientAssertions:
 
     def __init__(self, provider: Provider) -> None:
         self._provider = provider
-        self._remote_keys = DocumentCache(provider.http)
 
     async def verify(
         self, form: Mapping[str, str], headers: Mapping[str, str], endpoint_url: str
@@ -97,42 +91,13 @@ class ClientAssertions:
                 return verify_with_client_secret(
                     assertion, client.secret or "", alg, now=now, leeway=LEEWAY
                 )
-            return await self._verified_with_keys(assertion, client, alg, now)
+            return await verify_signed_by_client(
+                self._provider, assertion, client, alg, now=now, require_exp=True, leeway=LEEWAY
+            )
         except InvalidToken as exc:
             raise _refused(f"client_assertion is invalid: {exc.reason}") from None
-
-    async def _verified_with_keys(
-        self, assertion: str, client: ClientRegistration, alg: str | None, now: int
-    ) -> dict[str, Any]:
-        """private_key_jwt: the registered jwks, or the keys at jwks_uri (fetched once more
-        when the key is unknown, e.g. after the client rotated it)."""
-        if client.jwks is not None or not client.jwks_uri:
-            jwks = client.jwks or {}
-            return verify_with_client_keys(
-                assertion, jwks, alg, now=now, require_exp=True, leeway=LEEWAY
-            )
-        jwks = await self._fetch_keys(client.jwks_uri)
-        try:
-            return verify_with_client_keys(
-                assertion, jwks, alg, now=now, require_exp=True, leeway=LEEWAY
-            )
-        except InvalidToken as exc:
-            if exc.reason != "unknown key":
-                raise
-        jwks = await self._fetch_keys(client.jwks_uri, refresh=True)
-        return verify_with_client_keys(
-            assertion, jwks, alg, now=now, require_exp=True, leeway=LEEWAY
-        )
-
-    async def _fetch_keys(self, url: str, *, refresh: bool = False) -> Mapping[str, Any]:
-        try:
-            document = await self._remote_keys.get(url, refresh=refresh)
-        except FetchError as exc:
-            self._provider.log.warning("client keys unavailable: %s", exc)
-            raise _refused("the client's jwks_uri could not be read") from None
-        if not isinstance(document, dict):
-            raise _refused("the client's jwks_uri is not a JWK set")
-        return document
+        except KeysUnavailable as exc:
+            raise _refused(str(exc)) from None
 
     def _audiences(self, endpoint_url: str) -> frozenset[str]:
         endpoints = self._provider.endpoints

@@ -35,6 +35,14 @@ class Outgoing:
         self._verify = verify
         self._timeout = timeout
         self._client: httpx.AsyncClient | None = None
+        self._documents: DocumentCache | None = None
+
+    @property
+    def documents(self) -> DocumentCache:
+        """Fetched documents (client JWK sets), shared by every endpoint that needs them."""
+        if self._documents is None:
+            self._documents = DocumentCache(self)
+        return self._documents
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -234,8 +234,8 @@ def _check_rules(client: ClientRegistration) -> None:
     with_secret = replace(client, secret="x" * SECRET_LENGTH)
     for reason in auth_method_problems(with_secret):
         raise _metadata_error(reason)
-    if client.request_object_signing_alg not in (None, "none") and not client.jwks:
-        raise _metadata_error("request_object_signing_alg needs the client's keys in jwks")
+    if client.request_object_signing_alg not in (None, "none") and not client.has_public_keys:
+        raise _metadata_error("request_object_signing_alg needs the client's jwks or jwks_uri")
 
 
 async def _check_sector_identifier(provider: Provider, metadata: Mapping[str, Any]) -> None:

@@ -1,9 +1,9 @@
 """Request objects (OpenID Connect Core §6.1, `request=`): verified with the client's own keys.
 
 A signed object must use the client's registered `request_object_signing_alg` and one of its
-registered keys; an unsigned one (`alg: none`) is accepted only from a client registered
-with `request_object_signing_alg: none`. Its parameters replace the query's, except that
-`client_id`, `response_type` and `redirect_uri` must agree with the verified request.
+registered keys (`jwks` or `jwks_uri`); an unsigned one (`alg: none`) is accepted only from a
+client registered with `request_object_signing_alg: none`. Its parameters replace the query's,
+except that `client_id`, `response_type` and `redirect_uri` must agree with the verified request.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from konnect.clients import ClientRegistration
-from konnect.keys import (
-    InvalidToken,
-    decode_unsecured,
-    decode_unverified_header,
-    verify_with_client_keys,
-)
+from konnect.keys import InvalidToken, decode_unsecured, decode_unverified_header
+from konnect.oidc.client_keys import KeysUnavailable, verify_signed_by_client
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.provider import Provider
 
 # Parameters an object may carry and that then replace the query's.
 MERGED = (
@@ -47,24 +44,27 @@ def _invalid(description: str) -> OAuthError:
     return OAuthError("invalid_request_object", description)
 
 
-def verified_claims(
-    token: str, client: ClientRegistration, issuer: str, now: int
+async def verified_claims(
+    provider: Provider, token: str, client: ClientRegistration
 ) -> tuple[dict[str, Any], bool]:
     """The object's claims, and whether it was signed (only signed objects carry passthru)."""
+    now = provider.now()
     try:
         alg = decode_unverified_header(token).get("alg")
         if alg == "none":
             if client.request_object_signing_alg != "none":
                 raise _invalid("unsigned request objects are not allowed for this client")
             return decode_unsecured(token, now=now), False
-        if not client.jwks:
+        if not client.has_public_keys:
             raise _invalid("no keys are registered for this client")
-        claims = verify_with_client_keys(
-            token, client.jwks, client.request_object_signing_alg, now=now
+        claims = await verify_signed_by_client(
+            provider, token, client, client.request_object_signing_alg, now=now
         )
     except InvalidToken as exc:
         raise _invalid(f"request object refused: {exc}") from None
-    _check_issuer_and_audience(claims, client, issuer)
+    except KeysUnavailable as exc:
+        raise _invalid(str(exc)) from None
+    _check_issuer_and_audience(claims, client, provider.issuer)
     return claims, True
 
 

@@ -237,8 +237,8 @@ clients:
         "32: client 'keys': token_endpoint_auth_signing_alg 'rs256' is not a known JWS "
         "algorithm (ES256, ES384, ES512, EdDSA, HS256, HS384, HS512, PS256, PS384, PS512, "
         "RS256, RS384, RS512)",
-        "35: client 'nojwks': request_object_signing_alg ES256 needs a key in jwks to verify "
-        "request objects",
+        "35: client 'nojwks': request_object_signing_alg ES256 needs keys to verify with "
+        "(jwks or jwks_uri)",
         "38: client 'types': name must be a string",
         "39: client 'types': redirect_uris must be a list of strings",
         "40: client 'types': trusted_scopes item 2 must be a string",

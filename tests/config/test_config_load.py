@@ -45,8 +45,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_defaults_with_only_the_required_settings() -> None:
-    settings = load(["--iss", ISSUER, "dummy"])
-    assert settings == Settings(issuer=ISSUER, identity_manager="dummy")
+    settings = load(["--iss", ISSUER, "ldap"])
+    assert settings == Settings(issuer=ISSUER, identity_manager="ldap")
     assert settings.warnings == ()
 
 
@@ -71,7 +71,7 @@ def test_flag_beats_environment_beats_cfg_beats_default(
     from_flag, from_env, from_cfg = values
     redis = ["--state-store", "redis://shared"] if field == "workers" else []
     cfg = write_cfg(tmp_path, f"{cfg_key} = {from_cfg}")
-    base = ["--iss", ISSUER, "--config", str(cfg), *redis, "dummy"]
+    base = ["--iss", ISSUER, "--config", str(cfg), *redis, "ldap"]
     default = getattr(Settings(issuer=ISSUER), field)
 
     def value(argv: list[str], environ: dict[str, str]) -> object:
@@ -81,30 +81,30 @@ def test_flag_beats_environment_beats_cfg_beats_default(
     assert value([*base, flag, from_flag], {env: from_env}) == expected_type(from_flag)
     assert value(base, {env: from_env}) == expected_type(from_env)
     assert value(base, {}) == expected_type(from_cfg)
-    assert value(["--iss", ISSUER, *redis, "dummy"], {}) == default
+    assert value(["--iss", ISSUER, *redis, "ldap"], {}) == default
 
 
 def test_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
-    cfg = write_cfg(tmp_path, f"oidc_issuer_identifier = {ISSUER}", "identity_manager = dummy")
+    cfg = write_cfg(tmp_path, f"oidc_issuer_identifier = {ISSUER}", "identity_manager = ldap")
     settings = load([], {"KONNECTD_CONFIG": str(cfg)})
-    assert (settings.issuer, settings.identity_manager) == (ISSUER, "dummy")
+    assert (settings.issuer, settings.identity_manager) == (ISSUER, "ldap")
 
 
 def test_issuer_from_konnect_environment_variable_beats_cfg(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, "oidc_issuer_identifier = https://cfg.example.com")
-    settings = load(["--config", str(cfg), "dummy"], {"OIDC_ISSUER_IDENTIFIER": ISSUER})
+    settings = load(["--config", str(cfg), "ldap"], {"OIDC_ISSUER_IDENTIFIER": ISSUER})
     assert settings.issuer == ISSUER
 
 
 def test_empty_environment_value_means_unset(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, "listen = 10.0.0.1:80")
-    settings = load(["--iss", ISSUER, "--config", str(cfg), "dummy"], {"KONNECTD_LISTEN": " "})
+    settings = load(["--iss", ISSUER, "--config", str(cfg), "ldap"], {"KONNECTD_LISTEN": " "})
     assert settings.listen == "10.0.0.1:80"
 
 
 def test_bool_flags_override_cfg_both_ways(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, "insecure = yes", "allow_client_guests = no")
-    base = ["--iss", ISSUER, "--config", str(cfg), "dummy"]
+    base = ["--iss", ISSUER, "--config", str(cfg), "ldap"]
     assert load(base).insecure is True
     assert load([*base, "--insecure=false"]).insecure is False
     assert load([*base, "--no-insecure"]).insecure is False
@@ -113,8 +113,8 @@ def test_bool_flags_override_cfg_both_ways(tmp_path: Path) -> None:
 
 
 def test_bool_switch_does_not_swallow_the_identity_manager() -> None:
-    settings = load(["--iss", ISSUER, "--insecure", "dummy"])
-    assert (settings.insecure, settings.identity_manager) == (True, "dummy")
+    settings = load(["--iss", ISSUER, "--insecure", "ldap"])
+    assert (settings.insecure, settings.identity_manager) == (True, "ldap")
 
 
 def test_flags_may_follow_the_identity_manager(files: dict[str, Path]) -> None:
@@ -178,7 +178,7 @@ def test_every_problem_is_collected_and_names_its_source(tmp_path: Path) -> None
 
 
 def test_missing_issuer_is_a_problem() -> None:
-    assert problems_of(["dummy"]) == [
+    assert problems_of(["ldap"]) == [
         "issuer is required: set --iss, OIDC_ISSUER_IDENTIFIER or cfg oidc_issuer_identifier"
     ]
 
@@ -188,7 +188,7 @@ def test_missing_issuer_is_a_problem() -> None:
     ["http://127.0.0.1:8777", "http://127.8.9.10", "http://[::1]:8080/idp", "http://localhost"],
 )
 def test_http_issuer_is_accepted_on_loopback_with_a_warning(issuer: str) -> None:
-    settings = load(["--iss", issuer, "dummy"])
+    settings = load(["--iss", issuer, "ldap"])
     assert settings.issuer == issuer
     assert len(settings.warnings) == 1
     assert "plain http://" in settings.warnings[0]
@@ -211,35 +211,35 @@ def test_http_issuer_is_accepted_on_loopback_with_a_warning(issuer: str) -> None
     ],
 )
 def test_bad_issuers_are_refused(issuer: str) -> None:
-    [problem] = problems_of(["--iss", issuer, "dummy"])
+    [problem] = problems_of(["--iss", issuer, "ldap"])
     assert problem.startswith(f"--iss: '{issuer}'")
 
 
 def test_https_issuer_gives_no_warning() -> None:
-    assert load(["--iss", "https://idp.example.com/konnect", "dummy"]).warnings == ()
+    assert load(["--iss", "https://idp.example.com/konnect", "ldap"]).warnings == ()
 
 
 def test_bad_flag_is_a_config_error_not_an_exit() -> None:
-    assert problems_of(["--iss", ISSUER, "--no-such-flag", "dummy"]) == [
+    assert problems_of(["--iss", ISSUER, "--no-such-flag", "ldap"]) == [
         "command line: unrecognized arguments: --no-such-flag"
     ]
 
 
 def test_flag_without_its_value_is_a_config_error() -> None:
-    [problem] = problems_of(["dummy", "--iss"])
+    [problem] = problems_of(["ldap", "--iss"])
     assert problem.startswith("command line:")
     assert "--iss" in problem
 
 
 def test_bad_bool_flag_value_is_a_problem() -> None:
-    assert problems_of(["--iss", ISSUER, "--insecure=perhaps", "dummy"]) == [
+    assert problems_of(["--iss", ISSUER, "--insecure=perhaps", "ldap"]) == [
         "--insecure: expected yes/no, true/false or 1/0, got 'perhaps'"
     ]
 
 
 def test_unreadable_config_file_is_a_problem(tmp_path: Path) -> None:
     missing = tmp_path / "missing.cfg"
-    [problem] = problems_of(["--iss", ISSUER, "--config", str(missing), "dummy"])
+    [problem] = problems_of(["--iss", ISSUER, "--config", str(missing), "ldap"])
     assert problem.startswith(f"{missing}: cannot read configuration file")
 
 
@@ -247,7 +247,7 @@ def test_unknown_cfg_keys_are_warnings_with_file_and_line(tmp_path: Path) -> Non
     cfg = write_cfg(
         tmp_path, "# comment", "kc_server_uri = file:///run/kopano/server.sock", "colour = blue"
     )
-    settings = load(["--iss", ISSUER, "--config", str(cfg), "dummy"])
+    settings = load(["--iss", ISSUER, "--config", str(cfg), "ldap"])
     assert settings.warnings == (
         f"{cfg}:2: unknown key 'kc_server_uri' ignored (the Kopano Groupware backend is not "
         "available in konnect)",
@@ -256,20 +256,20 @@ def test_unknown_cfg_keys_are_warnings_with_file_and_line(tmp_path: Path) -> Non
 
 
 def test_several_workers_need_a_shared_state_store() -> None:
-    [problem] = problems_of(["--iss", ISSUER, "--workers", "2", "dummy"])
+    [problem] = problems_of(["--iss", ISSUER, "--workers", "2", "ldap"])
     assert problem.startswith("--workers: 2 workers need a shared state store")
-    shared = load(["--iss", ISSUER, "--workers", "2", "--state-store", "redis://r", "dummy"])
+    shared = load(["--iss", ISSUER, "--workers", "2", "--state-store", "redis://r", "ldap"])
     assert shared.workers == 2
 
 
 def test_zero_workers_is_refused() -> None:
-    problems = problems_of(["--iss", ISSUER, "--workers", "0", "dummy"])
+    problems = problems_of(["--iss", ISSUER, "--workers", "0", "ldap"])
     assert problems == ["--workers: must be at least 1"]
 
 
 def test_konnect_only_flags_are_accepted_and_reported() -> None:
     settings = load(
-        ["--iss", ISSUER, "--log-timestamp=false", "--metrics-listen=0.0.0.0:6777", "dummy"]
+        ["--iss", ISSUER, "--log-timestamp=false", "--metrics-listen=0.0.0.0:6777", "ldap"]
     )
     assert settings.warnings == ("--metrics-listen is not supported by konnect and is ignored",)
 
@@ -281,13 +281,13 @@ def test_konnect_only_flags_are_accepted_and_reported() -> None:
     ("given", "expected"), [("/", ""), ("idp", "/idp"), ("/idp/", "/idp"), ("/a/b", "/a/b")]
 )
 def test_uri_base_path_is_normalised(given: str, expected: str) -> None:
-    assert load(["--iss", ISSUER, "--uri-base-path", given, "dummy"]).uri_base_path == expected
+    assert load(["--iss", ISSUER, "--uri-base-path", given, "ldap"]).uri_base_path == expected
 
 
 def test_zero_token_lifetimes_mean_the_defaults() -> None:
     settings = load(
         ["--iss", ISSUER, "--access-token-expiration", "0", "--id-token-expiration", "0",
-         "--refresh-token-expiration", "0", "--dynamic-client-secret-expiration", "0", "dummy"]
+         "--refresh-token-expiration", "0", "--dynamic-client-secret-expiration", "0", "ldap"]
     )  # fmt: skip
     defaults = Settings(issuer=ISSUER)
     assert settings.access_token_expiration == defaults.access_token_expiration
@@ -299,19 +299,19 @@ def test_zero_token_lifetimes_mean_the_defaults() -> None:
 def test_cfg_web_resources_path_points_into_identifier_webapp(tmp_path: Path) -> None:
     (tmp_path / "share" / "identifier-webapp").mkdir(parents=True)
     cfg = write_cfg(tmp_path, f"web_resources_path = {tmp_path / 'share'}")
-    settings = load(["--iss", ISSUER, "--config", str(cfg), "dummy"])
+    settings = load(["--iss", ISSUER, "--config", str(cfg), "ldap"])
     assert settings.identifier_client_path == tmp_path / "share" / "identifier-webapp"
 
 
 def test_cfg_web_resources_path_is_used_as_is_without_identifier_webapp(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, f"web_resources_path = {tmp_path}")
-    settings = load(["--iss", ISSUER, "--config", str(cfg), "dummy"])
+    settings = load(["--iss", ISSUER, "--config", str(cfg), "ldap"])
     assert settings.identifier_client_path == tmp_path
 
 
 def test_flag_identifier_client_path_is_used_as_is(tmp_path: Path) -> None:
     (tmp_path / "identifier-webapp").mkdir()
-    settings = load(["--iss", ISSUER, "--identifier-client-path", str(tmp_path), "dummy"])
+    settings = load(["--iss", ISSUER, "--identifier-client-path", str(tmp_path), "ldap"])
     assert settings.identifier_client_path == tmp_path
 
 
@@ -324,7 +324,7 @@ def test_repeatable_flags_collect_every_value(files: dict[str, Path]) -> None:
          "--trusted-proxy", "10.0.0.1", "--trusted-proxy", "2001:db8::/32",
          "--allow-scope", "openid", "--allow-scope", "profile",
          "--signing-private-key", str(files["a.pem"]), "--signing-private-key", str(files["b.pem"]),
-         "dummy"]
+         "ldap"]
     )  # fmt: skip
     assert settings.trusted_proxies == ("10.0.0.1", "2001:db8::/32")
     assert settings.allowed_scopes == ("openid", "profile")
@@ -340,7 +340,7 @@ def test_cfg_and_environment_lists_are_space_separated(
         "allowed_scopes = openid email",
     )
     environ = {"KONNECTD_SIGNING_PRIVATE_KEY": f"{files['a.pem']} {files['b.pem']}"}
-    settings = load(["--iss", ISSUER, "--config", str(cfg), "dummy"], environ)
+    settings = load(["--iss", ISSUER, "--config", str(cfg), "ldap"], environ)
     assert settings.trusted_proxies == ("10.0.0.0/8", "192.168.1.1")
     assert settings.allowed_scopes == ("openid", "email")
     assert settings.signing_private_keys == (files["a.pem"], files["b.pem"])
@@ -348,7 +348,7 @@ def test_cfg_and_environment_lists_are_space_separated(
 
 def test_flag_list_replaces_the_cfg_list(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, "allowed_scopes = openid email")
-    settings = load(["--iss", ISSUER, "--config", str(cfg), "--allow-scope", "profile", "dummy"])
+    settings = load(["--iss", ISSUER, "--config", str(cfg), "--allow-scope", "profile", "ldap"])
     assert settings.allowed_scopes == ("profile",)
 
 
@@ -405,8 +405,8 @@ def test_cfg_manager_arguments_are_shell_split(tmp_path: Path) -> None:
 
 def test_command_line_manager_replaces_the_cfg_one(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, "identity_manager = cookie", "identity_manager_args = http://b x")
-    settings = load(["--iss", ISSUER, "--config", str(cfg), "dummy"])
-    assert (settings.identity_manager, settings.identity_manager_args) == ("dummy", ())
+    settings = load(["--iss", ISSUER, "--config", str(cfg), "ldap"])
+    assert (settings.identity_manager, settings.identity_manager_args) == ("ldap", ())
 
 
 def test_cookie_manager_needs_a_backend_url() -> None:
@@ -450,7 +450,7 @@ def test_ldap_cfg_keys_become_ldap_variables_and_environment_wins(tmp_path: Path
 
 
 def test_backend_env_is_read_only() -> None:
-    settings = load(["--iss", ISSUER, "dummy"], {"LDAP_URI": "ldap://x"})
+    settings = load(["--iss", ISSUER, "ldap"], {"LDAP_URI": "ldap://x"})
     with pytest.raises(TypeError):
         settings.backend_env["LDAP_URI"] = "ldap://y"  # type: ignore[index]
 
@@ -558,7 +558,7 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
 
 
 def test_settings_are_frozen_and_hashable() -> None:
-    settings = load(["--iss", ISSUER, "dummy"], {"LDAP_URI": "ldap://x"})
-    assert hash(settings) == hash(load(["--iss", ISSUER, "dummy"], {"LDAP_URI": "ldap://x"}))
+    settings = load(["--iss", ISSUER, "ldap"], {"LDAP_URI": "ldap://x"})
+    assert hash(settings) == hash(load(["--iss", ISSUER, "ldap"], {"LDAP_URI": "ldap://x"}))
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.issuer = "https://other.example.com"  # type: ignore[misc]

@@ -25,6 +25,7 @@ from tests.flows.test_bad_input import code_request, good_params
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 SECRET = "a-client-secret-that-is-long-enough-for-hs256-and-hs384!"
 TOKEN = "/konnect/v1/token"
+AUTHORIZE = "/signin/v1/identifier/_/authorize"
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,12 @@ clients:
     redirect_uris: [http://127.0.0.1:9999/cb]
     grant_types: [client_credentials]
     token_endpoint_auth_method: private_key_jwt
+    jwks_uri: {key_host.url}
+  - id: remote-request-app
+    trusted: yes
+    application_type: native
+    redirect_uris: [http://127.0.0.1:9999/cb]
+    request_object_signing_alg: PS256
     jwks_uri: {key_host.url}
   - id: basic-app
     secret: basic-secret
@@ -305,6 +312,28 @@ def test_private_key_jwt_with_keys_from_jwks_uri(
     assert_refused(
         client_credentials(server, assertion(server, "remote-key-app", stranger, "PS256"))
     )
+
+
+def test_request_objects_are_verified_with_keys_from_jwks_uri(
+    server: RunningServer, remote_key: RSAKey, key_host: KeyHost
+) -> None:
+    def authorize(key: RSAKey, state: str) -> dict[str, list[str]]:
+        claims = {"client_id": "remote-request-app", "state": state, "scope": "openid"}
+        request = jwt.encode({"alg": "PS256", "kid": key.kid}, claims, key, algorithms=["PS256"])
+        params = good_params(client_id="remote-request-app", prompt="none", request=request)
+        with browser(server.url) as client:
+            assert sign_in(client, server.url).status_code == 200
+            response = client.get(AUTHORIZE + "?" + urlencode(params))
+        assert response.status_code == 302, response.text
+        return parse_qs(urlsplit(response.headers["location"]).query)
+
+    for _ in range(2):
+        answer = authorize(remote_key, "from-object")
+        assert "code" in answer
+        assert answer["state"] == ["from-object"]
+    assert key_host.fetches == 1  # cached
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "remote-2"}, private=True)
+    assert authorize(stranger, "x")["error"] == ["invalid_request_object"]
 
 
 def test_discovery_lists_the_jwt_methods_and_algs(server: RunningServer) -> None:

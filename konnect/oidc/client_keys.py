@@ -1,0 +1,51 @@
+"""A client's registered public keys: its inline `jwks`, or the JWK set at its `jwks_uri`.
+
+Used for everything a client signs: `private_key_jwt` assertions and request objects. Keys
+from a `jwks_uri` are cached; an unknown key fetches the set once more (the client may have
+rotated it), at most once a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from konnect.clients import ClientRegistration
+from konnect.keys import InvalidToken, verify_with_client_keys
+from konnect.oidc.outgoing import FetchError
+from konnect.oidc.provider import Provider
+
+
+class KeysUnavailable(Exception):
+    """The client's jwks_uri could not be read or holds no JWK set; safe to show."""
+
+
+async def verify_signed_by_client(
+    provider: Provider,
+    token: str,
+    client: ClientRegistration,
+    alg: str | None,
+    **checks: Any,
+) -> dict[str, Any]:
+    """The claims of `token` verified with the client's keys; InvalidToken or KeysUnavailable."""
+    if client.jwks is not None or not client.jwks_uri:
+        return verify_with_client_keys(token, client.jwks or {}, alg, **checks)
+    jwks = await _fetch(provider, client.jwks_uri)
+    try:
+        return verify_with_client_keys(token, jwks, alg, **checks)
+    except InvalidToken as exc:
+        if exc.reason != "unknown key":
+            raise
+    jwks = await _fetch(provider, client.jwks_uri, refresh=True)
+    return verify_with_client_keys(token, jwks, alg, **checks)
+
+
+async def _fetch(provider: Provider, url: str, *, refresh: bool = False) -> Mapping[str, Any]:
+    try:
+        document = await provider.http.documents.get(url, refresh=refresh)
+    except FetchError as exc:
+        provider.log.warning("client keys unavailable: %s", exc)
+        raise KeysUnavailable("the client's jwks_uri could not be read") from None
+    if not isinstance(document, dict):
+        raise KeysUnavailable("the client's jwks_uri is not a JWK set")
+    return document
