@@ -1,4 +1,5 @@
-"""Fixtures for the LDAP tests: one private slapd per session with the LDIF fixture loaded."""
+"""Fixtures for the LDAP tests (the session's slapd lives one level up, shared with the
+backend conformance tests)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,6 @@ from tests.identity.ldap.slapd import (
     Slapd,
     require_slapd,
 )
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return Pki(tmp_path_factory.mktemp("ldap-pki"))
-
-
-@pytest.fixture(scope="session")
-def slapd(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Slapd]:
-    require_slapd()
-    server = Slapd(tmp_path_factory.mktemp("slapd"), pki)
-    server.start()
-    server.load_fixture()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
