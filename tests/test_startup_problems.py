@@ -51,3 +51,8 @@ def test_client_alg_without_a_fitting_key_stops_startup(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="es-client"):
         create_app(settings)
+
+
+def test_a_server_without_any_registered_client_starts() -> None:
+    users = Path(__file__).resolve().parents[1] / "etc" / "users.yaml"
+    create_app(Settings(issuer="https://idp.example.com", users_file=users))

@@ -573,7 +573,14 @@ async function logoff(button) {
   setError(null);
   setBusy(true, 'app.signingOut', button);
   try {
-    await api('logoff', {});
+    // After RP-initiated logout, `logout` (sealed by the server) leads back to the client.
+    const logout = ctx.query.get('logout');
+    const res = await api('logoff', logout ? { logout } : {});
+    // Relying parties to tell about the sign-out (front-channel logout): a page loads them.
+    if (res.ok && typeof res.data.continue_uri === 'string') {
+      window.location.assign(res.data.continue_uri);
+      return;
+    }
     setBusy(false, null, button);
     go('/goodbye');
     show('signedout');

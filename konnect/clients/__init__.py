@@ -1,6 +1,7 @@
-"""Registered clients: the registration model, redirect URI rules and the YAML registry.
+"""Registered clients: the registration model, redirect URI rules, the YAML registry and
+dynamically registered clients (sealed into their client ids).
 
-May import: config.
+May import: config, crypto.
 """
 
 from konnect.clients.model import ClientLookupError, ClientRegistration

@@ -27,7 +27,25 @@ SIGNING_ALGS = frozenset(
     }
 )
 
-#: Every key of a registry entry that Konnect documents, plus `response_types` and `logo_uri`.
+#: HMAC algorithms, only for client_secret_jwt assertions.
+HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
+
+CLIENT_SECRET_BASIC = "client_secret_basic"
+CLIENT_SECRET_POST = "client_secret_post"
+CLIENT_SECRET_JWT = "client_secret_jwt"
+PRIVATE_KEY_JWT = "private_key_jwt"
+#: Token endpoint client authentication methods (OpenID Connect Core §9), in that order.
+TOKEN_ENDPOINT_AUTH_METHODS = (
+    CLIENT_SECRET_BASIC,
+    CLIENT_SECRET_POST,
+    CLIENT_SECRET_JWT,
+    PRIVATE_KEY_JWT,
+    "none",
+)
+JWT_AUTH_METHODS = (CLIENT_SECRET_JWT, PRIVATE_KEY_JWT)
+
+#: Every key of a registry entry that Konnect documents, `response_types`, `logo_uri`,
+#: `jwks_uri` and the logout channel URIs.
 KNOWN_KEYS = frozenset(
     {
         "id",
@@ -40,6 +58,7 @@ KNOWN_KEYS = frozenset(
         "redirect_uris",
         "origins",
         "jwks",
+        "jwks_uri",
         "request_object_signing_alg",
         "id_token_signed_response_alg",
         "userinfo_signed_response_alg",
@@ -52,6 +71,10 @@ KNOWN_KEYS = frozenset(
         "uri",
         "logo_uri",
         "reusable_refresh_tokens",
+        "frontchannel_logout_uri",
+        "frontchannel_logout_session_required",
+        "backchannel_logout_uri",
+        "backchannel_logout_session_required",
     }
 )
 
@@ -83,12 +106,18 @@ class ClientRegistration:
     reusable_refresh_tokens: bool = False
     uri: str = ""
     logo_uri: str = ""
+    jwks_uri: str = ""
+    frontchannel_logout_uri: str = ""
+    frontchannel_logout_session_required: bool = False
+    backchannel_logout_uri: str = ""
+    backchannel_logout_session_required: bool = False
     implicit: bool = False
     dynamic: bool = False
 
     @property
     def is_public(self) -> bool:
-        return self.secret is None
+        """No credentials: neither a secret nor keys for private_key_jwt."""
+        return self.secret is None and self.token_endpoint_auth_method != PRIVATE_KEY_JWT
 
     @property
     def display_name(self) -> str:
@@ -146,11 +175,14 @@ class _EntryReader:
                 self._problem(key, f"{key} item {index + 1} must be a string", index)
         return tuple(item for item in value if isinstance(item, str))
 
-    def alg(self, key: str, *, none_allowed: bool = False) -> str | None:
+    def alg(self, key: str, *, none_allowed: bool = False, hmac: bool = False) -> str | None:
         value = self.text(key)
-        if value is None or value in SIGNING_ALGS or (none_allowed and value == "none"):
+        known = (
+            SIGNING_ALGS | (HMAC_ALGS if hmac else set()) | ({"none"} if none_allowed else set())
+        )
+        if value is None or value in known:
             return value
-        allowed = ", ".join(sorted(SIGNING_ALGS | ({"none"} if none_allowed else set())))
+        allowed = ", ".join(sorted(known))
         self._problem(key, f"{key} {value!r} is not a known JWS algorithm ({allowed})")
         return None
 
@@ -198,11 +230,12 @@ def client_from_entry(
         redirect_uris=read.texts("redirect_uris"),
         origins=read.texts("origins"),
         jwks=read.jwks(),
+        jwks_uri=read.text("jwks_uri") or "",
         request_object_signing_alg=read.alg("request_object_signing_alg", none_allowed=True),
         id_token_signed_response_alg=read.alg("id_token_signed_response_alg"),
         userinfo_signed_response_alg=read.alg("userinfo_signed_response_alg"),
         token_endpoint_auth_method=read.text("token_endpoint_auth_method"),
-        token_endpoint_auth_signing_alg=read.alg("token_endpoint_auth_signing_alg"),
+        token_endpoint_auth_signing_alg=read.alg("token_endpoint_auth_signing_alg", hmac=True),
         grant_types=read.texts("grant_types"),
         response_types=read.texts("response_types"),
         post_logout_redirect_uris=read.texts("post_logout_redirect_uris"),
@@ -210,6 +243,10 @@ def client_from_entry(
         uri=read.text("uri") or "",
         logo_uri=read.text("logo_uri") or "",
         reusable_refresh_tokens=read.flag("reusable_refresh_tokens"),
+        frontchannel_logout_uri=read.text("frontchannel_logout_uri") or "",
+        frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
+        backchannel_logout_uri=read.text("backchannel_logout_uri") or "",
+        backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
     )
     problems = _unknown_key_problems(entry) + read.problems
     problems += _required_value_problems(client, read.bad_keys)
@@ -233,4 +270,33 @@ def _required_value_problems(client: ClientRegistration, bad_keys: set[str]) -> 
     if alg not in (None, "none") and not (client.jwks and client.jwks["keys"]):
         reason = f"request_object_signing_alg {alg} needs a key in jwks to verify request objects"
         problems.append(EntryProblem(reason, "request_object_signing_alg"))
-    return problems
+    return problems + [
+        EntryProblem(reason, "token_endpoint_auth_method")
+        for reason in auth_method_problems(client, bad_keys)
+    ]
+
+
+def auth_method_problems(client: ClientRegistration, bad_keys: set[str] | None = None) -> list[str]:
+    """What does not fit the client's token endpoint authentication method and its alg."""
+    method = client.token_endpoint_auth_method
+    if method is None or "token_endpoint_auth_method" in (bad_keys or set()):
+        return []
+    if method not in TOKEN_ENDPOINT_AUTH_METHODS:
+        known = ", ".join(TOKEN_ENDPOINT_AUTH_METHODS)
+        return [f"token_endpoint_auth_method {method!r} is not one of: {known}"]
+    alg = client.token_endpoint_auth_signing_alg
+    if method == CLIENT_SECRET_JWT:
+        # RFC 7518 §3.2: an HMAC key at least as long as the hash output.
+        if client.secret is None or len(client.secret.encode()) < 32:
+            return ["client_secret_jwt needs a secret of at least 32 characters"]
+        if alg is not None and alg not in HMAC_ALGS:
+            return [f"client_secret_jwt signs with HS256, HS384 or HS512, not {alg}"]
+        needed = int(alg[2:]) // 8 if alg is not None else 32
+        if len(client.secret.encode()) < needed:
+            return [f"client_secret_jwt with {alg} needs a secret of at least {needed} characters"]
+    elif method == PRIVATE_KEY_JWT:
+        if not (client.jwks and client.jwks.get("keys")) and not client.jwks_uri:
+            return ["private_key_jwt needs the client's public keys in jwks or jwks_uri"]
+        if alg is not None and alg not in SIGNING_ALGS:
+            return [f"private_key_jwt signs with an asymmetric algorithm, not {alg}"]
+    return []

@@ -114,6 +114,8 @@ def registration_problems(client: ClientRegistration) -> list[EntryProblem]:
                     f"post logout URI {uri!r} {reason}", "post_logout_redirect_uris", index
                 )
             )
+    for key in ("frontchannel_logout_uri", "backchannel_logout_uri", "jwks_uri"):
+        problems.extend(EntryProblem(reason, key) for reason in web_uri_reasons(key, client))
     for index, origin in enumerate(client.origins):
         if not _is_origin(origin):
             reason = f"origin {origin!r} must be scheme://host[:port] with nothing after it"
@@ -130,6 +132,17 @@ def _absolute_uri_reasons(uri: str) -> list[str]:
         reasons.append("must not have a fragment")
     if parts.username is not None:
         reasons.append("must not have user information")
+    return reasons
+
+
+def web_uri_reasons(key: str, client: ClientRegistration) -> list[str]:
+    """Logout URIs and jwks_uri: absolute http(s) URIs without a fragment."""
+    uri = getattr(client, key)
+    if not uri:
+        return []
+    reasons = [f"{key} {uri!r} {reason}" for reason in _absolute_uri_reasons(uri)]
+    if not uri.startswith(("https://", "http://")):
+        reasons.append(f"{key} {uri!r} must be an http(s) URI")
     return reasons
 
 

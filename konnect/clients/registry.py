@@ -10,6 +10,8 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from konnect.clients.dynamic import PREFIX as DYNAMIC_CLIENT_PREFIX
+from konnect.clients.dynamic import DynamicClients
 from konnect.clients.model import (
     ClientLookupError,
     ClientRegistration,
@@ -25,14 +27,18 @@ from konnect.clients.redirects import (
 )
 from konnect.config.errors import ConfigError
 
-# Unregistered ids with this prefix belong to dynamic registration and are never trusted.
-DYNAMIC_CLIENT_PREFIX = "dyn."
-
 
 class ClientRegistry:
     """Registered clients plus the rule that trusts unknown clients on the issuer's own host."""
 
-    def __init__(self, clients: Iterable[ClientRegistration], issuer: str) -> None:
+    def __init__(
+        self,
+        clients: Iterable[ClientRegistration],
+        issuer: str,
+        dynamic: DynamicClients | None = None,
+    ) -> None:
+        #: Dynamic client registration, when enabled.
+        self.dynamic = dynamic
         self._clients: dict[str, ClientRegistration] = {}
         for client in clients:
             if client.id in self._clients:
@@ -47,7 +53,10 @@ class ClientRegistry:
         return len(self._clients)
 
     def get(self, client_id: str) -> ClientRegistration | None:
-        return self._clients.get(client_id)
+        client = self._clients.get(client_id)
+        if client is None and self.dynamic is not None:
+            return self.dynamic.get(client_id)
+        return client
 
     def lookup(
         self, client_id: str, redirect_uri: str | None, origin: str | None = None
@@ -60,7 +69,7 @@ class ClientRegistry:
             raise ClientLookupError("client_id is missing")
         if redirect_uri is not None and "#" in redirect_uri:
             raise ClientLookupError("redirect_uri must not contain a fragment")
-        client = self._clients.get(client_id)
+        client = self.get(client_id)
         if client is None:
             return self._implicit_client(client_id, redirect_uri, origin)
         if origin and not origin_allowed(client, origin):
@@ -110,11 +119,13 @@ class ClientRegistry:
         return redirect_uri_matches(client, uri)
 
 
-def load_registry(path: Path | None, issuer: str) -> ClientRegistry:
+def load_registry(
+    path: Path | None, issuer: str, dynamic: DynamicClients | None = None
+) -> ClientRegistry:
     """Read `clients:` from the registry file; every problem is reported in one ConfigError."""
     if path is None:
-        return ClientRegistry((), issuer)
-    return ClientRegistry(_RegistryFile(path).clients(), issuer)
+        return ClientRegistry((), issuer, dynamic)
+    return ClientRegistry(_RegistryFile(path).clients(), issuer, dynamic)
 
 
 @dataclass(frozen=True)

@@ -108,12 +108,22 @@ OPTIONS: tuple[Option, ...] = (
            "SECONDS"),
     Option("allow_client_guests", "bool", "let registered clients sign in guests",
            "--allow-client-guests", None, "allow_client_guests"),
+    Option("guest_access_token_expiration", "int", "guest access token lifetime in seconds",
+           "--guest-access-token-expiration", None, "guest_access_token_expiration", "SECONDS"),
+    Option("guest_id_token_expiration", "int", "guest ID token lifetime in seconds",
+           "--guest-id-token-expiration", None, "guest_id_token_expiration", "SECONDS"),
+    Option("guest_request_object_require_exp_jti", "bool",
+           "guest request objects must carry aud, iat, exp and jti",
+           "--guest-request-object-require-exp-jti", None,
+           "guest_request_object_require_exp_jti"),
     Option("allow_dynamic_client_registration", "bool", "enable dynamic client registration",
            "--allow-dynamic-client-registration", None, "allow_dynamic_client_registration"),
     Option("log_level", "text", "panic, fatal, error, warn, info or debug",
            "--log-level", "KONNECTD_LOG_LEVEL", "log_level", "LEVEL"),
     Option("insecure", "bool", "skip TLS certificate checks on outgoing connections",
            "--insecure", None, "insecure"),
+    Option("cookie_backend_timeout", "int", "seconds to wait for the cookie backend",
+           "--cookie-backend-timeout", None, "cookie_backend_timeout", "SECONDS"),
     Option("state_store", "text", "where shared state lives: memory, or a redis:// URL",
            "--state-store", "KONNECTD_STATE_STORE", "state_store", "STORE"),
     Option("workers", "int", "number of server processes (more than 1 needs redis)",
@@ -346,7 +356,11 @@ def _unquote(value: str) -> str:
 
 
 def _is_backend_key(key: str) -> bool:
-    return key.upper().startswith(BACKEND_ENV_PREFIXES)
+    """LDAP_*, KOPANO_*, COOKIE_* keys, except konnect's own options (cookie_backend_timeout)."""
+    return key.upper().startswith(BACKEND_ENV_PREFIXES) and key not in _OPTION_CFG_KEYS
+
+
+_OPTION_CFG_KEYS = frozenset(option.cfg for option in OPTIONS if option.cfg)
 
 
 def _unknown_key_warnings(cfg: Mapping[str, tuple[str, int]], cfg_name: str) -> list[str]:
@@ -619,6 +633,9 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "access_token_expiration": _zero_means_default("access_token_expiration"),
     "id_token_expiration": _zero_means_default("id_token_expiration"),
     "refresh_token_expiration": _zero_means_default("refresh_token_expiration"),
+    "guest_access_token_expiration": _zero_means_default("guest_access_token_expiration"),
+    "guest_id_token_expiration": _zero_means_default("guest_id_token_expiration"),
+    "cookie_backend_timeout": _zero_means_default("cookie_backend_timeout"),
     "log_level": _one_of(LOG_LEVELS, lower=True),
     "state_store": _check_state_store,
     "workers": _at_least_one,

@@ -75,9 +75,13 @@ class Settings:
     refresh_token_expiration: int = 94_608_000
     dynamic_client_secret_expiration: int = 0
     allow_client_guests: bool = False
+    guest_access_token_expiration: int = 300
+    guest_id_token_expiration: int = 300
+    guest_request_object_require_exp_jti: bool = False
     allow_dynamic_client_registration: bool = False
     log_level: str = "info"
     insecure: bool = False
+    cookie_backend_timeout: int = 10
     state_store: str = "memory"
     workers: int = 1
     identity_manager: str = "users"

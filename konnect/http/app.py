@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from konnect.clients import ClientRegistry, load_registry
+from konnect.clients.dynamic import DynamicClients
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
@@ -32,7 +33,8 @@ from konnect.keys import (
     load_validation_keys,
 )
 from konnect.oidc.endpoints import documents, provider_routes
-from konnect.oidc.provider import Provider
+from konnect.oidc.outgoing import Outgoing
+from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import Lifetimes, TokenIssuer
@@ -131,8 +133,13 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     keys = collected.attempt(lambda: build_keys(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))
     backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
+    dynamic = (
+        DynamicClients(sealer, overrides.clock, settings.dynamic_client_secret_expiration)
+        if sealer and settings.allow_dynamic_client_registration
+        else None
+    )
     clients = collected.attempt(
-        lambda: load_registry(settings.identifier_registration_conf, settings.issuer)
+        lambda: load_registry(settings.identifier_registration_conf, settings.issuer, dynamic)
     )
     scopes = collected.attempt(
         lambda: build_catalog(
@@ -143,12 +150,22 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
     if keys and clients:
         collected.problems.extend(_unsignable_clients(keys, clients))
-    if collected.problems or not (keys and sealer and backend and clients and scopes):
+    # `is None`: an empty client registry (no registry file) is fine, though falsy.
+    if (
+        collected.problems
+        or keys is None
+        or sealer is None
+        or backend is None
+        or clients is None
+        or scopes is None
+    ):
         raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
         access_token=settings.access_token_expiration,
         id_token=settings.id_token_expiration,
         refresh_token=settings.refresh_token_expiration,
+        guest_access_token=settings.guest_access_token_expiration,
+        guest_id_token=settings.guest_id_token_expiration,
     )
     return Provider(
         endpoints=endpoints,
@@ -161,6 +178,11 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,
         log=log,
+        http=Outgoing(verify=not settings.insecure),
+        guests=GuestPolicy(
+            enabled=settings.allow_client_guests,
+            require_exp_jti=settings.guest_request_object_require_exp_jti,
+        ),
     )
 
 
@@ -184,7 +206,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await provider.backend.close()
+        await provider.background.drain(timeout=5)
         await provider.store.close()
+        await provider.http.close()
         provider.signing_pool.shutdown(wait=False)
 
     app = Starlette(

@@ -15,6 +15,7 @@ from konnect.identifier.guard import same_origin_request
 from konnect.identity import BackendUnavailable, User
 from konnect.oidc.claims import display_name
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.logout_channels import signed_out
 from konnect.oidc.provider import Provider
 from konnect.oidc.responses import NO_CACHE, apply_cookies, json_response, read_body
 from konnect.oidc.session import Consent, CookieSpec, Logon
@@ -224,7 +225,8 @@ class IdentifierApi:
         try:
             user = await self.provider.backend.logon(username, password)
         except BackendUnavailable as exc:
-            self.provider.log.warning("sign-in unavailable: %s", exc)
+            # The backend logs an outage once; every refused sign-in only at debug level.
+            self.provider.log.debug("sign-in unavailable: %s", exc)
             raise OAuthError(
                 "temporarily_unavailable", "sign-in is temporarily unavailable"
             ) from None
@@ -239,9 +241,19 @@ class IdentifierApi:
         except OAuthError as error:
             return _error(error)
         cookies = self.provider.cookies
-        response = json_response(
-            {"success": True, "state": str(body.get("state", ""))}, 200, _HEADERS
+        answer: dict[str, Any] = {"success": True, "state": str(body.get("state", ""))}
+        # Front- and back-channel logout, and the way back to a relying party that asked
+        # for the sign-out (RP-initiated logout); the web app continues at continue_uri.
+        logout = body.get("logout")
+        back = (
+            cookies.open_logout_return(logout, self.provider.now())
+            if isinstance(logout, str)
+            else None
         )
+        continue_uri = signed_out(self.provider, request.cookies, back)
+        if continue_uri:
+            answer["continue_uri"] = continue_uri
+        response = json_response(answer, 200, _HEADERS)
         expired: list[CookieSpec] = [
             cookies.delete_logon(),
             cookies.delete_browser_state(),

@@ -7,6 +7,7 @@ May import: config, crypto.
 
 from konnect.identity.base import (
     BackendUnavailable,
+    BrowserSignIn,
     IdentityBackend,
     PasswordLogon,
     User,
@@ -16,6 +17,7 @@ from konnect.identity.registry import create_backend
 
 __all__ = [
     "BackendUnavailable",
+    "BrowserSignIn",
     "IdentityBackend",
     "PasswordLogon",
     "User",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,6 +25,9 @@ class User:
     groups: tuple[str, ...] = ()
     uuid: str = ""
     numeric_id: int | None = None
+    # A backend session to replay for later look-ups (the cookie backend's cookies); it is
+    # only ever stored sealed.
+    session: str = ""
 
     def to_record(self) -> dict[str, Any]:
         """A compact dict for sealing into codes and refresh tokens."""
@@ -37,6 +41,7 @@ class User:
             "g": list(self.groups),
             "id": self.uuid,
             "ni": self.numeric_id,
+            "bs": self.session,
         }
         record.update({key: value for key, value in optional.items() if value})
         return record
@@ -54,6 +59,7 @@ class User:
             groups=tuple(str(group) for group in record.get("g", ())),
             uuid=str(record.get("id", "")),
             numeric_id=int(record["ni"]) if record.get("ni") is not None else None,
+            session=str(record.get("bs", "")),
         )
 
 
@@ -72,6 +78,21 @@ class UserLookup(Protocol):
 
     async def lookup(self, subject: str) -> User | None:
         """The current user for a raw subject; None when gone or disabled."""
+        ...
+
+
+@runtime_checkable
+class BrowserSignIn(Protocol):
+    """Recognises a user by browser cookies another application set (the cookie backend)."""
+
+    async def from_cookies(
+        self, cookies: Mapping[str, str], headers: Mapping[str, str]
+    ) -> User | None:
+        """The signed-in user, or None when the cookies name nobody."""
+        ...
+
+    async def lookup_session(self, subject: str, session: str) -> User | None:
+        """The user again, by replaying the session `from_cookies` put into the user."""
         ...
 
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc.errors import JoseError
 from joserfc.jwa import JWSAlgModel
-from joserfc.jwk import ECKey, OKPKey, RSAKey
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry, deserialize_compact
 
 Family = Literal["RSA", "EC", "OKP"]
@@ -31,6 +31,8 @@ JoseKey = RSAKey | ECKey | OKPKey
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 EC_ALGORITHMS = ("ES256", "ES384", "ES512")
 OKP_ALGORITHMS = ("EdDSA",)
+#: Only for client assertions signed with the client's secret (client_secret_jwt).
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 ALGORITHMS_BY_FAMILY: dict[Family, tuple[str, ...]] = {
     "RSA": RSA_ALGORITHMS,
     "EC": EC_ALGORITHMS,
@@ -172,13 +174,18 @@ class JwsSigner:
             raise UnsupportedAlgorithm(f"a {family_of(key)} key cannot sign {alg}")
         self.alg = alg
         self.kid = kid
-        header = {"alg": alg, "kid": kid, "typ": "JWT"}
-        self._header = _b64(json.dumps(header, separators=_COMPACT).encode())
+        self._header = self._encoded_header("JWT")
         self._sign = _signature_function(key, alg)
 
-    def sign(self, claims: Mapping[str, Any]) -> str:
+    def _encoded_header(self, typ: str) -> bytes:
+        header = {"alg": self.alg, "kid": self.kid, "typ": typ}
+        return _b64(json.dumps(header, separators=_COMPACT).encode())
+
+    def sign(self, claims: Mapping[str, Any], typ: str = "JWT") -> str:
+        """A compact JWS; `typ` names the kind of token (e.g. `logout+jwt`)."""
+        header = self._header if typ == "JWT" else self._encoded_header(typ)
         payload = json.dumps(claims, separators=_COMPACT, allow_nan=False).encode()
-        signing_input = self._header + b"." + _b64(payload)
+        signing_input = header + b"." + _b64(payload)
         return (signing_input + b"." + _b64(self._sign(signing_input))).decode("ascii")
 
 
@@ -212,7 +219,14 @@ class _Registry(JWSRegistry):
     algorithms = {name: _accepted_algorithm(name) for name in ALL_ALGORITHMS}
 
 
+class _HmacRegistry(JWSRegistry):
+    """joserfc's registry limited to HMAC, for client_secret_jwt assertions only."""
+
+    algorithms = {name: JWSRegistry.algorithms[name] for name in HMAC_ALGORITHMS}
+
+
 _OWN_REGISTRY = _Registry(algorithms=ALL_ALGORITHMS)
+_HMAC_REGISTRY = _HmacRegistry(algorithms=list(HMAC_ALGORITHMS), strict_check_header=False)
 # Clients may add header members of their own (e.g. "cty"); only "crit" must be understood.
 _CLIENT_REGISTRY = _Registry(algorithms=ALL_ALGORITHMS, strict_check_header=False)
 
@@ -233,7 +247,7 @@ class JwsVerifier:
         return _verified_claims(token, self._jose_key, _OWN_REGISTRY)
 
 
-def _verified_claims(token: str, key: JoseKey, registry: JWSRegistry) -> dict[str, Any]:
+def _verified_claims(token: str, key: JoseKey | OctKey, registry: JWSRegistry) -> dict[str, Any]:
     try:
         signed = deserialize_compact(token, key, registry=registry)
     except JoseError:
@@ -275,6 +289,17 @@ def decode_unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+def decode_unverified_claims(token: str) -> dict[str, Any]:
+    """The claims of a compact JWS before its signature is checked: only to find out who
+    claims to have signed it (e.g. a client assertion's `sub`). Never trust them."""
+    decode_unverified_header(token)
+    try:
+        payload = _b64decode(token.split(".")[1])
+    except ValueError:
+        raise InvalidToken("malformed token") from None
+    return _claims_object(payload)
+
+
 def _numeric(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
@@ -290,24 +315,32 @@ def check_time_claims(
     *,
     check_exp: bool = True,
     require_exp: bool = True,
+    leeway: int = 0,
 ) -> None:
-    """exp (when checked; required when asked), nbf and iat-not-in-the-future, no leeway."""
+    """exp (when checked; required when asked), nbf and iat-not-in-the-future, allowing
+    `leeway` seconds of clock skew (none unless asked)."""
     current = int(time.time()) if now is None else now
     exp = _numeric(claims, "exp")
     if check_exp and exp is None and require_exp:
         raise InvalidToken("token has no expiry")
-    if check_exp and exp is not None and current >= exp:
+    if check_exp and exp is not None and current >= exp + leeway:
         raise InvalidToken("token expired")
     nbf = _numeric(claims, "nbf")
-    if nbf is not None and current < nbf:
+    if nbf is not None and current + leeway < nbf:
         raise InvalidToken("token not yet valid")
     iat = _numeric(claims, "iat")
-    if iat is not None and iat > current:
+    if iat is not None and iat > current + leeway:
         raise InvalidToken("token issued in the future")
 
 
 def verify_with_client_keys(
-    token: str, jwks: Mapping[str, Any], alg: str | None, *, now: int | None = None
+    token: str,
+    jwks: Mapping[str, Any],
+    alg: str | None,
+    *,
+    now: int | None = None,
+    require_exp: bool = False,
+    leeway: int = 0,
 ) -> dict[str, Any]:
     """The claims of a JWT signed by a client (e.g. a request object) with a key of its JWK set.
 
@@ -324,7 +357,30 @@ def verify_with_client_keys(
         raise InvalidToken("algorithm mismatch")
     key = _client_key(jwks, header.get("kid"))
     claims = _verified_claims(token, key, _CLIENT_REGISTRY)
-    check_time_claims(claims, now, require_exp=False)
+    check_time_claims(claims, now, require_exp=require_exp, leeway=leeway)
+    return claims
+
+
+def verify_with_client_secret(
+    token: str, secret: str, alg: str | None, *, now: int | None = None, leeway: int = 0
+) -> dict[str, Any]:
+    """The claims of a JWT a client signed with its secret (HS256/384/512, client_secret_jwt).
+
+    `alg` is the client's registered algorithm (the header must match it when given). RFC 7518
+    §3.2: the secret must be at least as long as the hash output. exp is required.
+    """
+    header = decode_unverified_header(token)
+    header_alg = header["alg"]
+    if header_alg not in HMAC_ALGORITHMS:
+        raise InvalidToken("unsupported algorithm")
+    if alg is not None and header_alg != alg:
+        raise InvalidToken("algorithm mismatch")
+    raw_secret = secret.encode()
+    if len(raw_secret) * 8 < int(header_alg[2:]):
+        raise InvalidToken("the client secret is too short for this algorithm")
+    key = OctKey.import_key(raw_secret)
+    claims = _verified_claims(token, key, _HMAC_REGISTRY)
+    check_time_claims(claims, now, leeway=leeway)
     return claims
 
 
@@ -347,21 +403,25 @@ def decode_unsecured(token: str, *, now: int | None = None) -> dict[str, Any]:
 
 def _client_key(jwks: Mapping[str, Any], kid: object) -> JoseKey:
     documents = jwks.get("keys") if isinstance(jwks, Mapping) else None
-    if not isinstance(documents, list) or not documents:
+    if not isinstance(documents, list):
         raise InvalidToken("no client keys registered")
-    if len(documents) == 1:
-        chosen = documents[0]
-    else:
-        wanted = kid if isinstance(kid, str) and kid else "default"
-        matches = [
-            doc for doc in documents if isinstance(doc, Mapping) and doc.get("kid") == wanted
-        ]
-        if not matches:
-            raise InvalidToken("unknown key")
-        chosen = matches[0]
-    if not isinstance(chosen, Mapping) or chosen.get("kty") == "oct":
+    # Encryption keys never verify signatures.
+    signing = [doc for doc in documents if isinstance(doc, Mapping) and doc.get("use") != "enc"]
+    if not signing:
+        raise InvalidToken("no client keys registered")
+    chosen = signing[0] if len(signing) == 1 else _key_by_kid(signing, kid)
+    if chosen.get("kty") == "oct":
         raise InvalidToken("unsupported client key")
     try:
         return _import_jwk(chosen)
     except ValueError:
         raise InvalidToken("unsupported client key") from None
+
+
+def _key_by_kid(documents: list[Mapping[str, Any]], kid: object) -> Mapping[str, Any]:
+    """With several keys the header kid picks one; no kid means "default" (Konnect)."""
+    wanted = kid if isinstance(kid, str) and kid else "default"
+    for document in documents:
+        if document.get("kid") == wanted:
+            return document
+    raise InvalidToken("unknown key")

@@ -82,12 +82,12 @@ class KeySet:
             raise UnsupportedAlgorithm(f"no signing key can produce {resolved}")
         return resolved
 
-    def sign(self, claims: Mapping[str, Any], alg: str | None = None) -> str:
-        """A compact JWS of the claims; header {"alg", "kid", "typ": "JWT"}."""
+    def sign(self, claims: Mapping[str, Any], alg: str | None = None, typ: str = "JWT") -> str:
+        """A compact JWS of the claims; header {"alg", "kid", "typ"}."""
         signer = self._signers.get(self.signing_method if alg is None else alg)
         if signer is None:
             raise UnsupportedAlgorithm(f"no signing key can produce {alg}")
-        return signer.sign(claims)
+        return signer.sign(claims, typ)
 
     def verify(
         self, token: str, *, now: int | None = None, check_exp: bool = True

@@ -1,6 +1,9 @@
-"""The OpenID Provider: authorization, token, userinfo, discovery and JWKS endpoints.
+"""The OpenID Provider: authorization, token, userinfo, discovery and JWKS endpoints,
+client registration, end session and the logout channels.
 
-Protocol rules live in plain modules (`authorize`, `tokens`, `claims`, `scopes`, `userinfo`);
-authlib runs the token endpoint's grants (`token_endpoint`); only `endpoints` and `responses`
-touch Starlette. May import: config, crypto, keys, clients, identity, state.
+Protocol rules live in plain modules (`authorize`, `tokens`, `claims`, `scopes`, `userinfo`,
+`client_auth`, `registration`, `endsession`, `logout_channels`); authlib runs the token
+endpoint's grants (`token_endpoint`); calls out to relying parties go through `outgoing`;
+only `endpoints` and `responses` touch Starlette.
+May import: config, crypto, keys, clients, identity, state.
 """

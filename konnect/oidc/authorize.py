@@ -16,10 +16,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from konnect.clients import ClientLookupError, ClientRegistration
 from konnect.crypto import browser_state, public_subject, random_string, session_state
-from konnect.identity import BackendUnavailable, User
+from konnect.identity import BackendUnavailable, BrowserSignIn, User
 from konnect.keys import InvalidToken
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
+from konnect.oidc.logout_channels import remember_client
+from konnect.oidc.guest import GUEST_PROVIDER, admit
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
@@ -67,6 +69,7 @@ class AuthorizeRequest:
     consent_ref: str
     params: Mapping[str, str]  # as received (a request object stays one, for the sign-in page)
     signed_request: bool = False
+    request_object: Mapping[str, Any] | None = None  # a signed object's verified claims
 
     @property
     def returns_code(self) -> bool:
@@ -104,17 +107,20 @@ def default_response_mode(response_type: str) -> str:
 def parse_request(
     provider: Provider, original: Mapping[str, str], client: ClientRegistration
 ) -> AuthorizeRequest:
-    params, signed = original, False
+    params, signed, request_object = original, False, None
     if "request" in original:
         claims, signed = verified_claims(
             original["request"], client, provider.issuer, provider.now()
         )
         params = merge(original, claims)
+        request_object = claims if signed else None
     if "request_uri" in params:
         raise OAuthError("request_uri_not_supported", "request_uri is not supported")
     if "registration" in params:
         raise OAuthError("registration_not_supported", "registration is not supported")
     response_type = _response_type(params)
+    if client.dynamic and response_type not in client.response_types:
+        raise OAuthError("unauthorized_client", "the client did not register this response_type")
     scopes = _scopes(params)
     prompt = _prompt(params)
     nonce = params.get("nonce", "")
@@ -136,6 +142,7 @@ def parse_request(
         consent_ref=params.get("konnect", ""),
         params=original,
         signed_request=signed,
+        request_object=request_object,
     )
 
 
@@ -252,12 +259,19 @@ def _claims(params: Mapping[str, str]) -> dict[str, Any] | None:
 class Authenticated:
     user: User
     logon: Logon
+    scopes: tuple[str, ...] | None = None  # set when decided at sign-in (guests)
+    claims: dict[str, Any] | None = None
 
 
 async def authenticate(
-    provider: Provider, request: AuthorizeRequest, cookies: Mapping[str, str]
+    provider: Provider,
+    request: AuthorizeRequest,
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
 ) -> Authenticated | None:
     """The signed-in user, re-read from the backend; None when a sign-in is needed."""
+    if isinstance(provider.backend, BrowserSignIn):
+        return await _browser_user(provider, provider.backend, request, cookies, headers or {})
     logon = provider.cookies.read_logon(cookies, max_age=request.max_age, now=provider.now())
     if logon is None or logon.provider != provider.backend.name:
         return None
@@ -275,6 +289,50 @@ async def authenticate(
     ):
         raise OAuthError("login_required", "id_token_hint does not match the signed-in user")
     return Authenticated(user, logon)
+
+
+async def _browser_user(
+    provider: Provider,
+    backend: BrowserSignIn,
+    request: AuthorizeRequest,
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> Authenticated | None:
+    """The cookie backend: the browser's cookies, asked about at the backend on every request."""
+    try:
+        user = await backend.from_cookies(cookies, headers)
+    except BackendUnavailable as exc:
+        provider.log.error("cookie backend failed: %s", exc)
+        raise OAuthError("server_error", "the sign-in backend failed") from None
+    if user is None:
+        return None
+    if request.hint_subject is not None and request.hint_subject not in (
+        user.subject,
+        public_subject(user.subject, provider.backend.name),
+    ):
+        raise OAuthError("login_required", "id_token_hint does not match the signed-in user")
+    logon = Logon(user.subject, user.username, user.name, provider.backend.name, provider.now())
+    return Authenticated(user, logon, scopes=_browser_scopes(provider, request))
+
+
+def _browser_scopes(provider: Provider, request: AuthorizeRequest) -> tuple[str, ...]:
+    """Cookie users cannot consent: the supported scopes, never offline_access."""
+    if "consent" in request.prompt:
+        raise OAuthError("interaction_required", "consent is not available with this backend")
+    supported = provider.scopes.filter_supported(request.scopes)
+    return tuple(scope for scope in supported if scope != OFFLINE_ACCESS)
+
+
+def continue_redirect(provider: Provider, request: AuthorizeRequest) -> Outcome:
+    """The cookie backend's sign-in page, told where to continue (Konnect's `continue` and
+    `oauth=1`); the continued request no longer forces a new sign-in."""
+    query = {key: value for key, value in request.params.items() if key != "prompt"}
+    authorize_url = provider.endpoints.url(provider.endpoints.authorize) + "?" + urlencode(query)
+    location = provider.endpoints.signin_url
+    separator = "&" if "?" in location else "?"
+    return Outcome(
+        location=location + separator + urlencode({"continue": authorize_url, "oauth": "1"})
+    )
 
 
 def signin_redirect(provider: Provider, request: AuthorizeRequest, flow: str) -> Outcome:
@@ -355,17 +413,22 @@ def error_redirect(
 
 
 def _session_cookies(
-    provider: Provider, cookies: Mapping[str, str], public_sub: str
+    provider: Provider,
+    cookies: Mapping[str, str],
+    public_sub: str,
+    provider_name: str,
+    client: ClientRegistration,
 ) -> tuple[str, list[CookieSpec]]:
     session = provider.cookies.read_session(cookies)
-    provider_name = provider.backend.name
+    clients: tuple[str, ...] = ()
     if session and session.get("sub") == public_sub and isinstance(session.get("id"), str):
         sid = session["id"]
+        clients = provider.cookies.session_clients(session)
     else:
         sid = random_string(32)
     state_value = browser_state(public_sub, provider.issuer)
     return sid, [
-        provider.cookies.session(sid, public_sub, provider_name),
+        provider.cookies.session(sid, public_sub, provider_name, remember_client(clients, client)),
         provider.cookies.browser_state(state_value),
     ]
 
@@ -378,18 +441,21 @@ def success(
     cookies: Mapping[str, str],
 ) -> Outcome:
     user = authenticated.user
-    public_sub = public_subject(user.subject, provider.backend.name)
-    sid, session_cookies = _session_cookies(provider, cookies, public_sub)
+    provider_name = authenticated.logon.provider
+    public_sub = public_subject(user.subject, provider_name)
+    sid, session_cookies = _session_cookies(
+        provider, cookies, public_sub, provider_name, request.client
+    )
     grant = Grant(
         grant_id=random_string(16),
         client_id=request.client.id,
         user=user,
-        provider=provider.backend.name,
+        provider=provider_name,
         scopes=scopes,
         auth_time=authenticated.logon.logon_time,
         sid=sid,
         nonce=request.nonce,
-        claims=request.claims,
+        claims=request.claims if authenticated.claims is None else authenticated.claims,
         include_auth_time=request.max_age is not None,
         redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge,
@@ -419,7 +485,7 @@ def _response_params(provider: Provider, request: AuthorizeRequest, grant: Grant
     if access_token:
         params["access_token"] = access_token
         params["token_type"] = "Bearer"
-        params["expires_in"] = str(tokens.lifetimes.access_token)
+        params["expires_in"] = str(tokens.access_lifetime(grant))
     if "id_token" in parts:
         params["id_token"] = tokens.id_token(grant, access_token=access_token, code=code)
     if request.state:
@@ -433,7 +499,10 @@ def _response_params(provider: Provider, request: AuthorizeRequest, grant: Grant
 
 
 async def authorize(
-    provider: Provider, params: Mapping[str, str], cookies: Mapping[str, str]
+    provider: Provider,
+    params: Mapping[str, str],
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
 ) -> Outcome:
     try:
         client = verify_client(provider, params)
@@ -443,21 +512,59 @@ async def authorize(
     try:
         request = parse_request(provider, params, client)
         mode = request.response_mode
-        return await _decide(provider, request, cookies)
+        return await _decide(provider, request, cookies, headers or {})
     except OAuthError as error:
+        if error.error == "invalid_request_object":
+            provider.log.warning("request object of client %s refused: %s", client.id, error)
         return error_redirect(provider, params, mode, error)
 
 
+async def _guest(provider: Provider, request: AuthorizeRequest) -> Authenticated | None:
+    """A guest named by the client's signed request object (a signed-in user wins)."""
+    if request.request_object is None:
+        return None
+    guest = await admit(
+        provider, request.client, request.request_object, request.scopes, request.prompt
+    )
+    if guest is None:
+        return None
+    if request.hint_subject is not None and request.hint_subject not in (
+        guest.user.subject,
+        public_subject(guest.user.subject, GUEST_PROVIDER),
+    ):
+        provider.log.warning("guest sign-in refused: id_token_hint names someone else")
+        return None
+    logon = Logon(
+        subject=guest.user.subject,
+        username="",
+        display_name=guest.user.name,
+        provider=GUEST_PROVIDER,
+        logon_time=provider.now(),
+    )
+    return Authenticated(guest.user, logon, scopes=guest.scopes, claims=guest.claims)
+
+
 async def _decide(
-    provider: Provider, request: AuthorizeRequest, cookies: Mapping[str, str]
+    provider: Provider,
+    request: AuthorizeRequest,
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str],
 ) -> Outcome:
     interactive = request.prompt & {"login", "select_account"}
-    authenticated = None if interactive else await authenticate(provider, request, cookies)
+    authenticated = None if interactive else await authenticate(provider, request, cookies, headers)
+    if authenticated is None and not interactive:
+        authenticated = await _guest(provider, request)
     if authenticated is None:
         if "none" in request.prompt:
             raise OAuthError("login_required", "the user is not signed in")
+        if isinstance(provider.backend, BrowserSignIn):
+            return continue_redirect(provider, request)
         return signin_redirect(provider, request, "oidc")
-    scopes, spent = approved_scopes(provider, request, cookies)
+    scopes, spent = (
+        (authenticated.scopes, [])
+        if authenticated.scopes is not None
+        else approved_scopes(provider, request, cookies)
+    )
     if scopes is None:
         if "none" in request.prompt:
             raise OAuthError("consent_required", "the user has not approved this client")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from konnect.keys import ALL_ALGORITHMS
+from konnect.keys import ALL_ALGORITHMS, HMAC_ALGORITHMS
 from konnect.oidc.authorize import RESPONSE_MODES, RESPONSE_TYPES
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OPENID
@@ -30,7 +30,21 @@ CLAIMS_SUPPORTED = (
 )
 
 
+#: Client authentication at the token, revocation and introspection endpoints (Core §9).
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"]
+#: Algorithms of client assertions: HMAC for client_secret_jwt, the rest for private_key_jwt.
+AUTH_SIGNING_ALGS = [*HMAC_ALGORITHMS, *ALL_ALGORITHMS]
+
+
 def discovery_document(provider: Provider) -> dict[str, Any]:
+    endpoints = provider.endpoints
+    document = _document(provider)
+    if provider.clients.dynamic is not None:
+        document["registration_endpoint"] = endpoints.url(endpoints.registration)
+    return document
+
+
+def _document(provider: Provider) -> dict[str, Any]:
     endpoints = provider.endpoints
     return {
         "issuer": provider.issuer,
@@ -39,17 +53,16 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "userinfo_endpoint": endpoints.url(endpoints.userinfo),
         "end_session_endpoint": endpoints.url(endpoints.endsession),
         "revocation_endpoint": endpoints.url(endpoints.revocation),
-        "revocation_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
+        "revocation_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGS,
         "introspection_endpoint": endpoints.url(endpoints.introspection),
-        "introspection_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-        ],
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGS,
         "check_session_iframe": endpoints.url(endpoints.check_session),
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "jwks_uri": endpoints.url(endpoints.jwks),
         "scopes_supported": [OPENID, *provider.scopes.supported],
         "response_types_supported": list(RESPONSE_TYPES),
@@ -63,11 +76,8 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(provider.keys.signing_algorithms),
         "userinfo_signing_alg_values_supported": list(provider.keys.signing_algorithms),
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
+        "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
+        "token_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": list(CLAIMS_SUPPORTED),
         "claims_parameter_supported": True,

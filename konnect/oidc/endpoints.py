@@ -17,7 +17,13 @@ from konnect.oidc.discovery import discovery_bytes
 from konnect.oidc.endsession import end_session
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.introspection import introspect, revoke
+from konnect.oidc.logout_channels import (
+    frontchannel_page,
+    frontchannel_urls,
+    notify_back_channel,
+)
 from konnect.oidc.provider import Provider
+from konnect.oidc.registration import parse_body, read_registration, register
 from konnect.oidc.responses import (
     NO_CACHE,
     NO_STORE,
@@ -26,6 +32,8 @@ from konnect.oidc.responses import (
     form_params,
     form_post_page,
     json_response,
+    query_params,
+    read_body,
     request_params,
 )
 from konnect.oidc.responses import (
@@ -36,6 +44,7 @@ from konnect.oidc.userinfo import bearer_token, signed_response, userinfo_claims
 from konnect.state import StateStoreUnavailable
 
 _CORS = {"Access-Control-Allow-Origin": "*"}
+MAX_REGISTRATION_BYTES = 64 * 1024
 
 #: Renders an error that must not go back to the client as a page for the person.
 ErrorPage = Callable[[Request, OAuthError], Response]
@@ -71,7 +80,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             params = await request_params(request)
         except OAuthError as error:
             return error_page(request, error)
-        outcome = await authorize(provider, params, request.cookies)
+        outcome = await authorize(provider, params, request.cookies, request.headers)
         if outcome.error is not None:
             provider.log.info("authorize refused: %s", outcome.error)
             return error_page(request, outcome.error)
@@ -85,13 +94,41 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
 
     async def endsession_handler(request: Request) -> Response:
         try:
-            outcome = end_session(provider, await request_params(request), request.cookies)
+            ended = end_session(provider, await request_params(request), request.cookies)
         except OAuthError as error:
             provider.log.info("end session refused: %s", error)
             return error_page(request, error)
-        response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
+        outcome = ended.outcome
+        frames = []
+        if ended.ended is not None:
+            notify_back_channel(provider, ended.ended)
+            frames = frontchannel_urls(provider, ended.ended)
+        response: Response
+        if frames:
+            response = frames_response(frames, outcome.location)
+        else:
+            response = RedirectResponse(outcome.location, 302, headers={**NO_CACHE, **NO_STORE})
         apply_cookies(response, outcome.cookies, provider.cookies.policy)
         return response
+
+    async def logout_frames_handler(request: Request) -> Response:
+        """After a sign-out in the web app: the front-channel iframes, then the signed-out
+        page. A missing, forged or stale token just goes to the signed-out page."""
+        try:
+            token = query_params(request).get("t", "")
+        except OAuthError:
+            token = ""
+        opened = provider.cookies.open_logout_frames(token, provider.now())
+        if not opened:
+            done = endpoints.signed_out_url
+            return RedirectResponse(done, 302, headers={**NO_CACHE, **NO_STORE})
+        return frames_response(*opened)
+
+    def frames_response(urls: list[str], next_url: str) -> Response:
+        nonce = secrets.token_urlsafe(16)
+        page, csp = frontchannel_page(urls, next_url, nonce)
+        headers = {**NO_CACHE, **NO_STORE, "Content-Security-Policy": csp}
+        return Response(page, headers=headers, media_type="text/html")
 
     async def check_session_handler(request: Request) -> Response:
         nonce = secrets.token_urlsafe(16)
@@ -114,6 +151,8 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
         endpoint: str, action: Callable[[ClientRegistration, str], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
         """Revocation and introspection: a form with `token`, from an authenticated client."""
+        path = endpoints.revocation if endpoint == "revocation" else endpoints.introspection
+        url = endpoints.url(path)
 
         async def handler(request: Request) -> Response:
             try:
@@ -121,7 +160,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
                 token = form.get("token")
                 if token is None:
                     raise OAuthError("invalid_request", "token is missing")
-                client = token_endpoint.authenticate(form, request.headers, endpoint)
+                client = await token_endpoint.authenticate(form, request.headers, endpoint, url)
                 return await action(client, token)
             except OAuthError as error:
                 return error_json(error)
@@ -161,12 +200,49 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             return Response(signed, headers={**_CORS, **NO_CACHE}, media_type="application/jwt")
         return json_response(claims, 200, {**_CORS, **NO_CACHE})
 
+    async def registration_handler(request: Request) -> Response:
+        """RFC 7591 §3: a JSON body of client metadata; 201 with the new client."""
+        try:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type.lower() != "application/json":
+                raise OAuthError("invalid_request", "the request body must be application/json")
+            metadata = parse_body(await read_body(request, MAX_REGISTRATION_BYTES))
+            body = await register(provider, metadata)
+        except OAuthError as error:
+            provider.log.info("client registration refused: %s", error)
+            return error_json(error)
+        return json_response(body, 201, NO_STORE)
+
+    async def client_configuration_handler(request: Request) -> Response:
+        """RFC 7592: read with the registration access token; no update or delete."""
+        if request.method != "GET":
+            error = OAuthError("method_not_allowed", "a registration cannot be changed")
+            return json_response(error.as_dict(), 405, {**NO_STORE, "Allow": "GET"})
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            body = read_registration(provider, request.path_params["client_id"], token)
+        except OAuthError as error:
+            headers = {**NO_STORE, "WWW-Authenticate": f'Bearer error="{error.error}"'}
+            return json_response(error.as_dict(), 401, headers)
+        return json_response(body, 200, NO_STORE)
+
+    registration_routes = [
+        Route(endpoints.registration, registration_handler, methods=["POST"]),
+        Route(
+            endpoints.registration + "/{client_id}",
+            client_configuration_handler,
+            methods=["GET", "PUT", "DELETE"],
+        ),
+    ]
+
     # Discovery, JWKS and GET health checks are prebuilt documents: see `documents()`.
     return [
+        *(registration_routes if provider.clients.dynamic is not None else []),
         Route(endpoints.health, health_handler, methods=["GET", "HEAD", "POST"]),
         Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
         Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),
         Route(endpoints.check_session, check_session_handler, methods=["GET", "HEAD"]),
+        Route(endpoints.logout_frames, logout_frames_handler, methods=["GET"]),
         Route(endpoints.token, token_handler, methods=["POST"]),
         Route(
             endpoints.revocation,

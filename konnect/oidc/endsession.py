@@ -1,15 +1,18 @@
 """The end session endpoint (RP-initiated logout), Konnect-compatible and strict about
-where it sends the browser: only to a `post_logout_redirect_uri` registered for the client."""
+where it sends the browser: only to a `post_logout_redirect_uri` registered for the client.
+When it signs the user out, it also names the session that ended, for the logout channels."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from konnect.clients import ClientRegistration
 from konnect.crypto import public_subject
 from konnect.oidc.authorize import Outcome, redirect_with, verified_hint
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.logout_channels import EndedSession, ended_session
 from konnect.oidc.provider import Provider
 from konnect.oidc.session import CookieSpec
 
@@ -34,9 +37,18 @@ def _signed_out_cookies(provider: Provider) -> list[CookieSpec]:
     return [cookies.delete_logon(), cookies.delete_session(), cookies.delete_browser_state()]
 
 
+@dataclass(frozen=True)
+class EndSession:
+    """Where the browser goes next and, when the user was signed out, the session that ended."""
+
+    outcome: Outcome
+    signed_out: bool = False
+    ended: EndedSession | None = None
+
+
 def end_session(
     provider: Provider, params: Mapping[str, str], cookies: Mapping[str, str]
-) -> Outcome:
+) -> EndSession:
     hint = _hint_claims(provider, params)
     client = _client(provider, params, hint)
     target = params.get("post_logout_redirect_uri")
@@ -52,21 +64,25 @@ def end_session(
             raise OAuthError("invalid_request", "id_token_hint names another user")
         hint_matches = True
     confirmed = logon is None or hint_matches or (client is not None and client.trusted)
-    if not confirmed:
-        return _goodbye(provider, client)
-    outcome = Outcome(cookies=_signed_out_cookies(provider))
-    if target is None:
-        outcome.location = _goodbye(provider, client).location
-    else:
+    back = None
+    if target is not None:
         state = {"state": params["state"]} if params.get("state") else {}
-        outcome.location = redirect_with(target, state, "query")
-    return outcome
+        back = redirect_with(target, state, "query")
+    if not confirmed:
+        return EndSession(_goodbye(provider, client, back))
+    outcome = Outcome(cookies=_signed_out_cookies(provider))
+    outcome.location = back or _goodbye(provider, client, None).location
+    return EndSession(outcome, True, ended_session(provider, cookies))
 
 
-def _goodbye(provider: Provider, client: ClientRegistration | None) -> Outcome:
-    """The signed-out page asks the user to confirm; nothing is ended without that."""
+def _goodbye(provider: Provider, client: ClientRegistration | None, back: str | None) -> Outcome:
+    """The signed-out page asks the user to confirm; nothing is ended without that. Once
+    confirmed, the web app returns to the client at `back` (sealed into `logout`)."""
     location = provider.endpoints.signed_out_url
     if client is not None:
+        query = {"client_id": client.id, "flow": "oidc"}
+        if back is not None:
+            query["logout"] = provider.cookies.seal_logout_return(back, provider.now())
         separator = "&" if "?" in location else "?"
-        location += separator + urlencode({"client_id": client.id, "flow": "oidc"})
+        location += separator + urlencode(query)
     return Outcome(location=location)

@@ -12,6 +12,7 @@ from typing import TypeVar
 from konnect.clients import ClientRegistry
 from konnect.identity import IdentityBackend
 from konnect.keys import KeySet
+from konnect.oidc.outgoing import BackgroundTasks, Outgoing
 from konnect.oidc.scopes import ScopeCatalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import TokenIssuer
@@ -19,6 +20,14 @@ from konnect.oidc.urls import Endpoints
 from konnect.state import StateStore
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GuestPolicy:
+    """Whether registered clients may sign in guests, and how strict their request objects are."""
+
+    enabled: bool = False
+    require_exp_jti: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,10 @@ class Provider:
     cookies: BrowserCookies
     clock: Callable[[], float]
     log: logging.Logger
+    guests: GuestPolicy = field(default_factory=GuestPolicy)
+    # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
+    http: Outgoing = field(default_factory=Outgoing)
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
     # `cryptography` releases the GIL while signing: a couple of threads let every core sign.
     signing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")

@@ -18,6 +18,8 @@ LOGON_COOKIE = "KKT"
 SESSION_COOKIE = "KKCS"
 BROWSER_STATE_COOKIE = "KKBS"
 CONSENT_MAX_AGE = 60
+LOGOUT_FRAMES_MAX_AGE = 300
+LOGOUT_RETURN_MAX_AGE = 1800
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,59 @@ class BrowserCookies:
         return CookieSpec(self.logon_name, None, self._endpoints.identifier_api)
 
     # -- OIDC session (sid) ----------------------------------------------------------------
-    def session(self, sid: str, public_sub: str, provider: str) -> CookieSpec:
-        record = {"id": sid, "sub": public_sub, "p": provider}
+    def session(
+        self, sid: str, public_sub: str, provider: str, clients: tuple[str, ...] = ()
+    ) -> CookieSpec:
+        """`clients`: the clients with a logout channel that got tokens in this session."""
+        record: dict[str, Any] = {"id": sid, "sub": public_sub, "p": provider}
+        if clients:
+            record["c"] = list(clients)
         sealed = self._sealer.seal_json(record, "konnect-session-v1")
         return CookieSpec(self.session_name, sealed, self._endpoints.identifier_api.rstrip("/"))
 
     def read_session(self, cookies: Mapping[str, str]) -> dict[str, Any] | None:
         return self._sealer.open_json(cookies.get(self.session_name, ""), "konnect-session-v1")
 
+    @staticmethod
+    def session_clients(record: Mapping[str, Any] | None) -> tuple[str, ...]:
+        """The client ids a session cookie remembers (see `session`)."""
+        listed = record.get("c") if record else None
+        if not isinstance(listed, list):
+            return ()
+        return tuple(item for item in listed if isinstance(item, str))
+
     def delete_session(self) -> CookieSpec:
         return CookieSpec(self.session_name, None, self._endpoints.identifier_api.rstrip("/"))
+
+    # -- front-channel logout after a sign-out in the web app ---------------------------------
+    def seal_logout_frames(self, urls: list[str], next_url: str, now: int) -> str:
+        """The front-channel URIs of an ended session and where to go after them."""
+        record = {"u": urls, "n": next_url, "exp": now + LOGOUT_FRAMES_MAX_AGE}
+        return self._sealer.seal_json(record, "konnect-logout-frames-v1")
+
+    def open_logout_frames(self, token: str, now: int) -> tuple[list[str], str] | None:
+        record = self._open_fresh(token, "konnect-logout-frames-v1", now)
+        urls, next_url = (record.get("u"), record.get("n")) if record else (None, None)
+        if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+            return None
+        return (urls, next_url) if isinstance(next_url, str) else None
+
+    # -- RP-initiated logout confirmed in the web app ----------------------------------------
+    def seal_logout_return(self, location: str, now: int) -> str:
+        """Where to send the browser once the user confirmed the sign-out (already checked)."""
+        record = {"l": location, "exp": now + LOGOUT_RETURN_MAX_AGE}
+        return self._sealer.seal_json(record, "konnect-logout-return-v1")
+
+    def open_logout_return(self, token: str, now: int) -> str | None:
+        record = self._open_fresh(token, "konnect-logout-return-v1", now)
+        location = record.get("l") if record else None
+        return location if isinstance(location, str) else None
+
+    def _open_fresh(self, token: str, purpose: str, now: int) -> dict[str, Any] | None:
+        record = self._sealer.open_json(token, purpose)
+        if record is None or not isinstance(record.get("exp"), int) or record["exp"] < now:
+            return None
+        return record
 
     # -- browser state (read by the check-session iframe) ------------------------------------
     def browser_state(self, value: str) -> CookieSpec:

@@ -18,8 +18,16 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from konnect.clients import ClientRegistration
+from konnect.clients.model import (
+    CLIENT_SECRET_BASIC,
+    CLIENT_SECRET_JWT,
+    CLIENT_SECRET_POST,
+    JWT_AUTH_METHODS,
+    PRIVATE_KEY_JWT,
+)
 from konnect.crypto import random_string
 from konnect.identity import BackendUnavailable
+from konnect.oidc.client_auth import AssertedClient, ClientAssertions
 from konnect.oidc.grants import Grant
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OFFLINE_ACCESS
@@ -43,15 +51,20 @@ class ClientModel:
         return self._provider.clients.verify_secret(self.registration, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        registered = self.registration.token_endpoint_auth_method
+        if registered in JWT_AUTH_METHODS:
+            return method == registered
         if self.registration.is_public:
             # Konnect accepts public clients with or without a (meaningless) secret.
             return True
-        return method in ("client_secret_basic", "client_secret_post")
+        return method in (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST)
 
     def check_grant_type(self, grant_type: str) -> bool:
+        registration = self.registration
         if grant_type == "client_credentials":
-            registration = self.registration
             return not registration.is_public and grant_type in registration.grant_types
+        if grant_type == "authorization_code" and registration.dynamic:
+            return grant_type in registration.grant_types
         return grant_type in ("authorization_code", "refresh_token")
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
@@ -65,6 +78,7 @@ class ClientModel:
 class Prefetched:
     """What the async part of the endpoint looked up before the grant ran."""
 
+    asserted: AssertedClient | None = None  # a client proved by client_secret/private_key_jwt
     opened: OpenedToken | None = None  # the code, or the refresh token being used
     grant: Grant | None = None  # the grant to issue from, user re-read, next refresh id set
 
@@ -122,8 +136,12 @@ class _Pkce(CodeChallenge):  # type: ignore[misc]
         return "S256"
 
 
+#: Every method a confidential or public client may use at the token endpoint.
+AUTH_METHODS = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, CLIENT_SECRET_JWT, PRIVATE_KEY_JWT, "none"]
+
+
 class _CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def query_authorization_code(self, code: str, client: ClientModel) -> _CodeRecord | None:
         grant = self.request.prefetched.grant
@@ -139,7 +157,7 @@ class _CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
 
 
 class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def authenticate_refresh_token(self, refresh_token: str) -> _RefreshRecord | None:
         grant = self.request.prefetched.grant
@@ -153,7 +171,7 @@ class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
 
 
 class _ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = [m for m in AUTH_METHODS if m != "none"]
 
 
 class _Server(AuthorizationServer):  # type: ignore[misc]
@@ -164,6 +182,31 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(_RefreshGrant)
         self.register_grant(_ClientCredentialsGrant)
         self.register_token_generator("default", self._generate)
+        for method in JWT_AUTH_METHODS:
+            self.register_client_auth_method(method, self._asserted_client(method))
+
+    def _asserted_client(self, method: str) -> Any:
+        """authlib's hook for a JWT method: the client the assertion already proved."""
+
+        def authenticate(query_client: Any, request: TokenRequest) -> ClientModel | None:
+            asserted = request.prefetched.asserted
+            if asserted is None or asserted.method != method:
+                return None
+            return ClientModel(asserted.client, self._provider)
+
+        return authenticate
+
+    def authenticate_client(
+        self, request: TokenRequest, methods: list[str], endpoint: str = "token"
+    ) -> ClientModel:
+        """With an assertion only its method counts (a form cannot smuggle in another one);
+        without one, the JWT methods cannot succeed."""
+        asserted = request.prefetched.asserted
+        if asserted is not None:
+            methods = [asserted.method] if asserted.method in methods else []
+        else:
+            methods = [method for method in methods if method not in JWT_AUTH_METHODS]
+        return super().authenticate_client(request, methods, endpoint)  # type: ignore[no-any-return]
 
     def query_client(self, client_id: str) -> ClientModel | None:
         registration = self._provider.clients.get(client_id)
@@ -198,7 +241,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         response: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": tokens.lifetimes.access_token,
+            "expires_in": tokens.access_lifetime(grant),
         }
         if grant_type == "authorization_code":
             response["id_token"] = tokens.id_token(grant, alg, access_token=access_token)
@@ -228,6 +271,7 @@ class TokenEndpoint:
     def __init__(self, provider: Provider) -> None:
         self._provider = provider
         self._server = _Server(provider)
+        self._assertions = ClientAssertions(provider)
         self._uri = provider.endpoints.url(provider.endpoints.token)
 
     async def handle(
@@ -239,6 +283,7 @@ class TokenEndpoint:
         except OAuth2Error as error:
             return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
         try:
+            request.prefetched.asserted = await self._assertions.verify(form, headers, self._uri)
             await self._prefetch(request, form.get("grant_type", ""))
             grant.validate_token_request()
             client = grant.request.client.registration
@@ -258,15 +303,16 @@ class TokenEndpoint:
             return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
         return status, body, response_headers
 
-    def authenticate(
-        self, form: dict[str, str], headers: Mapping[str, str], endpoint: str
+    async def authenticate(
+        self, form: dict[str, str], headers: Mapping[str, str], endpoint: str, url: str
     ) -> ClientRegistration:
-        """Client authentication for revocation and introspection (confidential clients,
-        and for revocation public ones by client_id). Raises OAuth2Error."""
-        methods = ["client_secret_basic", "client_secret_post"]
+        """Client authentication for revocation and introspection at `url` (confidential
+        clients, and for revocation public ones by client_id). Raises OAuth2Error."""
+        methods = [method for method in AUTH_METHODS if method != "none"]
         if endpoint == "revocation":
             methods.append("none")
-        request = TokenRequest(self._uri, headers, form)
+        request = TokenRequest(url, headers, form)
+        request.prefetched.asserted = await self._assertions.verify(form, headers, url)
         client: ClientModel = self._server.authenticate_client(request, methods, endpoint)
         return client.registration
 

@@ -14,12 +14,13 @@ from typing import Any
 
 from konnect.crypto import Sealer, public_subject, random_string
 from konnect.keys import KeySet, left_half_hash
-from konnect.oidc.claims import identity_claim, requested_claims, subject_for
+from konnect.oidc.claims import GUEST_PROVIDER, identity_claim, requested_claims, subject_for
 from konnect.oidc.grants import Grant
 
 CODE_LIFETIME = 120
 _CODE_PURPOSE = "konnect-code-v1"
 _REFRESH_PURPOSE = "konnect-refresh-v1"
+_SESSION_PURPOSE = "konnect-backend-session-v1"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Lifetimes:
     access_token: int = 600
     id_token: int = 3600
     refresh_token: int = 94_608_000
+    guest_access_token: int = 300
+    guest_id_token: int = 300
 
 
 @dataclass(frozen=True)
@@ -63,23 +66,44 @@ class TokenIssuer:
     def now(self) -> int:
         return int(self._clock())
 
+    def access_lifetime(self, grant: Grant) -> int:
+        """Guests get their own, shorter lifetimes."""
+        if grant.provider == GUEST_PROVIDER:
+            return self.lifetimes.guest_access_token
+        return self.lifetimes.access_token
+
+    def _id_lifetime(self, grant: Grant) -> int:
+        if grant.provider == GUEST_PROVIDER:
+            return self.lifetimes.guest_id_token
+        return self.lifetimes.id_token
+
     def access_token(self, grant: Grant, alg: str | None = None) -> str:
         now = self.now()
         claims: dict[str, Any] = {
             "aud": grant.client_id,
-            "exp": now + self.lifetimes.access_token,
+            "exp": now + self.access_lifetime(grant),
             "iat": now,
             "iss": self.issuer,
             "jti": f"{grant.grant_id}.{random_string(8)}",
             "sub": public_subject(grant.user.subject, grant.provider),
             "kc.isAccessToken": True,
             "kc.authorizedScopes": list(grant.scopes),
-            "kc.identity": identity_claim(grant.user),
+            "kc.identity": identity_claim(grant.user, grant.provider),
             "kc.provider": grant.provider,
         }
         if grant.claims:
             claims["kc.authorizedClaims"] = grant.claims
+        if grant.user.session:
+            # The cookie backend's cookies, for userinfo to replay; sealed, tokens are readable.
+            claims["kc.identity"]["kc.i.cs"] = self._sealer.seal(
+                grant.user.session.encode(), _SESSION_PURPOSE
+            )
         return self.keys.sign(claims, alg)
+
+    def open_session(self, sealed: str) -> str | None:
+        """The backend session an access token carries (`kc.i.cs`), or None."""
+        opened = self._sealer.open(sealed, _SESSION_PURPOSE)
+        return opened.decode() if opened is not None else None
 
     def client_access_token(self, client_id: str, scopes: list[str], alg: str | None = None) -> str:
         """An access token for a client acting on its own behalf (RFC 9068 §2.2: sub = client)."""
@@ -111,7 +135,7 @@ class TokenIssuer:
             "iss": self.issuer,
             "sub": subject_for(grant.user, grant.provider, grant.scopes),
             "aud": grant.client_id,
-            "exp": now + self.lifetimes.id_token,
+            "exp": now + self._id_lifetime(grant),
             "iat": now,
         }
         if grant.nonce:
@@ -125,6 +149,8 @@ class TokenIssuer:
         if code:
             claims["c_hash"] = left_half_hash(code, signing_alg)
         claims.update(requested_claims(grant.user, grant.scopes, grant.claims, "id_token"))
+        if grant.provider == GUEST_PROVIDER and not access_token and not code:
+            claims["guest"] = grant.user.subject  # Konnect: only when the ID token comes alone
         return self.keys.sign(claims, signing_alg)
 
     def code(self, grant: Grant) -> str:

@@ -67,6 +67,11 @@ class Endpoints:
         return f"{self.base_path}/konnect/v1/introspect"
 
     @property
+    def registration(self) -> str:
+        """Dynamic client registration; a client's configuration is at `<this>/<client_id>`."""
+        return f"{self.base_path}/konnect/v1/register"
+
+    @property
     def userinfo(self) -> str:
         return f"{self.base_path}/konnect/v1/userinfo"
 
@@ -86,6 +91,11 @@ class Endpoints:
     @property
     def endsession(self) -> str:
         return self.identifier_api + "endsession"
+
+    @property
+    def logout_frames(self) -> str:
+        """The page that loads the front-channel logout URIs after a web app sign-out."""
+        return self.identifier_api + "logout-frames"
 
     @property
     def signin_page(self) -> str:

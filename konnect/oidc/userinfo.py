@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from konnect.identity import BackendUnavailable
+from konnect.identity import BackendUnavailable, BrowserSignIn, User
 from konnect.keys import InvalidToken
-from konnect.oidc.claims import requested_claims, subject_for
+from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, requested_claims, subject_for
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.tokens import grant_id_of
@@ -48,6 +48,36 @@ def signed_response(provider: Provider, claims: dict[str, Any], client_id: str) 
     return provider.keys.sign(document, client.userinfo_signed_response_alg)
 
 
+async def _lookup(provider: Provider, subject: str, identity: dict[str, Any]) -> User | None:
+    backend = provider.backend
+    if not isinstance(backend, BrowserSignIn):
+        return await backend.lookup(subject)
+    sealed = identity.get("kc.i.cs")
+    session = provider.tokens.open_session(sealed) if isinstance(sealed, str) else None
+    return await backend.lookup_session(subject, session) if session else None
+
+
+async def _token_user(provider: Provider, source: str, identity: dict[str, Any]) -> User:
+    """The user an access token names: guests from the token itself, others from the backend."""
+    if source == GUEST_PROVIDER and provider.guests.enabled:
+        guest = guest_from_identity(identity)
+        if guest is None:
+            raise OAuthError("invalid_token", "the token names no known user")
+        return guest
+    subject = identity.get("kc.i.id")
+    if source != provider.backend.name or not isinstance(subject, str):
+        raise OAuthError("invalid_token", "the token names no known user")
+    try:
+        user = await _lookup(provider, subject, identity)
+    except BackendUnavailable:
+        raise OAuthError(
+            "temporarily_unavailable", "the user directory is unavailable, try again later"
+        ) from None
+    if user is None:
+        raise OAuthError("invalid_token", "the user no longer exists")
+    return user
+
+
 async def userinfo_claims(provider: Provider, token: str) -> tuple[dict[str, Any], str]:
     """The userinfo claims for an access token, and the client it was issued to."""
     try:
@@ -59,21 +89,13 @@ async def userinfo_claims(provider: Provider, token: str) -> tuple[dict[str, Any
     if await _is_revoked(provider, grant_id_of(str(claims.get("jti", "")))):
         raise OAuthError("invalid_token", "the token has been revoked")
     identity = claims.get("kc.identity")
-    subject = identity.get("kc.i.id") if isinstance(identity, dict) else None
-    if claims.get("kc.provider") != provider.backend.name or not isinstance(subject, str):
-        raise OAuthError("invalid_token", "the token names no known user")
-    try:
-        user = await provider.backend.lookup(subject)
-    except BackendUnavailable:
-        raise OAuthError(
-            "temporarily_unavailable", "the user directory is unavailable, try again later"
-        ) from None
-    if user is None:
-        raise OAuthError("invalid_token", "the user no longer exists")
+    identity = identity if isinstance(identity, dict) else {}
+    source = str(claims.get("kc.provider"))
+    user = await _token_user(provider, source, identity)
     raw_scopes = claims.get("kc.authorizedScopes")
     scopes = [str(scope) for scope in raw_scopes] if isinstance(raw_scopes, list) else []
     authorized = claims.get("kc.authorizedClaims")
-    response = {"sub": subject_for(user, provider.backend.name, scopes)}
+    response = {"sub": subject_for(user, source, scopes)}
     response.update(
         requested_claims(
             user, scopes, authorized if isinstance(authorized, dict) else None, "userinfo"

@@ -235,7 +235,8 @@ clients:
         "31: client 'keys': userinfo_signed_response_alg 'ES256K' is not a known JWS algorithm "
         "(ES256, ES384, ES512, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512)",
         "32: client 'keys': token_endpoint_auth_signing_alg 'rs256' is not a known JWS "
-        "algorithm (ES256, ES384, ES512, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512)",
+        "algorithm (ES256, ES384, ES512, EdDSA, HS256, HS384, HS512, PS256, PS384, PS512, "
+        "RS256, RS384, RS512)",
         "35: client 'nojwks': request_object_signing_alg ES256 needs a key in jwks to verify "
         "request objects",
         "38: client 'types': name must be a string",
@@ -312,6 +313,7 @@ def test_shipped_example_loads(tmp_path: Path) -> None:
         "wiki",
         "desktop-app",
         "kpop-https://meet.example.com/meet/",
+        "reports",
     }
     nextcloud = registry.lookup(
         "nextcloud", "https://cloud.example.com/apps/user_oidc/code", "https://cloud.example.com"

@@ -1,0 +1,322 @@
+"""Dynamic client registration (RFC 7591, OpenID Connect Dynamic Client Registration 1.0) and
+reading a registration back (RFC 7592 §2.1).
+
+The metadata is checked here, field by field, with the same redirect URI rules as the client
+registry; `konnect.clients.dynamic` turns the result into a self-contained client id. Being
+stateless, a registration cannot be changed or deleted (RFC 7592 §2.2 and §2.3 answer 405).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from konnect.clients import ClientRegistration
+from konnect.clients.dynamic import SECRET_LENGTH, DynamicRegistration, RegistrationTooLarge
+from konnect.clients.model import (
+    APPLICATION_TYPES,
+    CLIENT_SECRET_BASIC,
+    PRIVATE_KEY_JWT,
+    TOKEN_ENDPOINT_AUTH_METHODS,
+    WEB,
+    auth_method_problems,
+)
+from konnect.clients.redirects import is_loopback_http, parse_uri, registration_problems
+from konnect.keys import ALL_ALGORITHMS, key_from_jwk
+from konnect.oidc.authorize import RESPONSE_TYPES
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.outgoing import FetchError
+from konnect.oidc.provider import Provider
+
+GRANT_TYPES = ("authorization_code", "implicit", "refresh_token", "client_credentials")
+_MAX_TEXT = 2048
+_MAX_ITEMS = 32
+_MAX_KEYS = 10
+#: Metadata asking for encrypted responses or request objects: konnect encrypts nothing.
+_ENCRYPTION_FIELDS = (
+    "id_token_encrypted_response_alg",
+    "id_token_encrypted_response_enc",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
+    "request_object_encryption_alg",
+    "request_object_encryption_enc",
+)
+
+
+def _metadata_error(description: str) -> OAuthError:
+    return OAuthError("invalid_client_metadata", description)
+
+
+def _redirect_error(description: str) -> OAuthError:
+    return OAuthError("invalid_redirect_uri", description)
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    try:
+        metadata = json.loads(body)
+    except (ValueError, RecursionError):
+        raise _metadata_error("the request body is not valid JSON") from None
+    if not isinstance(metadata, dict):
+        raise _metadata_error("the request body must be a JSON object")
+    return metadata
+
+
+class _Reader:
+    """Typed access to the metadata; a wrong type is an invalid_client_metadata error."""
+
+    def __init__(self, metadata: Mapping[str, Any]) -> None:
+        self.metadata = metadata
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self.metadata.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, str) or len(value) > _MAX_TEXT:
+            raise _metadata_error(f"{name} must be a string")
+        return value
+
+    def texts(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.metadata.get(name)
+        if value is None:
+            return default
+        if (
+            not isinstance(value, list)
+            or len(value) > _MAX_ITEMS
+            or not all(isinstance(item, str) and len(item) <= _MAX_TEXT for item in value)
+        ):
+            raise _metadata_error(f"{name} must be a list of strings")
+        return tuple(dict.fromkeys(value))
+
+    def flag(self, name: str) -> bool:
+        value = self.metadata.get(name, False)
+        if not isinstance(value, bool):
+            raise _metadata_error(f"{name} must be true or false")
+        return value
+
+    def alg(self, name: str, allowed: tuple[str, ...] | list[str]) -> str | None:
+        value = self.text(name) or None
+        if value is not None and value not in allowed:
+            raise _metadata_error(f"{name} {value} is not supported")
+        return value
+
+
+def _redirect_uris(read: _Reader) -> tuple[str, ...]:
+    try:
+        uris = read.texts("redirect_uris")
+    except OAuthError:
+        raise _redirect_error("redirect_uris must be a list of strings") from None
+    if not uris:
+        raise _redirect_error("redirect_uris is required")
+    return uris
+
+
+def _response_and_grant_types(read: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """OIDC Registration §2: every response type needs the grant type that yields it."""
+    response_types = tuple(
+        " ".join(sorted(value.split())) for value in read.texts("response_types", ("code",))
+    )
+    grant_types = read.texts("grant_types", ("authorization_code",))
+    for value in response_types:
+        if value not in RESPONSE_TYPES:
+            raise _metadata_error(f"response_type {value!r} is not supported")
+    for value in grant_types:
+        if value not in GRANT_TYPES:
+            raise _metadata_error(f"grant_type {value!r} is not supported")
+    parts = {part for value in response_types for part in value.split()}
+    if "code" in parts and "authorization_code" not in grant_types:
+        raise _metadata_error("response_types with code need the authorization_code grant type")
+    if parts & {"token", "id_token"} and "implicit" not in grant_types:
+        raise _metadata_error("response_types with tokens need the implicit grant type")
+    return response_types, grant_types
+
+
+def _jwks(read: _Reader) -> dict[str, Any] | None:
+    value = read.metadata.get("jwks")
+    if value is None:
+        return None
+    keys = value.get("keys") if isinstance(value, dict) else None
+    if not isinstance(keys, list) or not keys or len(keys) > _MAX_KEYS:
+        raise _metadata_error(f"jwks must be a JWK set with 1 to {_MAX_KEYS} keys")
+    for key in keys:
+        if not isinstance(key, dict) or "d" in key or key.get("kty") == "oct":
+            raise _metadata_error("jwks must hold public keys only")
+        try:
+            key_from_jwk(key)
+        except ValueError as exc:
+            raise _metadata_error(f"jwks: {exc}") from None
+    return {"keys": keys}
+
+
+def _remote_uri(provider: Provider, read: _Reader, name: str) -> str:
+    """A URL konnect itself calls: https; http only on a loopback host, and only while the
+    issuer is a plain-http loopback one too (trying konnect out)."""
+    uri = read.text(name)
+    if not uri:
+        return ""
+    parts = parse_uri(uri)
+    trying_out = not provider.endpoints.secure
+    if (
+        parts is None
+        or "#" in uri
+        or parts.username is not None
+        or not (parts.scheme == "https" or (trying_out and is_loopback_http(parts)))
+    ):
+        raise _metadata_error(f"{name} must be an https URL without a fragment")
+    return uri
+
+
+def _check_unsupported(read: _Reader) -> None:
+    for name in _ENCRYPTION_FIELDS:
+        if read.metadata.get(name) is not None:
+            raise _metadata_error(f"{name}: encrypted responses are not supported")
+    subject_type = read.text("subject_type", "public")
+    if subject_type != "public":
+        raise _metadata_error("subject_type must be public")
+
+
+def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> ClientRegistration:
+    """The registration the metadata asks for; OAuthError with the spec's error if invalid."""
+    read = _Reader(metadata)
+    redirect_uris = _redirect_uris(read)
+    response_types, grant_types = _response_and_grant_types(read)
+    _check_unsupported(read)
+    application_type = read.text("application_type", WEB)
+    if application_type not in APPLICATION_TYPES:
+        raise _metadata_error("application_type must be web or native")
+    method = read.text("token_endpoint_auth_method", CLIENT_SECRET_BASIC)
+    if method not in TOKEN_ENDPOINT_AUTH_METHODS:
+        raise _metadata_error(f"token_endpoint_auth_method {method!r} is not supported")
+    if method == "none" and "client_credentials" in grant_types:
+        raise _metadata_error("client_credentials needs a confidential client")
+    jwks, jwks_uri = _jwks(read), _remote_uri(provider, read, "jwks_uri")
+    if jwks is not None and jwks_uri:
+        raise _metadata_error("jwks and jwks_uri cannot both be registered")
+    signing = provider.keys.signing_algorithms
+    client = ClientRegistration(
+        id="",
+        name=read.text("client_name"),
+        application_type=application_type,
+        redirect_uris=redirect_uris,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        request_object_signing_alg=read.alg(
+            "request_object_signing_alg", [*ALL_ALGORITHMS, "none"]
+        ),
+        id_token_signed_response_alg=read.alg("id_token_signed_response_alg", signing)
+        or ("RS256" if "RS256" in signing else None),
+        userinfo_signed_response_alg=read.alg("userinfo_signed_response_alg", signing),
+        token_endpoint_auth_method=method,
+        token_endpoint_auth_signing_alg=read.text("token_endpoint_auth_signing_alg") or None,
+        grant_types=grant_types,
+        response_types=response_types,
+        post_logout_redirect_uris=read.texts("post_logout_redirect_uris"),
+        contacts=read.texts("contacts"),
+        uri=read.text("client_uri"),
+        logo_uri=read.text("logo_uri"),
+        frontchannel_logout_uri=read.text("frontchannel_logout_uri"),
+        frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
+        backchannel_logout_uri=_remote_uri(provider, read, "backchannel_logout_uri"),
+        backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
+    )
+    _check_rules(client)
+    return client
+
+
+def _check_rules(client: ClientRegistration) -> None:
+    """The client registry's rules for URIs, plus those of the authentication method."""
+    for problem in registration_problems(client):
+        if problem.key == "redirect_uris":
+            raise _redirect_error(problem.reason)
+        raise _metadata_error(problem.reason)
+    # The secret is issued later, always long enough for client_secret_jwt.
+    with_secret = replace(client, secret="x" * SECRET_LENGTH)
+    for reason in auth_method_problems(with_secret):
+        raise _metadata_error(reason)
+    if client.request_object_signing_alg not in (None, "none") and not client.jwks:
+        raise _metadata_error("request_object_signing_alg needs the client's keys in jwks")
+
+
+async def _check_sector_identifier(provider: Provider, metadata: Mapping[str, Any]) -> None:
+    """OIDC Registration §5: the document at sector_identifier_uri lists every redirect URI."""
+    uri = _remote_uri(provider, _Reader(metadata), "sector_identifier_uri")
+    if not uri:
+        return
+    try:
+        listed = await provider.http.get_json(uri)
+    except FetchError as exc:
+        provider.log.info("sector_identifier_uri refused: %s", exc)
+        raise _metadata_error("sector_identifier_uri could not be read") from None
+    if not isinstance(listed, list):
+        raise _metadata_error("sector_identifier_uri must hold a JSON array of redirect URIs")
+    missing = [uri for uri in metadata["redirect_uris"] if uri not in listed]
+    if missing:
+        raise _metadata_error(f"redirect URI {missing[0]!r} is not in sector_identifier_uri")
+
+
+async def register(provider: Provider, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7591 §3.2.1: the registered client, its credentials and its metadata."""
+    dynamic = provider.clients.dynamic
+    if dynamic is None:
+        raise OAuthError("not_found", "dynamic client registration is disabled")
+    client = client_from_metadata(provider, metadata)
+    await _check_sector_identifier(provider, metadata)
+    try:
+        # A secret only for methods that use one; private_key_jwt proves itself with keys.
+        with_secret = client.token_endpoint_auth_method not in ("none", PRIVATE_KEY_JWT)
+        registered = dynamic.register(client, with_secret=with_secret)
+    except RegistrationTooLarge as exc:
+        raise _metadata_error(str(exc)) from None
+    provider.log.info("dynamic client registered: %s", registered.client.display_name[:60])
+    return registration_response(provider, registered)
+
+
+def read_registration(provider: Provider, client_id: str, token: str) -> dict[str, Any]:
+    """RFC 7592 §2.1: the registration, for the holder of its registration access token."""
+    dynamic = provider.clients.dynamic
+    registered = dynamic.open(client_id) if dynamic is not None else None
+    if registered is None or not dynamic or not dynamic.access_token_matches(registered, token):
+        raise OAuthError("invalid_token", "the registration access token is not valid")
+    return registration_response(provider, registered)
+
+
+def registration_response(provider: Provider, registered: DynamicRegistration) -> dict[str, Any]:
+    client = registered.client
+    endpoints = provider.endpoints
+    body: dict[str, Any] = {
+        "client_id": client.id,
+        "client_id_issued_at": registered.issued_at,
+        "registration_access_token": registered.registration_access_token,
+        "registration_client_uri": endpoints.url(endpoints.registration) + "/" + client.id,
+    }
+    if client.secret is not None:
+        body["client_secret"] = client.secret
+        body["client_secret_expires_at"] = registered.expires_at
+    metadata = {
+        "client_name": client.name,
+        "application_type": client.application_type,
+        "redirect_uris": list(client.redirect_uris),
+        "response_types": list(client.response_types),
+        "grant_types": list(client.grant_types),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "token_endpoint_auth_signing_alg": client.token_endpoint_auth_signing_alg,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
+        "request_object_signing_alg": client.request_object_signing_alg,
+        "jwks": dict(client.jwks) if client.jwks else None,
+        "jwks_uri": client.jwks_uri,
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "contacts": list(client.contacts),
+        "client_uri": client.uri,
+        "logo_uri": client.logo_uri,
+        "frontchannel_logout_uri": client.frontchannel_logout_uri,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+    }
+    body.update({name: value for name, value in metadata.items() if value})
+    if client.frontchannel_logout_uri:
+        body["frontchannel_logout_session_required"] = client.frontchannel_logout_session_required
+    if client.backchannel_logout_uri:
+        body["backchannel_logout_session_required"] = client.backchannel_logout_session_required
+    body["subject_type"] = "public"
+    return body

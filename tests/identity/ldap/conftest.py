@@ -1,0 +1,59 @@
+"""Fixtures for the LDAP tests: one private slapd per session with the LDIF fixture loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.identity.ldap.slapd import (
+    BASE_DN,
+    SERVICE_DN,
+    SERVICE_PASSWORD,
+    Pki,
+    Slapd,
+    require_slapd,
+)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return Pki(tmp_path_factory.mktemp("ldap-pki"))
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Slapd]:
+    require_slapd()
+    server = Slapd(tmp_path_factory.mktemp("slapd"), pki)
+    server.start()
+    server.load_fixture()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_slapd(tmp_path: Path, pki: Pki) -> Iterator[Slapd]:
+    """A slapd of this test alone, for stopping, freezing and restarting."""
+    require_slapd()
+    server = Slapd(tmp_path / "slapd", pki)
+    server.start()
+    server.load_fixture()
+    yield server
+    server.thaw_if_frozen()
+    server.stop()
+
+
+def ldap_env(server: Slapd, **changes: str) -> dict[str, str]:
+    """LDAP_* settings for a server, as an administrator would write them."""
+    env = {
+        "LDAP_URI": server.url,
+        "LDAP_BINDDN": SERVICE_DN,
+        "LDAP_BINDPW": SERVICE_PASSWORD,
+        "LDAP_BASEDN": BASE_DN,
+        "LDAP_UUID_ATTRIBUTE": "entryUUID",
+        "LDAP_TIMEOUT": "3",
+        "LDAP_CONNECT_TIMEOUT": "2",
+    }
+    env.update(changes)
+    return {key: value for key, value in env.items() if value != ""}
