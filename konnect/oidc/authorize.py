@@ -240,7 +240,7 @@ def _code_challenge(
 def verified_hint(provider: Provider, hint: str) -> dict[str, Any]:
     """An ID token we issued, as a hint: signature and issuer checked, expiry ignored."""
     try:
-        claims = provider.keys.verify(hint, check_exp=False)
+        claims = provider.keys.verify(hint, check_exp=False, now=provider.now())
     except InvalidToken as exc:
         raise OAuthError("invalid_request", f"id_token_hint is invalid: {exc}") from None
     if claims.get("iss") != provider.issuer or not isinstance(claims.get("sub"), str):
