@@ -297,13 +297,6 @@ def oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupported
     finish_flow(conf, profile, params, response)
 
 
-REDIRECT_URI_ONLY_IN_REQUEST_OBJECT = (
-    "konnect/oidc/authorize.py verifies client_id and redirect_uri from the query before it "
-    "reads the request object, so a redirect_uri given only in the request object (OIDC Core "
-    "6.1) is refused with invalid_request 'redirect_uri is missing' on an error page"
-)
-
-
 def oidcc_ensure_request_object_with_redirect_uri(
     conf: Conformance, browser: httpx.Client, profile: Profile
 ) -> None:

@@ -179,7 +179,6 @@ def test_oidcc_claims_essential(conf: Conformance, browser: httpx.Client, profil
     modules.oidcc_claims_essential(conf, browser, profile)
 
 
-@pytest.mark.xfail(strict=True, reason=modules.REDIRECT_URI_ONLY_IN_REQUEST_OBJECT)
 def test_oidcc_ensure_request_object_with_redirect_uri(
     conf: Conformance, browser: httpx.Client, profile: Profile
 ) -> None:

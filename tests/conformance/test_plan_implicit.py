@@ -131,7 +131,6 @@ def test_oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupp
     )
 
 
-@pytest.mark.xfail(strict=True, reason=modules.REDIRECT_URI_ONLY_IN_REQUEST_OBJECT)
 def test_oidcc_ensure_request_object_with_redirect_uri(
     conf: Conformance, browser: httpx.Client, profile: Profile
 ) -> None:
