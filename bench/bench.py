@@ -365,6 +365,10 @@ def measure_wrk(
     row.p99_ms = result.p99_ms
     row.non_2xx = result.non_2xx
     row.socket_errors = result.socket_errors
+    if result.non_2xx and result.non_2xx * 100 > (result.requests or 0):
+        # Failing fast is not being fast: such a row gets no ratio.
+        row.status = "failed"
+        row.note = f"{result.non_2xx} of {result.requests} answers were not 2xx"
 
 
 def measure_code_flow(server: ServerProcess, row: Row, plan: Plan, load: wrkrun.Load) -> None:

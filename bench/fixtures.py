@@ -84,6 +84,9 @@ def registry_yaml() -> str:
     redirect_uris: [{REDIRECT_URI}]
     token_endpoint_auth_method: client_secret_basic
     grant_types: [authorization_code, refresh_token, client_credentials]
+    # wrk replays one refresh token: it must stay valid, as node-oidc-provider's refresh
+    # tokens for confidential clients do (konnect rotates them by default).
+    reusable_refresh_tokens: yes
 """
 
 
