@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -274,3 +276,53 @@ def redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"konnectd exited with {process.returncode}")
+        try:
+            if httpx.get(url + "/health-check", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError("konnectd did not become healthy")
+
+
+@pytest.fixture
+def konnectd(key_dir: Path, config_dir: Path) -> Iterator[tuple[str, list[str]]]:
+    """`konnectd serve` as a real process with the test keys, users and registry."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cfg = config_dir / "konnectd.cfg"
+    cfg.write_text(
+        "\n".join(
+            [
+                "# written by the smoke test",
+                f"oidc_issuer_identifier = {url}",
+                f"listen = 127.0.0.1:{port}",
+                f"signing_private_key = {key_dir / 'rsa-key.pem'}",
+                f"encryption_secret_key = {key_dir / 'secret.key'}",
+                f"identifier_registration_conf = {config_dir / 'registry.yaml'}",
+                "identity_manager = users",
+                f"users_file = {config_dir / 'users.yaml'}",
+                "log_level = warn",
+                "",
+            ]
+        )
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KONNECTD_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "konnect", "serve", "--config", str(cfg)],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_healthy(url, process)
+        yield url, []
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+        assert b"Traceback" not in stderr, stderr.decode()

@@ -7,11 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import browser, free_port
+from tests.conftest import browser, free_port, wait_until_healthy
 from tests.identity.ldap.conftest import ldap_env
 from tests.identity.ldap.slapd import PASSWORD, Slapd
 from tests.identity.ldap.test_ldap_flows import logon
-from tests.test_smoke_process import wait_until_healthy
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
