@@ -78,7 +78,7 @@ class OffsetClock:
         self.offset += seconds
 
 
-def write_config(folder: Path) -> Settings:
+def write_config(folder: Path, extra_clients: str = "", **changes: Any) -> Settings:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -116,7 +116,7 @@ users:
             (SECOND_CLIENT_ID, SECOND_CLIENT_SECRET),
         )
     )
-    (folder / "registry.yaml").write_text("clients:" + clients)
+    (folder / "registry.yaml").write_text("clients:" + clients + extra_clients)
     port = free_port()
     return Settings(
         issuer=f"http://127.0.0.1:{port}",
@@ -126,6 +126,7 @@ users:
         identifier_registration_conf=folder / "registry.yaml",
         identity_manager="users",
         users_file=folder / "users.yaml",
+        **changes,
     )
 
 
@@ -327,8 +328,11 @@ class Conformance:
         return httpx.get(endpoint, headers=headers)
 
 
-def start_conformance(folder: Path) -> tuple[Conformance, RunningServer]:
-    settings = write_config(folder)
+def start_conformance(
+    folder: Path, extra_clients: str = "", **changes: Any
+) -> tuple[Conformance, RunningServer]:
+    """A konnect for one plan; `extra_clients` adds registry entries (YAML list items)."""
+    settings = write_config(folder, extra_clients, **changes)
     clock = OffsetClock()
     port = int(settings.listen.rsplit(":", 1)[1])
     server = RunningServer(create_app(settings, Overrides(clock=clock)), port)
