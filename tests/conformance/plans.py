@@ -184,6 +184,24 @@ PLANS = (
             "oidcc-session-management-rp-initiated-logout",
         ),
     ),
+    Plan(
+        "oidcc-frontchannel-rp-initiated-logout-certification-test-plan",
+        "Front-Channel Logout OP",
+        "test_plan_frontchannel_logout.py",
+        (
+            "oidcc-frontchannel-logout-discovery-endpoint-verification",
+            "oidcc-frontchannel-rp-initiated-logout",
+        ),
+    ),
+    Plan(
+        "oidcc-backchannel-rp-initiated-logout-certification-test-plan",
+        "Back-Channel Logout OP",
+        "test_plan_backchannel_logout.py",
+        (
+            "oidcc-backchannel-logout-discovery-endpoint-verification",
+            "oidcc-backchannel-rp-initiated-logout",
+        ),
+    ),
 )
 
 
