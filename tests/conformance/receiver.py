@@ -69,7 +69,10 @@ class Receiver:
         path = request.url.path
         if path not in self.documents:
             return Response(b"", 404)
-        return JSONResponse(self.documents[path])
+        document = self.documents[path]
+        if isinstance(document, str):  # a request object (RFC 9101 §5.2)
+            return Response(document, media_type="application/oauth-authz-req+jwt")
+        return JSONResponse(document)
 
     def at(self, path: str) -> list[Received]:
         return [item for item in self.received if item.path == path]
