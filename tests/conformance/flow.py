@@ -8,7 +8,15 @@ from typing import Any
 
 import httpx
 
-from tests.conformance.harness import CLIENT_ID, CLIENT_SECRET, Conformance, Profile, Response
+from tests.conformance.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    Assertion,
+    Conformance,
+    Profile,
+    Response,
+)
 
 
 @dataclass
@@ -32,11 +40,14 @@ def run_flow(
     expect_login: bool | None = None,
     client: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET),
     post_auth: bool = False,
+    assertion: Assertion | None = None,
     **changes: str,
 ) -> Flow:
     params = conf.request(profile, client_id=client[0], **changes)
     response = conf.authorize(browser, params, method=method, expect_login=expect_login)
-    return finish_flow(conf, profile, params, response, client=client, post_auth=post_auth)
+    return finish_flow(
+        conf, profile, params, response, client=client, post_auth=post_auth, assertion=assertion
+    )
 
 
 def finish_flow(
@@ -47,6 +58,7 @@ def finish_flow(
     *,
     client: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET),
     post_auth: bool = False,
+    assertion: Assertion | None = None,
 ) -> Flow:
     assert "error" not in response.params, response.params
     conf.check_channel(profile, response)
@@ -72,7 +84,16 @@ def finish_flow(
         if flow.access_token:
             assert "at_hash" in flow.claims
     if profile.has_code:
-        exchange(conf, flow, client=client, post_auth=post_auth, nonce=nonce, max_age=max_age)
+        exchange(
+            conf,
+            flow,
+            client=client,
+            post_auth=post_auth,
+            nonce=nonce,
+            max_age=max_age,
+            assertion=assertion,
+            redirect_uri=params.get("redirect_uri", REDIRECT_URI),
+        )
     return flow
 
 
@@ -84,8 +105,16 @@ def exchange(
     post_auth: bool,
     nonce: str | None,
     max_age: int | None,
+    assertion: Assertion | None = None,
+    redirect_uri: str = REDIRECT_URI,
 ) -> None:
-    answer = conf.token(flow.response["code"], client=client, post=post_auth)
+    answer = conf.token(
+        flow.response["code"],
+        client=client,
+        post=post_auth,
+        assertion=assertion,
+        redirect_uri=redirect_uri,
+    )
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("application/json")
     assert "no-store" in answer.headers.get("cache-control", "")

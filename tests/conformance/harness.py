@@ -9,6 +9,7 @@ import html
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ CLIENT_ID = "conformance-1"
 CLIENT_SECRET = "conformance-secret-1"
 SECOND_CLIENT_ID = "conformance-2"
 SECOND_CLIENT_SECRET = "conformance-secret-2"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: Makes a client assertion (RFC 7523) for private_key_jwt, one per token request.
+Assertion = Callable[[], str]
+CONSENT_REF = "conformance-consent"
 SKEW = 5  # seconds of clock difference the suite tolerates
 # The suite signs in hundreds of times; a cheap argon2id hash keeps that fast.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
@@ -78,7 +83,7 @@ class OffsetClock:
         self.offset += seconds
 
 
-def write_config(folder: Path) -> Settings:
+def write_config(folder: Path, extra_clients: str = "", **changes: Any) -> Settings:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -116,7 +121,7 @@ users:
             (SECOND_CLIENT_ID, SECOND_CLIENT_SECRET),
         )
     )
-    (folder / "registry.yaml").write_text("clients:" + clients)
+    (folder / "registry.yaml").write_text("clients:" + clients + extra_clients)
     port = free_port()
     return Settings(
         issuer=f"http://127.0.0.1:{port}",
@@ -126,6 +131,7 @@ users:
         identifier_registration_conf=folder / "registry.yaml",
         identity_manager="users",
         users_file=folder / "users.yaml",
+        **changes,
     )
 
 
@@ -231,7 +237,32 @@ class Conformance:
         if login_page:
             self.sign_in(browser)
             response = self.open_authorize(browser, {**params, "prompt": "none"}, method)
+            if self.asks_consent(response):
+                self.consent(browser, params)
+                resumed = {**params, "prompt": "none", "konnect": CONSENT_REF}
+                response = self.open_authorize(browser, resumed, method)
         return self.delivered(response)
+
+    def asks_consent(self, response: httpx.Response) -> bool:
+        """A client that is not trusted gets consent_required until the user approves it."""
+        location = response.headers.get("location", "")
+        return "error=consent_required" in location or "consent_required" in response.text
+
+    def consent(self, browser: httpx.Client, params: dict[str, str]) -> None:
+        """What the web app's consent screen posts when the user allows the request."""
+        approval = {
+            "state": CONSENT_REF,
+            "allow": True,
+            "scope": params.get("scope", "openid"),
+            "client_id": params["client_id"],
+            "redirect_uri": params.get("redirect_uri", ""),
+            "ref": params.get("state", ""),
+            "flow_nonce": params.get("nonce", ""),
+        }
+        response = browser.post(
+            "/signin/v1/identifier/_/consent", json=approval, headers=api_headers(self.url)
+        )
+        assert response.status_code == 200, response.text
 
     def is_login_page(self, response: httpx.Response) -> bool:
         location = response.headers.get("location", "")
@@ -261,9 +292,19 @@ class Conformance:
         assert response.get("iss") == self.meta["issuer"]  # RFC 9207
 
     def token(
-        self, code: str, *, client: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET), post: bool = False
+        self,
+        code: str,
+        *,
+        client: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET),
+        post: bool = False,
+        assertion: Assertion | None = None,
+        redirect_uri: str = REDIRECT_URI,
     ) -> httpx.Response:
-        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if assertion is not None:  # private_key_jwt: a fresh client assertion per request
+            data.update(client_id=client[0], client_assertion_type=ASSERTION_TYPE)
+            data["client_assertion"] = assertion()
+            return httpx.post(self.meta["token_endpoint"], data=data)
         if post:
             data.update(client_id=client[0], client_secret=client[1])
             return httpx.post(self.meta["token_endpoint"], data=data)
@@ -327,8 +368,11 @@ class Conformance:
         return httpx.get(endpoint, headers=headers)
 
 
-def start_conformance(folder: Path) -> tuple[Conformance, RunningServer]:
-    settings = write_config(folder)
+def start_conformance(
+    folder: Path, extra_clients: str = "", **changes: Any
+) -> tuple[Conformance, RunningServer]:
+    """A konnect for one plan; `extra_clients` adds registry entries (YAML list items)."""
+    settings = write_config(folder, extra_clients, **changes)
     clock = OffsetClock()
     port = int(settings.listen.rsplit(":", 1)[1])
     server = RunningServer(create_app(settings, Overrides(clock=clock)), port)

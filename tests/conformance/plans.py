@@ -118,6 +118,40 @@ HYBRID_MODULES = (
     ),
     "oidcc-ensure-request-without-nonce-fails",
 )
+DYNAMIC_MODULES = (
+    "oidcc-idtoken-rs256",
+    "oidcc-idtoken-unsigned",
+    "oidcc-userinfo-rs256",
+    "oidcc-ensure-redirect-uri-in-authorization-request",
+    "oidcc-redirect-uri-query-OK",
+    "oidcc-redirect-uri-query-mismatch",
+    "oidcc-redirect-uri-query-added",
+    "oidcc-redirect-uri-regfrag",
+    "oidcc-discovery-endpoint-verification",
+    "oidcc-server",
+    "oidcc-registration-logo-uri",
+    "oidcc-registration-policy-uri",
+    "oidcc-registration-tos-uri",
+    "oidcc-registration-jwks-uri",
+    "oidcc-registration-sector-uri",
+    "oidcc-registration-sector-bad",
+    "oidcc-server-rotate-keys",
+    "oidcc-refresh-token-rp-key-rotation",
+    "oidcc-request-uri-unsigned",
+    "oidcc-request-uri-signed-rs256",
+    "oidcc-ensure-request-object-with-redirect-uri",
+    "oidcc-refresh-token",
+    "oidcc-ensure-client-assertion-with-iss-aud-succeeds",
+)
+NO_PAIRWISE = (
+    "konnect issues public subject identifiers only (subject_types_supported is [public]); "
+    "the suite skips the module unless pairwise is advertised"
+)
+DYNAMIC_NOT_APPLICABLE = {
+    "oidcc-idtoken-unsigned": NO_DYNAMIC_NONE,
+    "oidcc-registration-sector-uri": NO_PAIRWISE,
+    "oidcc-registration-sector-bad": NO_PAIRWISE,
+}
 NO_ADDRESS_PHONE_ONLY = {
     name: reason for name, reason in CODE_NOT_APPLICABLE.items() if "scope" in name
 }
@@ -149,6 +183,13 @@ PLANS = (
         "Config OP",
         "test_plan_config.py",
         ("oidcc-discovery-endpoint-verification",),
+    ),
+    Plan(
+        "oidcc-dynamic-certification-test-plan",
+        "Dynamic OP",
+        "test_plan_dynamic.py",
+        DYNAMIC_MODULES,
+        DYNAMIC_NOT_APPLICABLE,
     ),
     Plan(
         "oidcc-formpost-basic-certification-test-plan",
@@ -184,8 +225,26 @@ PLANS = (
             "oidcc-session-management-rp-initiated-logout",
         ),
     ),
+    Plan(
+        "oidcc-frontchannel-rp-initiated-logout-certification-test-plan",
+        "Front-Channel Logout OP",
+        "test_plan_frontchannel_logout.py",
+        (
+            "oidcc-frontchannel-logout-discovery-endpoint-verification",
+            "oidcc-frontchannel-rp-initiated-logout",
+        ),
+    ),
+    Plan(
+        "oidcc-backchannel-rp-initiated-logout-certification-test-plan",
+        "Back-Channel Logout OP",
+        "test_plan_backchannel_logout.py",
+        (
+            "oidcc-backchannel-logout-discovery-endpoint-verification",
+            "oidcc-backchannel-rp-initiated-logout",
+        ),
+    ),
 )
 
 
 def module_test_name(module: str) -> str:
-    return "test_" + module.replace("-", "_")
+    return "test_" + module.replace("-", "_").lower()
