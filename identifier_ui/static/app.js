@@ -490,15 +490,29 @@ function showConsent(h) {
   }
   const brand = document.querySelector('.brand > :first-child');
   if (brand && !$('consent-brand').firstChild) $('consent-brand').append(brand.cloneNode(true));
-  const about = safeUrl(client.uri || '');
   const target = safeUrl(client.redirect_uri || ctx.query.get('redirect_uri') || '');
   go('/consent');
   show('consent', {
-    paint: () => paintConsent(h, name, about, target),
+    paint: () => paintConsent(h, name, target),
   });
 }
 
-function paintConsent(h, name, about, target) {
+// The client's own pages (home, privacy policy, terms), shown only as http(s) links.
+function paintClientLinks(client, name) {
+  const links = [['consent-link', client.uri], ['consent-policy', client.policy_uri], ['consent-tos', client.tos_uri]];
+  let any = false;
+  for (const [id, value] of links) {
+    const url = safeUrl(value || '');
+    const link = $(id);
+    link.hidden = !url;
+    if (url) link.href = url.href;
+    any = any || Boolean(url);
+  }
+  $('consent-link').textContent = t('consent.about', { client: name });
+  $('consent-about').hidden = !any;
+}
+
+function paintConsent(h, name, target) {
   fill($('consent-title'), 'consent.title', { client: name });
   const user = h.displayName || h.username || '';
   const chip = $('consent-user');
@@ -521,12 +535,7 @@ function paintConsent(h, name, about, target) {
   const back = $('consent-return');
   back.hidden = !(target && target.host);
   if (target && target.host) fill(back, 'consent.returnTo', { host: strong(target.host) });
-  $('consent-about').hidden = !about;
-  if (about) {
-    const link = $('consent-link');
-    link.href = about.href;
-    link.textContent = t('consent.about', { client: name });
-  }
+  paintClientLinks(h.client || {}, name);
 }
 
 async function sendConsent(allow, button) {

@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 WEB = "web"
 NATIVE = "native"
@@ -45,7 +46,7 @@ TOKEN_ENDPOINT_AUTH_METHODS = (
 JWT_AUTH_METHODS = (CLIENT_SECRET_JWT, PRIVATE_KEY_JWT)
 
 #: Every key of a registry entry that Konnect documents, `response_types`, `logo_uri`,
-#: `jwks_uri` and the logout channel URIs.
+#: `policy_uri`, `tos_uri`, `jwks_uri`, `request_uris` and the logout channel URIs.
 KNOWN_KEYS = frozenset(
     {
         "id",
@@ -70,6 +71,9 @@ KNOWN_KEYS = frozenset(
         "contacts",
         "uri",
         "logo_uri",
+        "policy_uri",
+        "tos_uri",
+        "request_uris",
         "reusable_refresh_tokens",
         "frontchannel_logout_uri",
         "frontchannel_logout_session_required",
@@ -106,7 +110,11 @@ class ClientRegistration:
     reusable_refresh_tokens: bool = False
     uri: str = ""
     logo_uri: str = ""
+    policy_uri: str = ""
+    tos_uri: str = ""
     jwks_uri: str = ""
+    # Where the client may keep request objects for `request_uri` (only these are fetched).
+    request_uris: tuple[str, ...] = ()
     frontchannel_logout_uri: str = ""
     frontchannel_logout_session_required: bool = False
     backchannel_logout_uri: str = ""
@@ -247,6 +255,9 @@ def client_from_entry(
         contacts=read.texts("contacts"),
         uri=read.text("uri") or "",
         logo_uri=read.text("logo_uri") or "",
+        policy_uri=read.text("policy_uri") or "",
+        tos_uri=read.text("tos_uri") or "",
+        request_uris=read.texts("request_uris"),
         reusable_refresh_tokens=read.flag("reusable_refresh_tokens"),
         frontchannel_logout_uri=read.text("frontchannel_logout_uri") or "",
         frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
@@ -256,6 +267,11 @@ def client_from_entry(
     problems = _unknown_key_problems(entry) + read.problems
     problems += _required_value_problems(client, read.bad_keys)
     return (client if client.id else None), problems
+
+
+def _is_http_url(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in uri
 
 
 def _required_value_problems(client: ClientRegistration, bad_keys: set[str]) -> list[EntryProblem]:
@@ -271,6 +287,8 @@ def _required_value_problems(client: ClientRegistration, bad_keys: set[str]) -> 
     if not client.redirect_uris and not client.insecure and "redirect_uris" not in bad_keys:
         reason = "redirect_uris is required (unless insecure: yes)"
         problems.append(EntryProblem(reason, "redirect_uris"))
+    if not all(_is_http_url(uri) for uri in client.request_uris):
+        problems.append(EntryProblem("request_uris must be http(s) URLs", "request_uris"))
     alg = client.request_object_signing_alg
     if alg not in (None, "none") and not client.has_public_keys:
         reason = f"request_object_signing_alg {alg} needs keys to verify with (jwks or jwks_uri)"

@@ -53,7 +53,9 @@ def redirect_uri_matches(client: ClientRegistration, requested: str) -> bool:
     """Whether `requested` is one of the client's redirect URIs (reference §5.3).
 
     Web clients and non-loopback native URIs: exact match against `scheme://host/path` of the
-    requested URI, so a query is ignored (as Konnect does) and a trailing slash matters. Native
+    requested URI, so a query is ignored (as Konnect does for its registry) and a trailing
+    slash matters; dynamically registered clients get the exact string match of OpenID
+    Connect Core 3.1.2.1, query included. Native
     `http` loopback URIs: any loopback host, any port, same path (any path when the registered
     one has none). A fragment is never accepted (RFC 6749 §3.1.2).
     """
@@ -77,8 +79,8 @@ def _matches(
         if not is_loopback_http(parts):
             return False
         return registered_parts.path in ("", parts.path)
-    if registered_parts.query:
-        # Konnect could never match these; RFC 6749 §3.1.2 allows them, so compare whole URIs.
+    if registered_parts.query or client.dynamic:
+        # Konnect could never match registered queries; RFC 6749 §3.1.2 allows them.
         return registered == requested
     return registered == f"{parts.scheme}://{parts.netloc}{parts.path}"
 

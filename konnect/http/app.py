@@ -179,7 +179,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,
         log=log,
-        http=Outgoing(verify=not settings.insecure),
+        http=Outgoing(verify=not settings.insecure, clock=overrides.clock),
         trusted_proxies=tuple(
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),

@@ -72,14 +72,14 @@ def _no_success(state: str) -> Response:
 
 
 def _client_details(client: ClientRegistration, redirect_uri: str) -> dict[str, Any]:
-    """The consent screen's view of a client; its web page and logo only as http(s) URLs."""
+    """The consent screen's view of a client; its pages and logo only as http(s) URLs."""
     details: dict[str, Any] = {
         "id": client.id,
         "display_name": client.display_name,
         "redirect_uri": redirect_uri,
         "trusted": client.trusted,
     }
-    for key in ("uri", "logo_uri"):
+    for key in ("uri", "logo_uri", "policy_uri", "tos_uri"):
         value = getattr(client, key)
         if value.startswith(("https://", "http://")):
             details[key] = value

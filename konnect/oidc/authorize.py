@@ -23,7 +23,7 @@ from konnect.oidc.grants import Grant
 from konnect.oidc.guest import GUEST_PROVIDER, admit
 from konnect.oidc.logout_channels import remember_client
 from konnect.oidc.provider import Provider
-from konnect.oidc.request_object import merge, verified_claims
+from konnect.oidc.request_object import fetched_request, merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
 from konnect.oidc.session import CookieSpec, Logon
 
@@ -67,7 +67,7 @@ class AuthorizeRequest:
     hint_subject: str | None
     claims: dict[str, Any] | None
     consent_ref: str
-    params: Mapping[str, str]  # as received (a request object stays one, for the sign-in page)
+    params: Mapping[str, str]  # as the browser sent them (a request object stays one)
     signed_request: bool = False
     request_object: Mapping[str, Any] | None = None  # a signed object's verified claims
 
@@ -103,8 +103,10 @@ async def with_redirect_uri(provider: Provider, params: Mapping[str, str]) -> Ma
     the redirect_uri is verified, any error is shown as a page.
     """
     client = provider.clients.get(params.get("client_id", ""))
-    if params.get("redirect_uri") or "request" not in params or client is None:
+    by_object = "request" in params or "request_uri" in params
+    if params.get("redirect_uri") or not by_object or client is None:
         return params
+    params = await fetched_request(provider, params)
     claims, _signed = await verified_claims(provider, params["request"], client)
     redirect_uri = claims.get("redirect_uri")
     if not isinstance(redirect_uri, str):
@@ -121,15 +123,18 @@ def default_response_mode(response_type: str) -> str:
 
 
 async def parse_request(
-    provider: Provider, original: Mapping[str, str], client: ClientRegistration
+    provider: Provider,
+    original: Mapping[str, str],
+    client: ClientRegistration,
+    received: Mapping[str, str],
 ) -> AuthorizeRequest:
-    params, signed, request_object = original, False, None
-    if "request" in original:
-        claims, signed = await verified_claims(provider, original["request"], client)
-        params = merge(original, claims)
+    """The request from `original` (the received parameters, with a redirect_uri taken from a
+    request object); `received` is kept for the sign-in web app, which sees only those."""
+    params, signed, request_object = await fetched_request(provider, original), False, None
+    if "request" in params:
+        claims, signed = await verified_claims(provider, params["request"], client)
+        params = merge(params, claims)
         request_object = claims if signed else None
-    if "request_uri" in params:
-        raise OAuthError("request_uri_not_supported", "request_uri is not supported")
     if "registration" in params:
         raise OAuthError("registration_not_supported", "registration is not supported")
     response_type = _response_type(params)
@@ -154,7 +159,7 @@ async def parse_request(
         hint_subject=_hint_subject(provider, params),
         claims=_claims(params),
         consent_ref=params.get("konnect", ""),
-        params=original,
+        params=received,
         signed_request=signed,
         request_object=request_object,
     )
@@ -376,12 +381,14 @@ def approved_scopes(
         return tuple(scopes), []
     if not request.consent_ref:
         return None, []
+    # Bound to the request as the web app saw it: values inside a request object are not shown.
+    shown = request.params
     name = provider.cookies.consent_name(
         request.consent_ref,
         request.client.id,
-        request.redirect_uri,
-        request.state,
-        request.nonce,
+        shown.get("redirect_uri", ""),
+        shown.get("state", ""),
+        shown.get("nonce", ""),
     )
     consent = provider.cookies.read_consent(cookies, name, provider.now())
     if consent is None:
@@ -518,14 +525,15 @@ async def authorize(
     cookies: Mapping[str, str],
     headers: Mapping[str, str] | None = None,
 ) -> Outcome:
+    received = params
     try:
-        params = await with_redirect_uri(provider, params)
+        params = await with_redirect_uri(provider, received)
         client = verify_client(provider, params)
     except OAuthError as error:
         return Outcome(error=error)
     mode = _error_mode(params)
     try:
-        request = await parse_request(provider, params, client)
+        request = await parse_request(provider, params, client, received)
         mode = request.response_mode
         return await _decide(provider, request, cookies, headers or {})
     except OAuthError as error:

@@ -1,8 +1,8 @@
 """A client's registered public keys: its inline `jwks`, or the JWK set at its `jwks_uri`.
 
 Used for everything a client signs: `private_key_jwt` assertions and request objects. Keys
-from a `jwks_uri` are cached; an unknown key fetches the set once more (the client may have
-rotated it), at most once a minute.
+from a `jwks_uri` are cached; an unknown key or a bad signature fetches the set once more
+(the client may have rotated its key), at most once a minute.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ async def verify_signed_by_client(
     try:
         return verify_with_client_keys(token, jwks, alg, **checks)
     except InvalidToken as exc:
-        if exc.reason != "unknown key":
+        # A single key is used whatever the kid (as Konnect does), so a key the client has
+        # rotated shows up as a bad signature rather than as an unknown kid.
+        if exc.reason not in ("unknown key", "invalid signature"):
             raise
     jwks = await _fetch(provider, client.jwks_uri, refresh=True)
     return verify_with_client_keys(token, jwks, alg, **checks)

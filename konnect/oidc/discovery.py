@@ -83,7 +83,8 @@ def _document(provider: Provider) -> dict[str, Any]:
         "claims_parameter_supported": True,
         "request_parameter_supported": True,
         "request_object_signing_alg_values_supported": [*ALL_ALGORITHMS, "none"],
-        "request_uri_parameter_supported": False,
+        "request_uri_parameter_supported": True,
+        "require_request_uri_registration": True,
         "authorization_response_iss_parameter_supported": True,
     }
 

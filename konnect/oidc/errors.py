@@ -24,7 +24,7 @@ STATUS_BY_ERROR: dict[str, int] = {
     "account_selection_required": 400,
     "request_not_supported": 400,
     "invalid_request_object": 400,
-    "request_uri_not_supported": 400,
+    "invalid_request_uri": 400,
     "registration_not_supported": 400,
     "temporarily_unavailable": 503,
     "slow_down": 429,

@@ -31,9 +31,16 @@ class FetchError(Exception):
 class Outgoing:
     """The provider's HTTP client for talking to relying parties."""
 
-    def __init__(self, *, verify: bool = True, timeout: httpx.Timeout = TIMEOUT) -> None:
+    def __init__(
+        self,
+        *,
+        verify: bool = True,
+        timeout: httpx.Timeout = TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._verify = verify
         self._timeout = timeout
+        self._clock = clock
         self._client: httpx.AsyncClient | None = None
         self._documents: DocumentCache | None = None
 
@@ -41,7 +48,7 @@ class Outgoing:
     def documents(self) -> DocumentCache:
         """Fetched documents (client JWK sets), shared by every endpoint that needs them."""
         if self._documents is None:
-            self._documents = DocumentCache(self)
+            self._documents = DocumentCache(self, self._clock)
         return self._documents
 
     @property
@@ -57,17 +64,21 @@ class Outgoing:
 
     async def get_json(self, url: str) -> Any:
         """A JSON document of at most MAX_DOCUMENT_BYTES; FetchError otherwise."""
-        try:
-            async with self.client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise FetchError(f"{url} answered {response.status_code}")
-                body = await _limited_body(response)
-        except HTTP_ERRORS as exc:
-            raise FetchError(f"{url} could not be fetched ({type(exc).__name__})") from None
+        body = await self.get_bytes(url)
         try:
             return json.loads(body)
         except (ValueError, RecursionError):
             raise FetchError(f"{url} did not answer with JSON") from None
+
+    async def get_bytes(self, url: str) -> bytes:
+        """A 200 answer's body of at most MAX_DOCUMENT_BYTES; FetchError otherwise."""
+        try:
+            async with self.client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise FetchError(f"{url} answered {response.status_code}")
+                return await _limited_body(response)
+        except HTTP_ERRORS as exc:
+            raise FetchError(f"{url} could not be fetched ({type(exc).__name__})") from None
 
     async def post_form(self, url: str, form: Mapping[str, str]) -> int:
         """POST a urlencoded form; the response status. One of HTTP_ERRORS when unreachable."""

@@ -34,6 +34,7 @@ GRANT_TYPES = ("authorization_code", "implicit", "refresh_token", "client_creden
 _MAX_TEXT = 2048
 _MAX_ITEMS = 32
 _MAX_KEYS = 10
+MAX_REQUEST_URIS = 8
 #: Metadata asking for encrypted responses or request objects: konnect encrypts nothing.
 _ENCRYPTION_FIELDS = (
     "id_token_encrypted_response_alg",
@@ -153,18 +154,31 @@ def _remote_uri(provider: Provider, read: _Reader, name: str) -> str:
     """A URL konnect itself calls: https; http only on a loopback host, and only while the
     issuer is a plain-http loopback one too (trying konnect out)."""
     uri = read.text(name)
-    if not uri:
-        return ""
-    parts = parse_uri(uri)
-    trying_out = not provider.endpoints.secure
-    if (
-        parts is None
-        or "#" in uri
-        or parts.username is not None
-        or not (parts.scheme == "https" or (trying_out and is_loopback_http(parts)))
-    ):
+    if uri and not _callable_uri(provider, uri):
         raise _metadata_error(f"{name} must be an https URL without a fragment")
     return uri
+
+
+def _request_uris(provider: Provider, read: _Reader) -> tuple[str, ...]:
+    """Where the client keeps request objects; a fragment (a hash of the content) may follow."""
+    uris = read.texts("request_uris")
+    if len(uris) > MAX_REQUEST_URIS:
+        raise _metadata_error(f"at most {MAX_REQUEST_URIS} request_uris can be registered")
+    for uri in uris:
+        if not _callable_uri(provider, uri.split("#", 1)[0]):
+            raise _metadata_error("request_uris must be https URLs")
+    return uris
+
+
+def _callable_uri(provider: Provider, uri: str) -> bool:
+    parts = parse_uri(uri)
+    trying_out = not provider.endpoints.secure
+    return (
+        parts is not None
+        and "#" not in uri
+        and parts.username is None
+        and (parts.scheme == "https" or (trying_out and is_loopback_http(parts)))
+    )
 
 
 def _check_unsupported(read: _Reader) -> None:
@@ -215,6 +229,9 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         contacts=read.texts("contacts"),
         uri=read.text("client_uri"),
         logo_uri=read.text("logo_uri"),
+        policy_uri=read.text("policy_uri"),
+        tos_uri=read.text("tos_uri"),
+        request_uris=_request_uris(provider, read),
         frontchannel_logout_uri=read.text("frontchannel_logout_uri"),
         frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
         backchannel_logout_uri=_remote_uri(provider, read, "backchannel_logout_uri"),
@@ -310,6 +327,9 @@ def registration_response(provider: Provider, registered: DynamicRegistration) -
         "contacts": list(client.contacts),
         "client_uri": client.uri,
         "logo_uri": client.logo_uri,
+        "policy_uri": client.policy_uri,
+        "tos_uri": client.tos_uri,
+        "request_uris": list(client.request_uris),
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
         "backchannel_logout_uri": client.backchannel_logout_uri,
     }

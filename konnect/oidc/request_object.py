@@ -1,4 +1,9 @@
-"""Request objects (OpenID Connect Core §6.1, `request=`): verified with the client's own keys.
+"""Request objects (OpenID Connect Core §6, `request=` and `request_uri=`): verified with the
+client's own keys.
+
+A `request_uri` is fetched only when the client registered it in `request_uris` (compared
+without the fragment, which only names a version of the content), so an authorization
+request can never make konnect call an arbitrary URL.
 
 A signed object must use the client's registered `request_object_signing_alg` and one of its
 registered keys (`jwks` or `jwks_uri`); an unsigned one (`alg: none`) is accepted only from a
@@ -16,6 +21,7 @@ from konnect.clients import ClientRegistration
 from konnect.keys import InvalidToken, decode_unsecured, decode_unverified_header
 from konnect.oidc.client_keys import KeysUnavailable, verify_signed_by_client
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.outgoing import FetchError
 from konnect.oidc.provider import Provider
 
 # Parameters an object may carry and that then replace the query's.
@@ -101,3 +107,27 @@ def merge(params: Mapping[str, str], claims: Mapping[str, Any]) -> dict[str, str
         if name in claims:
             merged[name] = _as_parameter(name, claims[name])
     return merged
+
+
+async def fetched_request(provider: Provider, params: Mapping[str, str]) -> Mapping[str, str]:
+    """The parameters with a `request_uri` replaced by the request object it points to."""
+    request_uri = params.get("request_uri")
+    if request_uri is None:
+        return params
+    if "request" in params:
+        raise OAuthError("invalid_request", "use either request or request_uri")
+    client = provider.clients.get(params.get("client_id", ""))
+    address = request_uri.split("#", 1)[0]
+    if client is None or address not in (uri.split("#", 1)[0] for uri in client.request_uris):
+        raise OAuthError("invalid_request_uri", "request_uri is not registered for this client")
+    try:
+        body = await provider.http.get_bytes(address)
+    except FetchError as exc:
+        provider.log.warning("request object of client %s unavailable: %s", client.id, exc)
+        raise OAuthError("invalid_request_uri", "the request_uri could not be read") from None
+    try:
+        token = body.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise _invalid("the request_uri does not hold a request object") from None
+    remaining = {key: value for key, value in params.items() if key != "request_uri"}
+    return {**remaining, "request": token}

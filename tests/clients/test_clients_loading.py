@@ -328,3 +328,16 @@ def test_shipped_example_loads(tmp_path: Path) -> None:
     assert [key["kty"] for key in meet.jwks["keys"]] == ["EC"]
     assert all("d" not in key for key in meet.jwks["keys"])
     assert registry.lookup("desktop-app", "http://[::1]:51234/callback").is_public
+
+
+def test_request_uris_must_be_http_urls(tmp_path: Path) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(
+        "clients:\n"
+        "  - id: rp\n"
+        "    redirect_uris: [https://rp.example.com/cb]\n"
+        "    request_uris: [https://rp.example.com/r.jwt#v1, file:///etc/passwd]\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_registry(registry, "https://idp.example.com")
+    assert "request_uris must be http(s) URLs" in str(caught.value.problems)

@@ -8,13 +8,17 @@ import httpx
 import pytest
 
 from tests.conformance.harness import Conformance, start_conformance
+from tests.conformance.receiver import Receiver
 
 
 @pytest.fixture(scope="module")
 def conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conformance]:
-    conformance, server = start_conformance(tmp_path_factory.mktemp("conformance"))
+    request_objects = Receiver()
+    folder = tmp_path_factory.mktemp("conformance")
+    conformance, server = start_conformance(folder, request_objects=request_objects)
     yield conformance
     server.stop()
+    request_objects.stop()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from joserfc.jwk import KeySet
 
 from konnect.config.model import Settings
 from konnect.http.app import Overrides, create_app
+from tests.conformance.receiver import Receiver
 from tests.conftest import PASSWORD, RunningServer, api_headers, free_port
 
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
@@ -33,6 +34,7 @@ CLIENT_ID = "conformance-1"
 CLIENT_SECRET = "conformance-secret-1"
 SECOND_CLIENT_ID = "conformance-2"
 SECOND_CLIENT_SECRET = "conformance-secret-2"
+REQUEST_OBJECT_PATH = "/request.jwt"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: Makes a client assertion (RFC 7523) for private_key_jwt, one per token request.
 Assertion = Callable[[], str]
@@ -83,7 +85,9 @@ class OffsetClock:
         self.offset += seconds
 
 
-def write_config(folder: Path, extra_clients: str = "", **changes: Any) -> Settings:
+def write_config(
+    folder: Path, extra_clients: str = "", request_uri: str = "", **changes: Any
+) -> Settings:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -115,6 +119,7 @@ users:
     redirect_uris: [{REDIRECT_URI}]
     post_logout_redirect_uris: [{POST_LOGOUT_URI}]
     request_object_signing_alg: none
+    request_uris: [{request_uri or "https://rp.example.com/request.jwt"}]
 """
         for client_id, secret in (
             (CLIENT_ID, CLIENT_SECRET),
@@ -168,6 +173,8 @@ class Conformance:
     clock: OffsetClock
     meta: dict[str, Any] = field(default_factory=dict)
     keys: KeySet | None = None
+    # The relying party's web server, where it keeps request objects for request_uri.
+    request_objects: Receiver | None = None
 
     def __post_init__(self) -> None:
         self.meta = httpx.get(self.url + "/.well-known/openid-configuration").json()
@@ -369,12 +376,17 @@ class Conformance:
 
 
 def start_conformance(
-    folder: Path, extra_clients: str = "", **changes: Any
+    folder: Path,
+    extra_clients: str = "",
+    request_objects: Receiver | None = None,
+    **changes: Any,
 ) -> tuple[Conformance, RunningServer]:
-    """A konnect for one plan; `extra_clients` adds registry entries (YAML list items)."""
-    settings = write_config(folder, extra_clients, **changes)
+    """A konnect for one plan; `extra_clients` adds registry entries (YAML list items), and
+    the static clients keep their request objects at `request_objects`, if given."""
+    request_uri = request_objects.url + REQUEST_OBJECT_PATH if request_objects else ""
+    settings = write_config(folder, extra_clients, request_uri, **changes)
     clock = OffsetClock()
     port = int(settings.listen.rsplit(":", 1)[1])
     server = RunningServer(create_app(settings, Overrides(clock=clock)), port)
     server.start()
-    return Conformance(server, clock), server
+    return Conformance(server, clock, request_objects=request_objects), server

@@ -15,6 +15,7 @@ from tests.conformance.flow import Flow, finish_flow, run_flow
 from tests.conformance.harness import (
     CLIENT_ID,
     REDIRECT_URI,
+    REQUEST_OBJECT_PATH,
     SECOND_CLIENT_ID,
     SECOND_CLIENT_SECRET,
     Conformance,
@@ -264,11 +265,21 @@ def oidcc_ensure_post_request_succeeds(
 def oidcc_request_uri_unsigned_supported_correctly_or_rejected_as_unsupported(
     conf: Conformance, browser: httpx.Client, profile: Profile
 ) -> None:
-    assert conf.meta["request_uri_parameter_supported"] is False
-    conf.sign_in(browser)
-    params = conf.request(profile, request_uri="https://rp.example.com/request.jwt")
-    response = conf.delivered(conf.open_authorize(browser, params))
-    expect_error(conf, profile, response, "request_uri_not_supported")
+    assert conf.meta["request_uri_parameter_supported"] is True
+    assert conf.request_objects is not None
+    params = conf.request(profile)
+    claims = {**params, "iss": CLIENT_ID, "aud": conf.meta["issuer"]}
+    conf.request_objects.documents[REQUEST_OBJECT_PATH] = unsigned_request_object(claims)
+    outer = {
+        "client_id": CLIENT_ID,
+        "redirect_uri": params["redirect_uri"],
+        "response_type": profile.response_type,
+        "scope": "openid",
+        "request_uri": conf.request_objects.url + REQUEST_OBJECT_PATH,
+    }
+    if profile.response_mode:
+        outer["response_mode"] = profile.response_mode
+    finish_flow(conf, profile, params, conf.authorize(browser, outer))
 
 
 def unsigned_request_object(claims: dict[str, Any]) -> str:

@@ -87,7 +87,7 @@ def test_unverifiable_requests_get_an_error_page(
         ({"prompt": "bogus"}, "invalid_request"),
         ({"max_age": "soon"}, "invalid_request"),
         ({"id_token_hint": "not.a.jwt"}, "invalid_request"),
-        ({"request_uri": "https://example.com/r"}, "request_uri_not_supported"),
+        ({"request_uri": "https://example.com/r"}, "invalid_request_uri"),
         ({"claims": "{not json"}, "invalid_request"),
         ({"prompt": "none"}, "login_required"),
         ({"response_mode": "bogus"}, "invalid_request"),
