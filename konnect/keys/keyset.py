@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,10 @@ from konnect.keys.jwt import (
 from konnect.keys.loading import PublicKeyEntry, SigningKey
 
 DEFAULT_KID = "default"
+#: Verified tokens remembered, so a relying party asking userinfo again and again with the
+#: same access token (Nextcloud can, on every page) costs one signature check, not many.
+VERIFIED_CACHE_SIZE = 4096
+_MAX_CACHED_TOKEN = 8192
 
 
 class KeySet:
@@ -53,6 +58,7 @@ class KeySet:
         self._verifiers = {kid: JwsVerifier(key) for kid, key in published.items()}
         document = {"keys": [_public_jwk(kid, key) for kid, key in published.items()]}
         self.jwks_json = json.dumps(document, separators=(",", ":")).encode()
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def _validation_set(
         self, signing_keys: Sequence[SigningKey], validation_keys: Sequence[PublicKeyEntry]
@@ -92,7 +98,21 @@ class KeySet:
     def verify(
         self, token: str, *, now: int | None = None, check_exp: bool = True
     ) -> dict[str, Any]:
-        """The claims of a JWT issued with one of our keys; InvalidToken on any problem."""
+        """The claims of a JWT issued with one of our keys; InvalidToken on any problem.
+
+        The signature of a token seen recently is not checked again (the keys never change
+        while the process runs); its times are, every time.
+        """
+        claims = self._verified.get(token) if isinstance(token, str) else None
+        if claims is None:
+            claims = self._verified_signature(token)
+            self._remember(token, claims)
+        else:
+            self._verified.move_to_end(token)
+        check_time_claims(claims, now, check_exp=check_exp)
+        return dict(claims)
+
+    def _verified_signature(self, token: str) -> dict[str, Any]:
         header = decode_unverified_header(token)
         alg = header["alg"]
         if alg not in ALL_ALGORITHMS:
@@ -101,9 +121,14 @@ class KeySet:
         verifier = self._verifiers.get(kid) if isinstance(kid, str) else None
         if verifier is None:
             raise InvalidToken("unknown key")
-        claims = verifier.verify(token, alg)
-        check_time_claims(claims, now, check_exp=check_exp)
-        return claims
+        return verifier.verify(token, alg)
+
+    def _remember(self, token: str, claims: dict[str, Any]) -> None:
+        if len(token) > _MAX_CACHED_TOKEN:
+            return
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
 
 
 def _signers_by_algorithm(signing_keys: Sequence[SigningKey]) -> dict[str, JwsSigner]:

@@ -289,8 +289,10 @@ async def authenticate(
     headers: Mapping[str, str] | None = None,
 ) -> Authenticated | None:
     """The signed-in user, re-read from the backend; None when a sign-in is needed."""
-    if isinstance(provider.backend, BrowserSignIn):
-        return await _browser_user(provider, provider.backend, request, cookies, headers or {})
+    if provider.browser_sign_in is not None:
+        return await _browser_user(
+            provider, provider.browser_sign_in, request, cookies, headers or {}
+        )
     logon = provider.cookies.read_logon(cookies, max_age=request.max_age, now=provider.now())
     if logon is None or logon.provider != provider.backend.name:
         return None
@@ -580,7 +582,7 @@ async def _decide(
     if authenticated is None:
         if "none" in request.prompt:
             raise OAuthError("login_required", "the user is not signed in")
-        if isinstance(provider.backend, BrowserSignIn):
+        if provider.browser_sign_in is not None:
             return continue_redirect(provider, request)
         return signin_redirect(provider, request, "oidc")
     scopes, spent = (

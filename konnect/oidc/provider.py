@@ -8,10 +8,11 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 from konnect.clients import ClientRegistry
-from konnect.identity import IdentityBackend
+from konnect.identity import BrowserSignIn, IdentityBackend
 from konnect.keys import KeySet
 from konnect.oidc.outgoing import BackgroundTasks, Outgoing
 from konnect.oidc.scopes import ScopeCatalog
@@ -53,6 +54,12 @@ class Provider:
     signing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")
     )
+
+    @cached_property
+    def browser_sign_in(self) -> BrowserSignIn | None:
+        """The backend when it recognises browsers by their cookies (checked once: a
+        protocol check costs more than the rest of a userinfo request's Python)."""
+        return self.backend if isinstance(self.backend, BrowserSignIn) else None
 
     @property
     def issuer(self) -> str:

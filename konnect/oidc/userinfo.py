@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from konnect.identity import BackendUnavailable, BrowserSignIn, User
+from konnect.identity import BackendUnavailable, User
 from konnect.keys import InvalidToken
 from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, requested_claims, subject_for
 from konnect.oidc.errors import OAuthError
@@ -49,9 +49,9 @@ def signed_response(provider: Provider, claims: dict[str, Any], client_id: str) 
 
 
 async def _lookup(provider: Provider, subject: str, identity: dict[str, Any]) -> User | None:
-    backend = provider.backend
-    if not isinstance(backend, BrowserSignIn):
-        return await backend.lookup(subject)
+    backend = provider.browser_sign_in
+    if backend is None:
+        return await provider.backend.lookup(subject)
     sealed = identity.get("kc.i.cs")
     session = provider.tokens.open_session(sealed) if isinstance(sealed, str) else None
     return await backend.lookup_session(subject, session) if session else None

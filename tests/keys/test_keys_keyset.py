@@ -440,3 +440,17 @@ def test_mutated_tokens_never_raise_anything_else(keyset: KeySet) -> None:
             continue
         # Only a mutation that left the signed bytes unchanged may pass.
         assert verified == claims()
+
+
+def test_a_token_verified_before_is_still_checked_for_time_and_not_shared(
+    keyset: KeySet,
+) -> None:
+    token = keyset.sign(claims(exp=2_000, iat=1_000))
+    first = keyset.verify(token, now=1_500)
+    first["sub"] = "someone else"
+    assert keyset.verify(token, now=1_500)["sub"] == claims()["sub"]
+    with pytest.raises(InvalidToken, match="expired"):
+        keyset.verify(token, now=2_000)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(InvalidToken):
+        keyset.verify(forged, now=1_500)
