@@ -102,6 +102,7 @@ users:
   - username: alice
     password_hash: "{CHEAP_HASHER.hash(PASSWORD)}"
     id: "2001"
+    numeric_id: 2001
     name: Alice Liddell
     given_name: Alice
     family_name: Liddell
