@@ -12,6 +12,14 @@ from konnect.oidc.scopes import RAW_SUB
 GUEST_PROVIDER = "guest"
 PROFILE_CLAIMS = ("name", "family_name", "given_name", "preferred_username")
 EMAIL_CLAIMS = ("email", "email_verified")
+#: The claims each scope can add to userinfo and ID tokens (`user_claims`).
+SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "profile": PROFILE_CLAIMS,
+    "email": EMAIL_CLAIMS,
+    "konnect/id": ("id", "username"),
+    "konnect/uuid": ("kc.uuid",),
+    "groups": ("groups",),
+}
 
 
 def subject_for(user: User, provider: str, scopes: Iterable[str]) -> str:
@@ -74,9 +82,6 @@ def guest_from_identity(identity: dict[str, Any]) -> User | None:
     )
 
 
-_ALL_CLAIM_SCOPES = ("profile", "email", "konnect/id", "konnect/uuid", "groups")
-
-
 def requested_claims(
     user: User, scopes: Iterable[str], request: dict[str, Any] | None, target: str
 ) -> dict[str, Any]:
@@ -85,7 +90,7 @@ def requested_claims(
     claims = user_claims(user, scopes)
     wanted = request.get(target) if request else None
     if isinstance(wanted, dict):
-        available = user_claims(user, _ALL_CLAIM_SCOPES)
+        available = user_claims(user, SCOPE_CLAIMS)
         claims.update({name: available[name] for name in wanted if name in available})
     return claims
 

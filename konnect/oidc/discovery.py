@@ -7,10 +7,12 @@ from typing import Any
 
 from konnect.keys import ALL_ALGORITHMS, HMAC_ALGORITHMS
 from konnect.oidc.authorize import RESPONSE_MODES, RESPONSE_TYPES
+from konnect.oidc.claims import SCOPE_CLAIMS
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OPENID
 
-CLAIMS_SUPPORTED = (
+#: Claims of every ID token (or of some, like auth_time); the scopes add theirs.
+ID_TOKEN_CLAIMS = (
     "iss",
     "sub",
     "aud",
@@ -21,12 +23,6 @@ CLAIMS_SUPPORTED = (
     "sid",
     "at_hash",
     "c_hash",
-    "name",
-    "family_name",
-    "given_name",
-    "preferred_username",
-    "email",
-    "email_verified",
 )
 
 
@@ -79,7 +75,7 @@ def _document(provider: Provider) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
         "token_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGS,
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claims_supported": _claims_supported(provider),
         "claims_parameter_supported": True,
         "request_parameter_supported": True,
         "request_object_signing_alg_values_supported": [*ALL_ALGORITHMS, "none"],
@@ -87,6 +83,12 @@ def _document(provider: Provider) -> dict[str, Any]:
         "require_request_uri_registration": True,
         "authorization_response_iss_parameter_supported": True,
     }
+
+
+def _claims_supported(provider: Provider) -> list[str]:
+    """The ID token's claims and those of the scopes this provider supports."""
+    scoped = [name for scope in provider.scopes.supported for name in SCOPE_CLAIMS.get(scope, ())]
+    return list(dict.fromkeys([*ID_TOKEN_CLAIMS, *scoped]))
 
 
 def discovery_bytes(provider: Provider) -> bytes:

@@ -4,8 +4,11 @@ loopback server, the discovery checks, and the checks of the post-logout redirec
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -85,3 +88,23 @@ def end_session_request(id_token: str) -> dict[str, str]:
 
 def open_end_session(conf: Conformance, browser: httpx.Client, id_token: str) -> httpx.Response:
     return browser.get(conf.meta["end_session_endpoint"], params=end_session_request(id_token))
+
+
+def load_frames(page: httpx.Response) -> str:
+    """What a browser does with the sign-out page: load every iframe, then go on to the
+    page's next address (its script does so once the frames loaded)."""
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    frames = [html.unescape(src) for src in re.findall(r'<iframe hidden src="([^"]+)"', page.text)]
+    assert frames
+    for frame in frames:
+        assert httpx.get(frame).status_code == 200
+    [target] = re.findall(r'data-next="([^"]+)"', page.text)
+    return html.unescape(target)
+
+
+def verified_logout_token(conf: Conformance, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """ValidateLogoutTokenSignature: signed with a key of the OP's JWKS, never alg none."""
+    header, claims = conf.verify_jwt(token)
+    assert header["alg"] in conf.meta["id_token_signing_alg_values_supported"]
+    return header, claims

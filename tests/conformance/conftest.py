@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -12,10 +13,20 @@ from tests.conformance.receiver import Receiver
 
 
 @pytest.fixture(scope="module")
-def conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conformance]:
+def conformance_settings() -> dict[str, Any]:
+    """Settings a test file's konnect runs with beyond the harness's (override to change)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def conf(
+    tmp_path_factory: pytest.TempPathFactory, conformance_settings: dict[str, Any]
+) -> Iterator[Conformance]:
     request_objects = Receiver()
     folder = tmp_path_factory.mktemp("conformance")
-    conformance, server = start_conformance(folder, request_objects=request_objects)
+    conformance, server = start_conformance(
+        folder, request_objects=request_objects, **conformance_settings
+    )
     yield conformance
     server.stop()
     request_objects.stop()

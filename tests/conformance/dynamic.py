@@ -6,16 +6,22 @@ on the relying party's loopback server."""
 from __future__ import annotations
 
 import secrets
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
-from tests.conformance.harness import REDIRECT_URI, Assertion, Conformance
+from tests.conformance.flow import Flow, finish_flow
+from tests.conformance.harness import REDIRECT_URI, Assertion, Conformance, Profile
 
 ASSERTION_LIFETIME = 60
+CODE = Profile("code")
+#: A key a client signs with: its own public-key pair, or its secret (client_secret_jwt).
+ClientKey = RSAKey | ECKey | OKPKey | OctKey
 
 
 def new_key() -> RSAKey:
@@ -24,16 +30,18 @@ def new_key() -> RSAKey:
     return key
 
 
-def public_jwks(*keys: RSAKey) -> dict[str, Any]:
+def public_jwks(*keys: ClientKey) -> dict[str, Any]:
     return {"keys": [key.as_dict(private=False) for key in keys]}
 
 
 @dataclass
 class DynamicClient:
-    """A registered client: what the registration endpoint answered, and its signing key."""
+    """A registered client: what the registration endpoint answered, and its signing key
+    and the algorithm of its client assertions."""
 
     registration: dict[str, Any]
-    key: RSAKey = field(default_factory=new_key)
+    key: ClientKey = field(default_factory=new_key)
+    alg: str = "RS256"
 
     @property
     def id(self) -> str:
@@ -54,11 +62,18 @@ class DynamicClient:
             "iat": now,
             "exp": now + ASSERTION_LIFETIME,
         }
-        header = {"alg": "RS256", "kid": self.key.kid}
-        return jwt.encode(header, claims, KeySet([self.key]))
+        return sign(claims, self.key, self.alg)
 
     def assertion(self, conf: Conformance) -> Assertion:
         return lambda: self.assertion_for(conf)
+
+
+def sign(claims: dict[str, Any], key: ClientKey, alg: str) -> str:
+    """A JWT the client signs; its header names the key when it has a kid."""
+    header = {"alg": alg, **({"kid": key.kid} if key.kid else {})}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SecurityWarning)  # joserfc flags EdDSA as deprecated
+        return jwt.encode(header, claims, key, algorithms=[alg])
 
 
 def registration_request(**metadata: Any) -> dict[str, Any]:
@@ -77,7 +92,7 @@ def register(conf: Conformance, **metadata: Any) -> httpx.Response:
     return httpx.post(conf.meta["registration_endpoint"], json=registration_request(**metadata))
 
 
-def registered(conf: Conformance, key: RSAKey | None = None, **metadata: Any) -> DynamicClient:
+def registered(conf: Conformance, key: ClientKey | None = None, **metadata: Any) -> DynamicClient:
     """Register and check the answer as the suite does (RFC 7591 §3.2.1)."""
     response = register(conf, **metadata)
     assert response.status_code == 201, response.text
@@ -99,3 +114,19 @@ def registered_with_keys(conf: Conformance, **metadata: Any) -> DynamicClient:
     return registered(
         conf, key, token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key), **metadata
     )
+
+
+def client_flow(
+    conf: Conformance,
+    browser: httpx.Client,
+    client: DynamicClient,
+    *,
+    expect_login: bool | None = None,
+    **changes: str,
+) -> Flow:
+    """A code flow of a dynamic client (consent included), private_key_jwt at the token
+    endpoint when it registered keys, else its secret."""
+    assertion = client.assertion(conf) if "client_secret" not in client.registration else None
+    params = conf.request(CODE, client_id=client.id, **changes)
+    response = conf.authorize(browser, params, expect_login=expect_login)
+    return finish_flow(conf, CODE, params, response, client=client.credentials, assertion=assertion)

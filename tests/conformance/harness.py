@@ -102,6 +102,7 @@ users:
   - username: alice
     password_hash: "{CHEAP_HASHER.hash(PASSWORD)}"
     id: "2001"
+    numeric_id: 2001
     name: Alice Liddell
     given_name: Alice
     family_name: Liddell
@@ -319,12 +320,16 @@ class Conformance:
 
     def decode_id_token(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """Header and claims of a signed ID token, its signature checked against the JWKS."""
-        header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+        header, claims = self.verify_jwt(token)
         assert header["alg"] in self.meta["id_token_signing_alg_values_supported"]
+        return header, claims
+
+    def verify_jwt(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Header and claims of a JWT konnect signed, verified with the key its kid names."""
+        header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
         assert header["alg"] != "none"
-        keys = self.jwks()
-        assert header.get("kid"), "the ID token names its key (OP-IDToken-kid)"
-        key = keys.get_by_kid(header["kid"])
+        assert header.get("kid"), "the JWT names its key (OP-IDToken-kid)"
+        key = self.jwks().get_by_kid(header["kid"])
         verified = jws.deserialize_compact(token, key, algorithms=[header["alg"]])
         return header, json.loads(verified.payload)
 

@@ -45,3 +45,8 @@ def check_session_answer(client_id: str, origin: str, session_state: str, cookie
     digest, _, salt = session_state.partition(".")
     text = f"{client_id} {origin} {cookie} {salt}"
     return "unchanged" if hashlib.sha256(text.encode()).hexdigest() == digest else "changed"
+
+
+def browser_state(browser: httpx.Client) -> str:
+    """The browser state cookie the check_session_iframe reads."""
+    return next((c.value or "" for c in browser.cookies.jar if c.name.endswith("KKBS")), "")

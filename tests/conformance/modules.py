@@ -361,12 +361,17 @@ def oidcc_refresh_token(conf: Conformance, browser: httpx.Client, profile: Profi
     assert conf.userinfo(body["access_token"]).status_code == 200
 
 
+def pkce() -> tuple[str, str]:
+    """A code verifier and its S256 code challenge (RFC 7636 §4.2)."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def oidcc_ensure_request_with_valid_pkce_succeeds(
     conf: Conformance, browser: httpx.Client, profile: Profile
 ) -> None:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    verifier, challenge = pkce()
     params = conf.request(profile, code_challenge=challenge, code_challenge_method="S256")
     response = conf.authorize(browser, params)
     assert "error" not in response.params

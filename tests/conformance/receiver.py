@@ -5,6 +5,7 @@ sector_identifier_uri). It records every request so the tests can check what kon
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -77,9 +78,12 @@ class Receiver:
     def at(self, path: str) -> list[Received]:
         return [item for item in self.received if item.path == path]
 
-    def wait_for(self, path: str, timeout: float = 10) -> Received:
+    def wait_for(
+        self, path: str, timeout: float = 10, where: Callable[[Received], bool] = lambda _: True
+    ) -> Received:
+        """The first request at `path` that `where` accepts, once it has arrived."""
         deadline = time.monotonic() + timeout
-        while not self.at(path):
+        while not [item for item in self.at(path) if where(item)]:
             assert time.monotonic() < deadline, f"nothing arrived at {path}"
             time.sleep(0.02)
-        return self.at(path)[0]
+        return next(item for item in self.at(path) if where(item))

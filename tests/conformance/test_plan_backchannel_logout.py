@@ -4,14 +4,11 @@ client's backchannel_logout_uri, a real server on loopback that checks it as the
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from joserfc import jws
 
 from tests.conformance.channels import (
     CHANNEL_CLIENT,
@@ -20,6 +17,7 @@ from tests.conformance.channels import (
     check_post_logout_redirect,
     open_end_session,
     start_with_channel,
+    verified_logout_token,
 )
 from tests.conformance.flow import run_flow
 from tests.conformance.harness import SKEW, Conformance, Profile
@@ -46,16 +44,6 @@ def conf(running: tuple[Conformance, Receiver]) -> Conformance:
 
 def test_oidcc_backchannel_logout_discovery_endpoint_verification(conf: Conformance) -> None:
     check_logout_discovery(conf, "backchannel")
-
-
-def verified_logout_token(conf: Conformance, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """ValidateLogoutTokenSignature: signed with a key of the OP's JWKS, never alg none."""
-    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
-    assert header["alg"] != "none"
-    assert header["alg"] in conf.meta["id_token_signing_alg_values_supported"]
-    key = conf.jwks().get_by_kid(header["kid"])
-    verified = jws.deserialize_compact(token, key, algorithms=[header["alg"]])
-    return header, json.loads(verified.payload)
 
 
 def check_logout_token_claims(conf: Conformance, claims: dict[str, Any]) -> None:

@@ -4,8 +4,6 @@ started with dynamic client registration allowed."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,20 +14,21 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc import jws, jwt
 
 from konnect.http.app import create_app
 from tests.conformance import modules
 from tests.conformance.discovery import check_jwks, oidcc_discovery_endpoint_verification
 from tests.conformance.dynamic import (
     DynamicClient,
+    client_flow,
     new_key,
     public_jwks,
     register,
     registered,
     registered_with_keys,
+    sign,
 )
-from tests.conformance.flow import Flow, finish_flow, run_flow
+from tests.conformance.flow import finish_flow, run_flow
 from tests.conformance.harness import (
     CONSENT_REF,
     REDIRECT_URI,
@@ -69,35 +68,12 @@ def receiver(running: tuple[Conformance, Receiver]) -> Receiver:
     return running[1]
 
 
-def client_flow(
-    conf: Conformance,
-    browser: httpx.Client,
-    client: DynamicClient,
-    *,
-    expect_login: bool | None = None,
-    **changes: str,
-) -> Flow:
-    """A code flow of a dynamic client (consent included), private_key_jwt at the token
-    endpoint when it registered keys, else its secret."""
-    assertion = client.assertion(conf) if "client_secret" not in client.registration else None
-    params = conf.request(CODE, client_id=client.id, **changes)
-    response = conf.authorize(browser, params, expect_login=expect_login)
-    return finish_flow(conf, CODE, params, response, client=client.credentials, assertion=assertion)
-
-
 def expect_error_page(conf: Conformance, browser: httpx.Client, params: dict[str, str]) -> None:
     """The OP shows an error itself: it never redirects to an unregistered URI."""
     conf.sign_in(browser)
     response = conf.open_authorize(browser, params)
     assert response.status_code == 400, response.headers.get("location")
     assert "location" not in response.headers
-
-
-def decode_jwt(token: str, conf: Conformance) -> tuple[dict[str, Any], dict[str, Any]]:
-    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
-    key = conf.jwks().get_by_kid(header["kid"])
-    verified = jws.deserialize_compact(token, key, algorithms=[header["alg"]])
-    return header, json.loads(verified.payload)
 
 
 # -- signing algorithms and redirect URIs ---------------------------------------------------
@@ -118,7 +94,7 @@ def test_oidcc_userinfo_rs256(conf: Conformance, browser: httpx.Client) -> None:
     response = conf.userinfo(flow.access_token)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].split(";")[0] == "application/jwt"
-    header, claims = decode_jwt(response.text, conf)
+    header, claims = conf.verify_jwt(response.text)
     assert header["alg"] == "RS256"
     assert claims["sub"] == flow.claims["sub"]
     if "iss" in claims:  # OIDC Core 5.3.2: SHOULD be present, then these values
@@ -403,7 +379,7 @@ def request_uri_flow(
     if alg == "none":
         request_object = modules.unsigned_request_object(claims)
     else:
-        request_object = jwt.encode({"alg": alg, "kid": client.key.kid}, claims, client.key)
+        request_object = sign(claims, client.key, alg)
     path = f"/request-{alg}.jwt"
     receiver.documents[path] = request_object
     outer = {

@@ -4,8 +4,6 @@ frontchannel_logout_uri with iss and sid, then returns to the post_logout_redire
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterator
 
 import httpx
@@ -15,6 +13,7 @@ from tests.conformance.channels import (
     CHANNEL_CLIENT,
     check_logout_discovery,
     check_post_logout_redirect,
+    load_frames,
     open_end_session,
     start_with_channel,
 )
@@ -41,19 +40,6 @@ def conf(running: tuple[Conformance, Receiver]) -> Conformance:
 
 def test_oidcc_frontchannel_logout_discovery_endpoint_verification(conf: Conformance) -> None:
     check_logout_discovery(conf, "frontchannel")
-
-
-def load_frames(page: httpx.Response) -> str:
-    """What a browser does with the sign-out page: load every iframe, then go on to the
-    page's next address (its script does so once the frames loaded)."""
-    assert page.status_code == 200, page.text
-    assert page.headers["content-type"].startswith("text/html")
-    frames = [html.unescape(src) for src in re.findall(r'<iframe hidden src="([^"]+)"', page.text)]
-    assert frames
-    for frame in frames:
-        assert httpx.get(frame).status_code == 200
-    [target] = re.findall(r'data-next="([^"]+)"', page.text)
-    return html.unescape(target)
 
 
 def test_oidcc_frontchannel_rp_initiated_logout(

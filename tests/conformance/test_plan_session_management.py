@@ -8,6 +8,7 @@ import pytest
 from tests.conformance.harness import CLIENT_ID, POST_LOGOUT_URI, Conformance
 from tests.conformance.logout import (
     RP_ORIGIN,
+    browser_state,
     check_session_answer,
     end_session,
     signed_in,
@@ -25,10 +26,6 @@ def test_oidcc_session_management_discovery_endpoint_verification(conf: Conforma
     assert page.headers["content-type"].startswith("text/html")
     assert 'addEventListener("message"' in page.text
     assert "SHA-256" in page.text
-
-
-def browser_state(browser: httpx.Client) -> str:
-    return next((c.value or "" for c in browser.cookies.jar if c.name.endswith("KKBS")), "")
 
 
 def test_oidcc_session_management_rp_initiated_logout(
