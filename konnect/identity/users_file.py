@@ -16,7 +16,7 @@ from konnect.crypto import hash_password, verify_password
 from konnect.identity.base import User
 
 BACKEND_NAME = "identifier-users"
-_SCOPES = ("profile", "email", "konnect/id", "konnect/uuid", "konnect/raw_sub")
+_SCOPES = ("profile", "email", "konnect/id", "konnect/uuid", "konnect/raw_sub", "groups")
 _KNOWN_KEYS = {
     "username",
     "password_hash",

@@ -19,6 +19,7 @@ _BASIC_SCOPES = ("openid", "email", "profile", "konnect/id", "konnect/uuid", "ko
 _BUILTIN_DEFINITIONS: dict[str, dict[str, Any]] = {
     "basic": {"priority": 20, "id": "scope_alias_basic"},
     OFFLINE_ACCESS: {"priority": 10, "id": "scope_offline_access"},
+    "groups": {"priority": 15, "id": "scope_groups"},
 }
 
 

@@ -108,6 +108,7 @@ users:
     family_name: Liddell
     email: alice@example.com
     email_verified: true
+    groups: [readers, writers]
 """
     )
     clients = "".join(

@@ -65,6 +65,7 @@ SCOPES = (
     "konnect/id",
     "konnect/uuid",
     "konnect/raw_sub",
+    "groups",
 )
 #: The demo user's claims: those of the scopes that have claims.
 USER_CLAIMS = tuple(name for scope in SCOPES for name in SCOPE_CLAIMS.get(scope, ()))

@@ -29,7 +29,7 @@ from konnect.identity.ldap.settings import LdapSettings
 from konnect.identity.ldap.wire import and_filter, compiled_filter, equality_filter
 
 BACKEND_NAME = "identifier-ldap"
-_SCOPES = ("profile", "email", "konnect/uuid", "konnect/raw_sub", "groups")
+_SCOPES = ("profile", "email", "konnect/uuid", "konnect/raw_sub")
 _MAX_GROUP_DEPTH = 8
 
 log = logging.getLogger("konnect.identity.ldap")
@@ -60,8 +60,10 @@ class LdapBackend:
 
     def __init__(self, settings: LdapSettings) -> None:
         self.settings = settings
-        self.scopes: tuple[str, ...] = _SCOPES + (
-            ("konnect/id",) if settings.uidnumber_attribute else ()
+        self.scopes: tuple[str, ...] = (
+            *_SCOPES,
+            *(("konnect/id",) if settings.uidnumber_attribute else ()),
+            *(("groups",) if settings.groups != "none" else ()),
         )
         servers = " ".join(server.uri for server in settings.servers)
         log.info("LDAP: users from %s under %s", servers, settings.base_dn)

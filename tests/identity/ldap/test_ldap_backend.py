@@ -185,6 +185,12 @@ def test_konnect_id_scope_only_with_a_uidnumber_attribute(slapd: Slapd) -> None:
     assert "konnect/id" in backend(slapd, LDAP_UIDNUMBER_ATTRIBUTE="uidNumber").scopes
 
 
+def test_groups_scope_only_when_groups_are_read(slapd: Slapd) -> None:
+    assert "groups" not in backend(slapd, LDAP_GROUPS="none").scopes
+    assert "groups" in backend(slapd, LDAP_GROUPS="memberof").scopes
+    assert "groups" in backend(slapd, LDAP_GROUPS="search").scopes
+
+
 def test_groups_from_member_of(slapd: Slapd) -> None:
     user = logon(slapd, "jonas", LDAP_GROUPS="memberof")
     assert user is not None
