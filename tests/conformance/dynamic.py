@@ -16,10 +16,9 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from tests.conformance.flow import Flow, finish_flow
-from tests.conformance.harness import REDIRECT_URI, Assertion, Conformance, Profile
+from tests.conformance.harness import CODE, REDIRECT_URI, Assertion, Conformance
 
 ASSERTION_LIFETIME = 60
-CODE = Profile("code")
 #: A key a client signs with: its own public-key pair, or its secret (client_secret_jwt).
 ClientKey = RSAKey | ECKey | OKPKey | OctKey
 

@@ -27,6 +27,7 @@ from tests.conformance.harness import (
     ASSERTION_TYPE,
     CLIENT_ID,
     CLIENT_SECRET,
+    CODE,
     POST_LOGOUT_URI,
     REDIRECT_URI,
     Conformance,
@@ -35,7 +36,6 @@ from tests.conformance.harness import (
 from tests.conformance.modules import pkce, returned_claims, unsigned_request_object
 from tests.conformance.receiver import BACKCHANNEL_PATH, FRONTCHANNEL_PATH, Received
 
-CODE = Profile("code")
 CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 JWT_METHODS = ("client_secret_jwt", "private_key_jwt")
 CONFIDENTIAL_GRANTS = ["authorization_code", "client_credentials"]

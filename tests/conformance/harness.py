@@ -72,6 +72,10 @@ class Profile:
         return self.response_type.replace(" ", "+") + mode
 
 
+#: The plain authorization code flow, which most modules outside the response-type plans use.
+CODE = Profile("code")
+
+
 @dataclass
 class OffsetClock:
     """Real time plus an offset the tests can move forward (max_age, code lifetime)."""

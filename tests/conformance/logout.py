@@ -9,9 +9,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from tests.conformance.flow import Flow, run_flow
-from tests.conformance.harness import POST_LOGOUT_URI, Conformance, Profile
+from tests.conformance.harness import CODE, POST_LOGOUT_URI, Conformance
 
-CODE = Profile("code")
 RP_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(POST_LOGOUT_URI))
 
 

@@ -83,7 +83,7 @@ class Receiver:
     ) -> Received:
         """The first request at `path` that `where` accepts, once it has arrived."""
         deadline = time.monotonic() + timeout
-        while not [item for item in self.at(path) if where(item)]:
+        while (found := next((item for item in self.at(path) if where(item)), None)) is None:
             assert time.monotonic() < deadline, f"nothing arrived at {path}"
             time.sleep(0.02)
-        return next(item for item in self.at(path) if where(item))
+        return found

@@ -37,13 +37,13 @@ from tests.conformance.flow import run_flow
 from tests.conformance.harness import (
     CLIENT_ID,
     CLIENT_SECRET,
+    CODE,
     SECOND_CLIENT_ID,
     SECOND_CLIENT_SECRET,
     Conformance,
     Profile,
 )
 from tests.conformance.logout import (
-    CODE,
     RP_ORIGIN,
     browser_state,
     check_session_answer,

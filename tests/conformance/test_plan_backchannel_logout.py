@@ -20,7 +20,7 @@ from tests.conformance.channels import (
     verified_logout_token,
 )
 from tests.conformance.flow import run_flow
-from tests.conformance.harness import SKEW, Conformance, Profile
+from tests.conformance.harness import CODE, SKEW, Conformance
 from tests.conformance.logout import still_signed_in
 from tests.conformance.receiver import BACKCHANNEL_PATH, Receiver
 
@@ -69,7 +69,7 @@ def test_oidcc_backchannel_rp_initiated_logout(
     running: tuple[Conformance, Receiver], browser: httpx.Client
 ) -> None:
     conf, receiver = running
-    flow = run_flow(conf, browser, Profile("code"), client=CHANNEL_CLIENT, expect_login=True)
+    flow = run_flow(conf, browser, CODE, client=CHANNEL_CLIENT, expect_login=True)
     assert flow.id_token
     response = open_end_session(conf, browser, flow.id_token)
     assert response.status_code in (302, 303), response.text

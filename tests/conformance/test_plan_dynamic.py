@@ -30,11 +30,11 @@ from tests.conformance.dynamic import (
 )
 from tests.conformance.flow import finish_flow, run_flow
 from tests.conformance.harness import (
+    CODE,
     CONSENT_REF,
     REDIRECT_URI,
     Conformance,
     OffsetClock,
-    Profile,
     single,
     start_conformance,
     write_config,
@@ -44,7 +44,6 @@ from tests.conftest import RunningServer, api_headers
 
 pytestmark = pytest.mark.conformance("oidcc-dynamic-certification-test-plan")
 
-CODE = Profile("code")
 WEB_REDIRECT_URI = "https://rp.example.com/cb"
 
 

@@ -18,7 +18,7 @@ from tests.conformance.channels import (
     start_with_channel,
 )
 from tests.conformance.flow import run_flow
-from tests.conformance.harness import Conformance, Profile
+from tests.conformance.harness import CODE, Conformance
 from tests.conformance.logout import still_signed_in
 from tests.conformance.receiver import FRONTCHANNEL_PATH, Receiver
 
@@ -46,7 +46,7 @@ def test_oidcc_frontchannel_rp_initiated_logout(
     running: tuple[Conformance, Receiver], browser: httpx.Client
 ) -> None:
     conf, receiver = running
-    flow = run_flow(conf, browser, Profile("code"), client=CHANNEL_CLIENT, expect_login=True)
+    flow = run_flow(conf, browser, CODE, client=CHANNEL_CLIENT, expect_login=True)
     assert flow.id_token
     sid = flow.claims["sid"]  # frontchannel_logout_session_required: the ID token has sid
     next_url = load_frames(open_end_session(conf, browser, flow.id_token))
