@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from joserfc.jwk import ECKey
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, browser, sign_in
+from tests.flows.test_bad_input import good_params
+from tests.flows.test_guest_flow import GUEST_ID, guest_claims, sign
+from tests.flows.test_request_objects import unsigned
 
 DISCOVERY = "/.well-known/openid-configuration"
 JWKS = "/konnect/v1/jwks.json"
@@ -59,3 +64,66 @@ def test_without_an_rsa_key_a_registration_relying_on_the_rs256_default_is_refus
     registered = _register(ec_only, id_token_signed_response_alg="ES256")
     assert registered.status_code == 201, registered.text
     assert registered.json()["id_token_signed_response_alg"] == "ES256"
+
+
+def _authorize(server: RunningServer, **params: str) -> dict[str, list[str]]:
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        response = client.get("/signin/v1/identifier/_/authorize?" + urlencode(params))
+    assert response.status_code == 302, response.text
+    return parse_qs(urlsplit(response.headers["location"]).query)
+
+
+def test_an_unsigned_request_object_works_for_a_client_that_registered_no_alg(
+    server: RunningServer,
+) -> None:
+    token = unsigned({"client_id": "trusted-app", "state": "from-object"})
+    answer = _authorize(
+        server, **good_params(client_id="trusted-app", prompt="none", request=token)
+    )
+    assert "code" in answer, answer
+    assert answer["state"] == ["from-object"]
+
+
+def test_an_unsigned_request_object_is_refused_when_the_client_registered_an_alg(
+    server: RunningServer,
+) -> None:
+    token = unsigned({"client_id": "signing-app", "state": "from-object"})
+    answer = _authorize(
+        server, **good_params(client_id="signing-app", prompt="none", request=token)
+    )
+    assert answer["error"] == ["invalid_request_object"]
+    assert answer["state"] == ["st"]
+
+
+def test_an_unsigned_request_object_never_signs_a_guest_in(
+    server_factory: Callable[..., RunningServer], tmp_path: Path, client_key: ECKey
+) -> None:
+    # A client that may sign guests in but registered no request object alg.
+    public = client_key.as_dict(private=False)
+    registry = tmp_path / "guests.yaml"
+    registry.write_text(
+        "clients:\n"
+        "  - id: meet\n"
+        "    trusted: yes\n"
+        "    application_type: native\n"
+        "    redirect_uris: [http://127.0.0.1:9999/cb]\n"
+        "    trusted_scopes: [konnect/guestok]\n"
+        f"    jwks: {{keys: [{public}]}}\n"
+    )
+    server = server_factory(identifier_registration_conf=registry, allow_client_guests=True)
+    claims = guest_claims("meet")
+    params = good_params(client_id="meet", prompt="none", scope=claims["scope"], nonce="n")
+    params["response_type"] = "id_token token"
+
+    def guest_answer(request_object: str) -> dict[str, list[str]]:
+        with browser(server.url) as client:
+            query = urlencode({**params, "request": request_object})
+            response = client.get("/signin/v1/identifier/_/authorize?" + query)
+        assert response.status_code == 302, response.text
+        return parse_qs(urlsplit(response.headers["location"]).fragment)
+
+    assert "access_token" in guest_answer(sign(client_key, claims))
+    refused = guest_answer(unsigned(claims))
+    assert refused["error"] == ["login_required"]
+    assert GUEST_ID not in str(refused)
