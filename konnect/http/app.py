@@ -151,6 +151,8 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
     if keys and clients:
         collected.problems.extend(_unsignable_clients(keys, clients))
+    for warning in clients.warnings if clients is not None else ():
+        log.warning("%s", warning)
     # `is None`: an empty client registry (no registry file) is fine, though falsy.
     if (
         collected.problems
