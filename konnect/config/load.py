@@ -94,6 +94,9 @@ OPTIONS: tuple[Option, ...] = (
            "DIR"),
     Option("trusted_proxies", "words", "IP or CIDR of a trusted reverse proxy; repeatable",
            "--trusted-proxy", None, "trusted_proxies", "IP"),
+    Option("forwarded_user_sign_in", "bool",
+           "sign in the user a trusted proxy names in X-Forwarded-User (single sign-on)",
+           "--forwarded-user-sign-in", None, "forwarded_user_sign_in"),
     Option("allowed_scopes", "words", "scope to allow, replacing the default list; repeatable",
            "--allow-scope", None, "allowed_scopes", "SCOPE"),
     Option("access_token_expiration", "int", "access token lifetime in seconds (0: default)",
@@ -745,6 +748,11 @@ def _check_combinations(
     if issuer.startswith("http://"):
         warnings.append(
             f"issuer {issuer} uses plain http://, which is acceptable only for local testing"
+        )
+    if values.get("forwarded_user_sign_in") and not values.get("trusted_proxies"):
+        problems.append(
+            f"{sources['forwarded_user_sign_in'].where}: needs the trusted proxies whose "
+            "X-Forwarded-User to believe (--trusted-proxy or cfg trusted_proxies)"
         )
     workers = values.get("workers", 1)
     if workers > 1 and values.get("state_store", "memory") == "memory":

@@ -185,6 +185,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         trusted_proxies=tuple(
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),
+        forwarded_user_sign_in=settings.forwarded_user_sign_in,
         guests=GuestPolicy(
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,
