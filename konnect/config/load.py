@@ -86,6 +86,12 @@ OPTIONS: tuple[Option, ...] = (
            "--sign-in-uri", None, "sign_in_uri", "URI"),
     Option("signed_out_uri", "text", "page shown after sign-out; unset: the bundled web app",
            "--signed-out-uri", None, "signed_out_uri", "URI"),
+    Option("authorization_endpoint_uri", "text",
+           "path (or URL, of which the path counts) redirected to the authorization endpoint",
+           "--authorization-endpoint-uri", None, "authorization_endpoint_uri", "URI"),
+    Option("endsession_endpoint_uri", "text",
+           "path (or URL, of which the path counts) redirected to the end session endpoint",
+           "--endsession-endpoint-uri", None, "endsession_endpoint_uri", "URI"),
     Option("disable_identifier_client", "bool", "do not serve the bundled sign-in web app",
            "--disable-identifier-client", None, "disable_identifier_client"),
     Option("identifier_client_path", "path",
@@ -544,6 +550,16 @@ def _check_page_uri(value: str) -> str:
     raise ValueError(f"expected a path starting with / or an http(s):// URL, got '{value}'")
 
 
+def _endpoint_path(value: str) -> str:
+    """Konnect routed only the path of --authorization-endpoint-uri and the like."""
+    parts = urlsplit(value)
+    url = parts.scheme in ("https", "http") and bool(parts.netloc)
+    path = parts.path if url else value
+    if not path.startswith("/") or path.startswith("//") or any(char in path for char in "?# "):
+        raise ValueError(f"expected a path starting with / or an http(s):// URL, got '{value}'")
+    return path
+
+
 def _existing_file(path: Path) -> Path:
     if not path.exists():
         raise ValueError(f"file not found: {path}")
@@ -632,6 +648,8 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "uri_base_path": _normalise_base_path,
     "sign_in_uri": _check_page_uri,
     "signed_out_uri": _check_page_uri,
+    "authorization_endpoint_uri": _endpoint_path,
+    "endsession_endpoint_uri": _endpoint_path,
     "trusted_proxies": _network_list,
     "access_token_expiration": _zero_means_default("access_token_expiration"),
     "id_token_expiration": _zero_means_default("id_token_expiration"),

@@ -22,6 +22,7 @@ from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
 from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
+from konnect.http.konnect_paths import konnect_path_routes
 from konnect.http.middleware import RequestLimits
 from konnect.identifier import build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
@@ -207,6 +208,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         *provider_routes(provider, webapp.error_response),
         *identifier_routes(provider),
         *webapp.routes(),
+        *konnect_path_routes(settings, provider.endpoints),
     ]
 
     @contextlib.asynccontextmanager

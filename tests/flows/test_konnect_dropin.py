@@ -10,10 +10,13 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
+from konnect.config import ConfigError, load_settings
 from tests.conftest import RunningServer, browser, sign_in
 from tests.flows.test_bad_input import good_params
 from tests.flows.test_guest_flow import GUEST_ID, guest_claims, sign
 from tests.flows.test_request_objects import unsigned
+from tests.identity.test_cookie_backend import COOKIE, CookieApp, query
+from tests.identity.test_cookie_backend import cookie_app as cookie_app
 
 DISCOVERY = "/.well-known/openid-configuration"
 JWKS = "/konnect/v1/jwks.json"
@@ -127,3 +130,62 @@ def test_an_unsigned_request_object_never_signs_a_guest_in(
     refused = guest_answer(unsigned(claims))
     assert refused["error"] == ["login_required"]
     assert GUEST_ID not in str(refused)
+
+
+def test_konnects_endpoint_uri_flags_are_read_for_their_path() -> None:
+    settings = load_settings(
+        [
+            "--iss=https://idp.example.com",
+            "--authorization-endpoint-uri=https://idp.example.com/konnect/v1/authorize",
+            "--endsession-endpoint-uri=/konnect/v1/endsession",
+            "dummy",
+        ],
+        {},
+    )
+    assert settings.authorization_endpoint_uri == "/konnect/v1/authorize"
+    assert settings.endsession_endpoint_uri == "/konnect/v1/endsession"
+    for bad in ("konnect/v1/authorize", "//elsewhere.example.com/a", "ftp://x.example/a"):
+        with pytest.raises(ConfigError, match="--authorization-endpoint-uri"):
+            load_settings(
+                ["--iss=https://idp.example.com", f"--authorization-endpoint-uri={bad}"], {}
+            )
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_cookie_managers_authorize_path_of_konnect_works(
+    server_factory: Callable[..., RunningServer], cookie_app: CookieApp, method: str
+) -> None:
+    server = server_factory(
+        identity_manager="cookie", identity_manager_args=(cookie_app.url + "/whoami", COOKIE)
+    )
+    params = good_params(prompt="none")
+    with httpx.Client(base_url=server.url, cookies={COOKIE: "alice-key"}) as client:
+        if method == "GET":
+            moved = client.get("/konnect/v1/authorize?" + urlencode(params))
+        else:
+            moved = client.post("/konnect/v1/authorize", data=params)
+        assert moved.status_code == 307, moved.text
+        location = moved.headers["location"]
+        assert location.startswith(server.url + "/signin/v1/identifier/_/authorize")
+        response = client.request(method, location, data=params if method == "POST" else None)
+    assert "code" in query(response)
+
+
+def test_the_endpoint_uris_of_a_konnect_unit_file_lead_to_konnects_endpoints(
+    server_factory: Callable[..., RunningServer],
+) -> None:
+    server = server_factory(
+        identity_manager="dummy",
+        authorization_endpoint_uri="/auth",
+        endsession_endpoint_uri="/logout",
+    )
+    with browser(server.url) as client:
+        authorized = client.get("/auth?" + urlencode(good_params()))
+        ended = client.get("/logout?state=s")
+    assert authorized.status_code == ended.status_code == 307
+    assert authorized.headers["location"] == (
+        server.url + "/signin/v1/identifier/_/authorize?" + urlencode(good_params())
+    )
+    assert ended.headers["location"] == server.url + "/signin/v1/identifier/_/endsession?state=s"
+    discovery = httpx.get(server.url + DISCOVERY).json()
+    assert discovery["authorization_endpoint"] == server.url + "/signin/v1/identifier/_/authorize"
