@@ -131,13 +131,31 @@ def _jwk_from_pem(path: Path, kid: str | None, use: str | None, *, as_yaml: bool
         print(f"konnectd: {path}: {_one_line(error)}", file=sys.stderr)
         return 1
     if as_yaml:
-        import yaml
-
-        # A one-item list: it pastes directly under `jwks: keys:` in the client registry.
-        sys.stdout.write(yaml.safe_dump([jwk], default_flow_style=False, sort_keys=True))
+        sys.stdout.write(_jwk_yaml(jwk))
     else:
         print(json.dumps(jwk, indent="\t", sort_keys=True))
     return 0
+
+
+def _jwk_yaml(jwk: dict[str, str]) -> str:
+    """The JWK as a YAML mapping, as Konnect prints it: one `key: value` line per member.
+
+    YAML 1.1 readers (Go's, in kwmserver) take a bare `y` or `n` for a boolean, so the EC
+    member `y` and the RSA member `n` are written in double quotes.
+    """
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        def represent_str(self, data: str) -> yaml.ScalarNode:
+            if data.lower() in _YAML11_BOOLEAN_WORDS:
+                return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+            return super().represent_str(data)
+
+    Dumper.add_representer(str, Dumper.represent_str)
+    return yaml.dump(jwk, Dumper=Dumper, default_flow_style=False, sort_keys=True)
+
+
+_YAML11_BOOLEAN_WORDS = ("y", "n", "yes", "no", "on", "off", "true", "false")
 
 
 def _hash_password(*, from_stdin: bool) -> int:

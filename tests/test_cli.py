@@ -169,7 +169,7 @@ def test_healthcheck_finds_the_server_from_a_wildcard_listen_address(
 
 
 def test_jwk_from_pem_yaml_is_accepted_by_the_client_registry(tmp_path: Path) -> None:
-    """An admin's path: openssl EC key -> jwk-from-pem --yaml -> registry `jwks: keys:`."""
+    """An admin's path: openssl EC key -> jwk-from-pem --yaml -> an item of `jwks: keys:`."""
     pem = tmp_path / "meet-kwmserver.pem"
     subprocess.run(
         ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(pem)],
@@ -177,10 +177,15 @@ def test_jwk_from_pem_yaml_is_accepted_by_the_client_registry(tmp_path: Path) ->
     )
     result = konnectd("utils", "jwk-from-pem", "--yaml", str(pem))
     assert result.returncode == 0, result.stderr
-    jwk = yaml.safe_load(result.stdout)[0]
+    jwk = yaml.safe_load(result.stdout)
     assert sorted(jwk) == ["crv", "d", "kid", "kty", "use", "x", "y"]
     assert jwk["kid"] == "meet-kwmserver"
-    indented = "\n".join("      " + line for line in result.stdout.splitlines())
+    # A mapping as Konnect prints it; `y` quoted, or a YAML 1.1 reader (Go) reads true.
+    assert f'\n"y": {jwk["y"]}\n' in result.stdout
+    item = "\n".join(
+        ("      - " if number == 0 else "        ") + line
+        for number, line in enumerate(result.stdout.splitlines())
+    )
     registry = tmp_path / "registry.yaml"
     registry.write_text(
         "clients:\n"
@@ -189,12 +194,22 @@ def test_jwk_from_pem_yaml_is_accepted_by_the_client_registry(tmp_path: Path) ->
         "    redirect_uris: [https://meet.example.com/meet/]\n"
         "    request_object_signing_alg: ES256\n"
         "    jwks:\n"
-        "      keys:\n" + indented + "\n"
+        "      keys:\n" + item + "\n"
     )
     client = load_registry(registry, "https://idp.example.com").get("meet")
     assert client is not None
     assert client.jwks is not None
-    assert client.jwks["keys"][0]["x"] == jwk["x"]
+    assert client.jwks["keys"][0]["y"] == jwk["y"]
+
+
+def test_jwk_from_pem_yaml_quotes_the_rsa_modulus_n(tmp_path: Path) -> None:
+    pem = tmp_path / "rsa.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(pem), "2048"], check=True, capture_output=True)
+    result = konnectd("utils", "jwk-from-pem", "--yaml", "--kid", "k1", str(pem))
+    assert result.returncode == 0, result.stderr
+    jwk = yaml.safe_load(result.stdout)
+    assert jwk["kid"] == "k1"
+    assert f'\n"n": {jwk["n"]}\n' in result.stdout
 
 
 def test_jwk_from_pem_reports_a_bad_file(tmp_path: Path) -> None:

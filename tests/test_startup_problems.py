@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
@@ -56,3 +58,21 @@ def test_client_alg_without_a_fitting_key_stops_startup(tmp_path: Path) -> None:
 def test_a_server_without_any_registered_client_starts() -> None:
     users = Path(__file__).resolve().parents[1] / "etc" / "users.yaml"
     create_app(Settings(issuer="https://idp.example.com", users_file=users))
+
+
+def test_a_1024_bit_rsa_signing_key_stops_startup(tmp_path: Path) -> None:
+    key = tmp_path / "konnectd-signing-private-key.pem"
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    key.write_bytes(
+        small.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    users = Path(__file__).resolve().parents[1] / "etc" / "users.yaml"
+    settings = Settings(
+        issuer="https://idp.example.com", signing_private_keys=(key,), users_file=users
+    )
+    with pytest.raises(ConfigError, match="1024 bits, 2048 are needed"):
+        create_app(settings)

@@ -36,9 +36,12 @@ class ClientRegistry:
         clients: Iterable[ClientRegistration],
         issuer: str,
         dynamic: DynamicClients | None = None,
+        warnings: Iterable[str] = (),
     ) -> None:
         #: Dynamic client registration, when enabled.
         self.dynamic = dynamic
+        #: What the registry file holds that konnect does not use, for the startup log.
+        self.warnings = tuple(warnings)
         self._clients: dict[str, ClientRegistration] = {}
         for client in clients:
             if client.id in self._clients:
@@ -125,7 +128,9 @@ def load_registry(
     """Read `clients:` from the registry file; every problem is reported in one ConfigError."""
     if path is None:
         return ClientRegistry((), issuer, dynamic)
-    return ClientRegistry(_RegistryFile(path).clients(), issuer, dynamic)
+    registry_file = _RegistryFile(path)
+    clients = registry_file.clients()
+    return ClientRegistry(clients, issuer, dynamic, registry_file.warnings)
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,7 @@ class _RegistryFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[tuple[int, str]] = []  # (line, problem), reported in line order
+        self.warnings: list[str] = []
 
     def clients(self) -> list[ClientRegistration]:
         try:
@@ -197,7 +203,7 @@ class _RegistryFile:
         return self._clients(loader, clients_node)
 
     def _top_level(self, loader: yaml.SafeLoader, root: MappingNode) -> Node | None:
-        """The `clients:` value; `authorities:` is accepted and not used."""
+        """The `clients:` value; `authorities:` is accepted, not used, and warned about."""
         clients_node = None
         seen: set[object] = set()
         for key_node, value_node in root.value:
@@ -207,9 +213,26 @@ class _RegistryFile:
             seen.add(key)
             if key == "clients":
                 clients_node = value_node
-            elif key != "authorities":
+            elif key == "authorities":
+                self._warn_about_authorities(loader, value_node)
+            else:
                 self._problem(key_node, f"unknown top-level key {key!r} (expected clients)")
         return clients_node
+
+    def _warn_about_authorities(self, loader: yaml.SafeLoader, node: Node) -> None:
+        """Each authority named: without them, sign-in silently takes another path."""
+        entries = node.value if isinstance(node, SequenceNode) else [node]
+        for number, entry in enumerate(entries, start=1):
+            if _is_null(entry):
+                continue
+            value = loader.construct_object(entry, deep=True)
+            named = value if isinstance(value, dict) else {}
+            name = str(named.get("id") or named.get("name") or f"#{number}")
+            self.warnings.append(
+                f"{self.path}:{entry.start_mark.line + 1}: authority {name!r} is ignored: "
+                "konnect does not support upstream authorities yet, users sign in with the "
+                "identity manager"
+            )
 
     def _clients(self, loader: yaml.SafeLoader, sequence: SequenceNode) -> list[ClientRegistration]:
         clients: list[ClientRegistration] = []

@@ -86,6 +86,12 @@ OPTIONS: tuple[Option, ...] = (
            "--sign-in-uri", None, "sign_in_uri", "URI"),
     Option("signed_out_uri", "text", "page shown after sign-out; unset: the bundled web app",
            "--signed-out-uri", None, "signed_out_uri", "URI"),
+    Option("authorization_endpoint_uri", "text",
+           "path (or URL, of which the path counts) redirected to the authorization endpoint",
+           "--authorization-endpoint-uri", None, "authorization_endpoint_uri", "URI"),
+    Option("endsession_endpoint_uri", "text",
+           "path (or URL, of which the path counts) redirected to the end session endpoint",
+           "--endsession-endpoint-uri", None, "endsession_endpoint_uri", "URI"),
     Option("disable_identifier_client", "bool", "do not serve the bundled sign-in web app",
            "--disable-identifier-client", None, "disable_identifier_client"),
     Option("identifier_client_path", "path",
@@ -94,6 +100,9 @@ OPTIONS: tuple[Option, ...] = (
            "DIR"),
     Option("trusted_proxies", "words", "IP or CIDR of a trusted reverse proxy; repeatable",
            "--trusted-proxy", None, "trusted_proxies", "IP"),
+    Option("forwarded_user_sign_in", "bool",
+           "sign in the user a trusted proxy names in X-Forwarded-User (single sign-on)",
+           "--forwarded-user-sign-in", None, "forwarded_user_sign_in"),
     Option("allowed_scopes", "words", "scope to allow, replacing the default list; repeatable",
            "--allow-scope", None, "allowed_scopes", "SCOPE"),
     Option("access_token_expiration", "int", "access token lifetime in seconds (0: default)",
@@ -541,6 +550,16 @@ def _check_page_uri(value: str) -> str:
     raise ValueError(f"expected a path starting with / or an http(s):// URL, got '{value}'")
 
 
+def _endpoint_path(value: str) -> str:
+    """Konnect routed only the path of --authorization-endpoint-uri and the like."""
+    parts = urlsplit(value)
+    url = parts.scheme in ("https", "http") and bool(parts.netloc)
+    path = parts.path if url else value
+    if not path.startswith("/") or path.startswith("//") or any(char in path for char in "?# "):
+        raise ValueError(f"expected a path starting with / or an http(s):// URL, got '{value}'")
+    return path
+
+
 def _existing_file(path: Path) -> Path:
     if not path.exists():
         raise ValueError(f"file not found: {path}")
@@ -629,6 +648,8 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "uri_base_path": _normalise_base_path,
     "sign_in_uri": _check_page_uri,
     "signed_out_uri": _check_page_uri,
+    "authorization_endpoint_uri": _endpoint_path,
+    "endsession_endpoint_uri": _endpoint_path,
     "trusted_proxies": _network_list,
     "access_token_expiration": _zero_means_default("access_token_expiration"),
     "id_token_expiration": _zero_means_default("id_token_expiration"),
@@ -745,6 +766,11 @@ def _check_combinations(
     if issuer.startswith("http://"):
         warnings.append(
             f"issuer {issuer} uses plain http://, which is acceptable only for local testing"
+        )
+    if values.get("forwarded_user_sign_in") and not values.get("trusted_proxies"):
+        problems.append(
+            f"{sources['forwarded_user_sign_in'].where}: needs the trusted proxies whose "
+            "X-Forwarded-User to believe (--trusted-proxy or cfg trusted_proxies)"
         )
     workers = values.get("workers", 1)
     if workers > 1 and values.get("state_store", "memory") == "memory":

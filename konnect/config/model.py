@@ -66,9 +66,13 @@ class Settings:
     uri_base_path: str = ""
     sign_in_uri: str | None = None
     signed_out_uri: str | None = None
+    # Konnect's cookie and dummy managers answered at these paths; konnect redirects them.
+    authorization_endpoint_uri: str | None = None
+    endsession_endpoint_uri: str | None = None
     disable_identifier_client: bool = False
     identifier_client_path: Path = DEFAULT_IDENTIFIER_CLIENT_PATH
     trusted_proxies: tuple[str, ...] = ()
+    forwarded_user_sign_in: bool = False
     allowed_scopes: tuple[str, ...] = ()
     access_token_expiration: int = 600
     id_token_expiration: int = 3600

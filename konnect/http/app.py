@@ -22,6 +22,7 @@ from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
 from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
+from konnect.http.konnect_paths import konnect_path_routes
 from konnect.http.middleware import RequestLimits
 from konnect.identifier import build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
@@ -151,6 +152,8 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
     if keys and clients:
         collected.problems.extend(_unsignable_clients(keys, clients))
+    for warning in clients.warnings if clients is not None else ():
+        log.warning("%s", warning)
     # `is None`: an empty client registry (no registry file) is fine, though falsy.
     if (
         collected.problems
@@ -183,6 +186,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         trusted_proxies=tuple(
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),
+        forwarded_user_sign_in=settings.forwarded_user_sign_in,
         guests=GuestPolicy(
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,
@@ -204,6 +208,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         *provider_routes(provider, webapp.error_response),
         *identifier_routes(provider),
         *webapp.routes(),
+        *konnect_path_routes(settings, provider.endpoints),
     ]
 
     @contextlib.asynccontextmanager

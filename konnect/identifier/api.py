@@ -167,9 +167,10 @@ class IdentifierApi:
 
     # -- single sign-on through a trusted reverse proxy ------------------------------------------
     def _forwarded_user(self, request: Request) -> str | None:
-        """The name in X-Forwarded-User when a trusted proxy sent it; None otherwise."""
+        """The name in X-Forwarded-User when a trusted proxy sent it and single sign-on by
+        that header is switched on; None otherwise."""
         peer = request.client.host if request.client else ""
-        if not self.provider.is_trusted_proxy(peer):
+        if not self.provider.forwarded_user_sign_in or not self.provider.is_trusted_proxy(peer):
             return None
         return request.headers.get("x-forwarded-user") or None
 

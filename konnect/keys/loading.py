@@ -23,6 +23,7 @@ from konnect.keys.jwt import (
 )
 
 _MIN_RSA_EXPONENT = 65537
+MIN_RSA_BITS = 2048
 _KEY_SUFFIXES = (".pem", ".json")
 
 
@@ -129,7 +130,7 @@ def generate_signing_key(kid: str = "default", alg: str = "PS256") -> SigningKey
     elif alg == "EdDSA":
         key = ed25519.Ed25519PrivateKey.generate()
     elif alg[:2] in ("RS", "PS"):
-        key = rsa.generate_private_key(public_exponent=_MIN_RSA_EXPONENT, key_size=2048)
+        key = rsa.generate_private_key(public_exponent=_MIN_RSA_EXPONENT, key_size=MIN_RSA_BITS)
     else:
         raise ValueError(f"no key can be generated for {alg!r}")
     return SigningKey(kid, key, family_of(key))
@@ -238,6 +239,8 @@ def _check_supported(path: Path, key: PrivateKey | PublicKey) -> None:
     public = key.public_key() if isinstance(key, PrivateKey) else key
     if isinstance(public, rsa.RSAPublicKey) and public.public_numbers().e < _MIN_RSA_EXPONENT:
         raise KeyLoadError(f"{path}: RSA public exponent below {_MIN_RSA_EXPONENT}")
+    if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
+        raise KeyLoadError(f"{path}: RSA key of {public.key_size} bits, {MIN_RSA_BITS} are needed")
     if (
         isinstance(public, ec.EllipticCurvePublicKey)
         and public.curve.name not in ALGORITHM_BY_CURVE

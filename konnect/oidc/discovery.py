@@ -60,7 +60,7 @@ def _document(provider: Provider) -> dict[str, Any]:
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "jwks_uri": endpoints.url(endpoints.jwks),
-        "scopes_supported": [OPENID, *provider.scopes.supported],
+        "scopes_supported": list(dict.fromkeys([OPENID, *provider.scopes.supported])),
         "response_types_supported": list(RESPONSE_TYPES),
         "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": [

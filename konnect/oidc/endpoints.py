@@ -55,14 +55,16 @@ def documents(provider: Provider) -> dict[str, tuple[str, bytes, dict[str, str]]
     endpoints = provider.endpoints
     return {
         endpoints.discovery: (
-            "application/json",
+            # Konnect's type, parameter included: its own tests asserted this exact string.
+            "application/json; encoding=utf-8",
             discovery_bytes(provider),
             {**_CORS, "Cache-Control": "public, max-age=300"},
         ),
+        # Not cacheable: after a key change every relying party must see the new set at once.
         endpoints.jwks: (
             "application/jwk-set+json",
             provider.keys.jwks_json,
-            {**_CORS, "Cache-Control": "public, max-age=300"},
+            {**_CORS, **NO_CACHE},
         ),
         endpoints.health: ("text/plain", b"", {"Cache-Control": "no-store"}),
     }

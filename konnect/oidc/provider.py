@@ -45,8 +45,10 @@ class Provider:
     clock: Callable[[], float]
     log: logging.Logger
     guests: GuestPolicy = field(default_factory=GuestPolicy)
-    # Reverse proxies whose X-Forwarded-User names a signed-in user (single sign-on).
+    # Reverse proxies whose forwarded headers are believed.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Whether a trusted proxy's X-Forwarded-User signs that user in (single sign-on).
+    forwarded_user_sign_in: bool = False
     # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
     http: Outgoing = field(default_factory=Outgoing)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)

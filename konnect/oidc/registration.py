@@ -190,6 +190,17 @@ def _check_unsupported(read: _Reader) -> None:
         raise _metadata_error("subject_type must be public")
 
 
+def _id_token_alg(read: _Reader, signing: list[str]) -> str:
+    """OIDC Registration §2: ID tokens are RS256 unless the client registers another alg."""
+    alg = read.alg("id_token_signed_response_alg", signing)
+    if alg is None and "RS256" not in signing:
+        raise _metadata_error(
+            "id_token_signed_response_alg defaults to RS256, which this provider cannot sign; "
+            f"register one of {', '.join(signing)}"
+        )
+    return alg or "RS256"
+
+
 def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> ClientRegistration:
     """The registration the metadata asks for; OAuthError with the spec's error if invalid."""
     read = _Reader(metadata)
@@ -218,8 +229,7 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         request_object_signing_alg=read.alg(
             "request_object_signing_alg", [*ALL_ALGORITHMS, "none"]
         ),
-        id_token_signed_response_alg=read.alg("id_token_signed_response_alg", signing)
-        or ("RS256" if "RS256" in signing else None),
+        id_token_signed_response_alg=_id_token_alg(read, signing),
         userinfo_signed_response_alg=read.alg("userinfo_signed_response_alg", signing),
         token_endpoint_auth_method=method,
         token_endpoint_auth_signing_alg=read.text("token_endpoint_auth_signing_alg") or None,

@@ -6,9 +6,11 @@ without the fragment, which only names a version of the content), so an authoriz
 request can never make konnect call an arbitrary URL.
 
 A signed object must use the client's registered `request_object_signing_alg` and one of its
-registered keys (`jwks` or `jwks_uri`); an unsigned one (`alg: none`) is accepted only from a
-client registered with `request_object_signing_alg: none`. Its parameters replace the query's,
-except that `client_id`, `response_type` and `redirect_uri` must agree with the verified request.
+registered keys (`jwks` or `jwks_uri`). An unsigned one (`alg: none`, which discovery lists) is
+accepted unless the client registered a signing alg (OpenID Connect Registration §2: without
+one, any advertised alg may be used); it adds nothing a query could not carry, so it never
+names a guest or carries passthru claims. Its parameters replace the query's, except that
+`client_id`, `response_type` and `redirect_uri` must agree with the verified request.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ async def verified_claims(
     try:
         alg = decode_unverified_header(token).get("alg")
         if alg == "none":
-            if client.request_object_signing_alg != "none":
-                raise _invalid("unsigned request objects are not allowed for this client")
+            if client.request_object_signing_alg not in (None, "none"):
+                raise _invalid("this client registered signed request objects")
             return decode_unsecured(token, now=now), False
         if not client.has_public_keys:
             raise _invalid("no keys are registered for this client")

@@ -43,6 +43,28 @@ def test_empty_registries_load(tmp_path: Path, text: str) -> None:
     assert len(load(tmp_path, text)) == 0
 
 
+def test_each_authority_is_named_in_a_warning(tmp_path: Path) -> None:
+    registry = load(
+        tmp_path,
+        """clients: []
+authorities:
+  - name: Upstream OIDC
+    authority_type: oidc
+  - id: saml-idp
+    name: SAML IdP
+    authority_type: saml2
+  - authority_type: oidc
+""",
+    )
+    path = tmp_path / "registry.yaml"
+    assert registry.warnings == tuple(
+        f"{path}:{line}: authority {name!r} is ignored: konnect does not support upstream "
+        "authorities yet, users sign in with the identity manager"
+        for line, name in ((3, "Upstream OIDC"), (5, "saml-idp"), (8, "#3"))
+    )
+    assert load(tmp_path, "authorities: []\n").warnings == ()
+
+
 def test_missing_file_is_a_problem(tmp_path: Path) -> None:
     path = tmp_path / "absent.yaml"
     with pytest.raises(ConfigError) as caught:

@@ -479,9 +479,12 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         "uri_base_path = /idp",
         "sign_in_uri = https://login.example.com/",
         "signed_out_uri = /bye",
+        "authorization_endpoint_uri = https://idp.example.com/konnect/v1/authorize",
+        "endsession_endpoint_uri = /konnect/v1/endsession",
         "disable_identifier_client = yes",
         f"web_resources_path = {webapp}",
         "trusted_proxies = 10.0.0.1 10.1.0.0/16",
+        "forwarded_user_sign_in = yes",
         "allowed_scopes = openid profile",
         "access_token_expiration = 60",
         "id_token_expiration = 120",
@@ -520,9 +523,12 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--uri-base-path", "/idp/",
             "--sign-in-uri", "https://login.example.com/",
             "--signed-out-uri", "/bye",
+            "--authorization-endpoint-uri", "/konnect/v1/authorize",
+            "--endsession-endpoint-uri", "https://idp.example.com/konnect/v1/endsession",
             "--disable-identifier-client",
             "--identifier-client-path", str(webapp),
             "--trusted-proxy", "10.0.0.1", "--trusted-proxy", "10.1.0.0/16",
+            "--forwarded-user-sign-in",
             "--allow-scope", "openid", "--allow-scope", "profile",
             "--access-token-expiration", "60",
             "--id-token-expiration", "120",
@@ -562,3 +568,19 @@ def test_settings_are_frozen_and_hashable() -> None:
     assert hash(settings) == hash(load(["--iss", ISSUER, "ldap"], {"LDAP_URI": "ldap://x"}))
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.issuer = "https://other.example.com"  # type: ignore[misc]
+
+
+def test_forwarded_user_sign_in_needs_trusted_proxies(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, "forwarded_user_sign_in = yes")
+    with pytest.raises(ConfigError) as caught:
+        load(["--iss", ISSUER, "--config", str(cfg), "ldap"])
+    [problem] = caught.value.problems
+    assert "forwarded_user_sign_in" in problem
+    assert "trusted_proxies" in problem
+
+
+def test_trusted_proxies_alone_leave_forwarded_user_sign_in_off(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, "trusted_proxies = 10.0.0.1")
+    settings = load(["--iss", ISSUER, "--config", str(cfg), "ldap"])
+    assert settings.trusted_proxies == ("10.0.0.1",)
+    assert settings.forwarded_user_sign_in is False

@@ -20,7 +20,7 @@ HELLO = "/signin/v1/identifier/_/hello"
 @pytest.fixture
 def proxied(server_factory: Callable[..., RunningServer]) -> RunningServer:
     # The tests reach the server from 127.0.0.1, which plays the reverse proxy here.
-    return server_factory(trusted_proxies=("127.0.0.0/8",))
+    return server_factory(trusted_proxies=("127.0.0.0/8",), forwarded_user_sign_in=True)
 
 
 def hello(client: httpx.Client, base: str, user: str | None, **fields: str) -> httpx.Response:
@@ -71,6 +71,18 @@ def test_prompt_login_ignores_the_proxy(proxied: RunningServer) -> None:
 
 
 def test_the_header_from_an_untrusted_peer_is_ignored(server: RunningServer) -> None:
+    with browser(server.url) as client:
+        assert hello(client, server.url, "jonas").status_code == 204
+        refused = logon(client, server.url, "jonas", ["jonas", "", "1"])
+        assert refused.status_code == 204
+
+
+def test_a_trusted_proxy_alone_does_not_sign_anyone_in(
+    server_factory: Callable[..., RunningServer],
+) -> None:
+    # Konnect's cfg key trusted_proxies never took effect: copied over, it must not turn
+    # a header anybody can send through the proxy into a sign-in.
+    server = server_factory(trusted_proxies=("127.0.0.0/8",))
     with browser(server.url) as client:
         assert hello(client, server.url, "jonas").status_code == 204
         refused = logon(client, server.url, "jonas", ["jonas", "", "1"])

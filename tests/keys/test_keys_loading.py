@@ -222,6 +222,22 @@ def test_public_exponent_below_65537_is_refused(
     assert "exponent" in problem
 
 
+@pytest.mark.parametrize("folder", [False, True], ids=["signing", "validation"])
+def test_rsa_keys_below_2048_bits_are_refused(tmp_path: Path, folder: bool) -> None:
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    path = write_private(tmp_path / "small.pem", small)
+    if folder:
+        entries, [warning] = load_validation_keys(tmp_path)
+        assert entries == []
+        assert "1024 bits, 2048 are needed" in warning
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_signing_keys([path], None)
+    [problem] = caught.value.problems
+    assert str(path) in problem
+    assert "1024 bits, 2048 are needed" in problem
+
+
 def test_every_problem_is_collected(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> None:
     good = write_private(tmp_path / "good.pem", rsa_key)
     folder = tmp_path / "folder.pem"
