@@ -1,18 +1,23 @@
 """Claims, scopes and tokens under attack: the `claims` parameter never releases more than the
-granted scopes, and only signed request objects reach `kc.authorizedClaims`."""
+granted scopes, only signed request objects reach `kc.authorizedClaims`, and client_credentials
+tokens carry only the scopes an operator listed."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from konnect.clients import ClientRegistration
+from konnect.clients.dynamic import DynamicClients
 from konnect.crypto.sealing import Sealer
 from tests.conftest import RunningServer, browser, sign_in
 from tests.flows.test_bad_input import code_request, good_params
@@ -163,6 +168,90 @@ def test_a_pinned_sub_answers_for_that_user_only(server: RunningServer) -> None:
     assert isinstance(identity["auth_time"], int)
     among = json.dumps({"id_token": {"sub": {"values": ["someone-else@konnect", sub]}}})
     assert "code" in signed_in_answer(server, claims=among)
+
+
+# -- client_credentials and introspection -----------------------------------------------------
+
+
+@pytest.fixture
+def service_server(
+    server_factory: Callable[..., RunningServer], config_dir: Path, tmp_path: Path
+) -> RunningServer:
+    registry = tmp_path / "service-registry.yaml"
+    registry.write_text(
+        (config_dir / "registry.yaml").read_text()
+        + """
+  - id: kwm-service
+    secret: kwm-secret
+    grant_types: [client_credentials]
+    client_credentials_scopes: [kopano/kwm]
+    redirect_uris: [https://service.example.com/cb]
+  - id: unlisted-service
+    secret: unlisted-secret
+    grant_types: [client_credentials]
+    redirect_uris: [https://service.example.com/cb]
+  - id: resource-server
+    secret: rs-secret
+    resource_server: yes
+    redirect_uris: [https://rs.example.com/cb]
+"""
+    )
+    return server_factory(
+        identifier_registration_conf=registry, allow_dynamic_client_registration=True
+    )
+
+
+def client_credentials(
+    server: RunningServer, auth: tuple[str, str], scope: str | None = None
+) -> httpx.Response:
+    data = {"grant_type": "client_credentials"}
+    if scope is not None:
+        data["scope"] = scope
+    return httpx.post(server.url + TOKEN, data=data, auth=auth)
+
+
+def test_anonymous_registrations_get_no_client_credentials(service_server: RunningServer) -> None:
+    registration = httpx.post(
+        service_server.url + "/konnect/v1/register",
+        json={
+            "redirect_uris": ["https://a.example.org/cb"],
+            "grant_types": ["authorization_code", "client_credentials"],
+        },
+    )
+    assert registration.status_code == 400, registration.text
+    assert registration.json()["error"] == "invalid_client_metadata"
+
+
+def test_a_dynamic_client_sealed_with_client_credentials_gets_no_token(
+    service_server: RunningServer, key_dir: Path
+) -> None:
+    """A registration made before client_credentials was refused still names the grant."""
+    sealer = Sealer((key_dir / "secret.key").read_bytes())
+    metadata = ClientRegistration(
+        id="",
+        redirect_uris=("https://a.example.org/cb",),
+        grant_types=("authorization_code", "client_credentials"),
+        token_endpoint_auth_method="client_secret_basic",
+        client_credentials_scopes=("kopano/kwm/admin",),
+        resource_server=True,
+    )
+    old = DynamicClients(sealer, time.time).register(metadata, with_secret=True).client
+    assert old.secret is not None
+    response = client_credentials(service_server, (old.id, old.secret), "kopano/kwm/admin")
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "unauthorized_client"
+
+
+def test_client_credentials_carry_only_the_listed_scopes(service_server: RunningServer) -> None:
+    auth = ("kwm-service", "kwm-secret")
+    asked = client_credentials(service_server, auth, "openid kopano/kwm kopano/kwm/admin")
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["scope"] == "kopano/kwm"
+    assert claims_of(asked.json()["access_token"])["kc.authorizedScopes"] == ["kopano/kwm"]
+    assert client_credentials(service_server, auth).json()["scope"] == "kopano/kwm"
+    unlisted = client_credentials(service_server, ("unlisted-service", "unlisted-secret"), "email")
+    assert unlisted.status_code == 200, unlisted.text
+    assert claims_of(unlisted.json()["access_token"])["kc.authorizedScopes"] == []
 
 
 def test_refresh_tokens_sealed_with_an_unsigned_claims_request_drop_it(
