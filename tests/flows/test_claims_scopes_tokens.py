@@ -1,6 +1,7 @@
 """Claims, scopes and tokens under attack: the `claims` parameter never releases more than the
-granted scopes, only signed request objects reach `kc.authorizedClaims`, and client_credentials
-tokens carry only the scopes an operator listed."""
+granted scopes, only signed request objects reach `kc.authorizedClaims`, client_credentials
+tokens carry only the scopes an operator listed, and introspection tells a client about its
+own tokens only (unless it is a resource server)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from tests.flows.test_consent_and_prompts import (
 )
 
 TOKEN = "/konnect/v1/token"
+INTROSPECT = "/konnect/v1/introspect"
 #: Every claim of jonas beyond openid's: what a claims request may try to get.
 EVERYTHING = {
     name: {"essential": True}
@@ -252,6 +254,34 @@ def test_client_credentials_carry_only_the_listed_scopes(service_server: Running
     unlisted = client_credentials(service_server, ("unlisted-service", "unlisted-secret"), "email")
     assert unlisted.status_code == 200, unlisted.text
     assert claims_of(unlisted.json()["access_token"])["kc.authorizedScopes"] == []
+
+
+def introspect(server: RunningServer, token: str, auth: tuple[str, str]) -> dict[str, Any]:
+    response = httpx.post(server.url + INTROSPECT, data={"token": token}, auth=auth)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_clients_introspect_only_their_own_tokens(service_server: RunningServer) -> None:
+    tokens = code_tokens(service_server, scope="openid offline_access")
+    access, refresh = tokens["access_token"], tokens["refresh_token"]
+    stranger = httpx.post(
+        service_server.url + "/konnect/v1/register",
+        json={"redirect_uris": ["https://a.example.org/cb"]},
+    ).json()
+    for auth in (
+        ("untrusted-app", "untrusted-secret"),
+        ("kwm-service", "kwm-secret"),
+        (stranger["client_id"], stranger["client_secret"]),
+    ):
+        assert introspect(service_server, access, auth) == {"active": False}
+        assert introspect(service_server, refresh, auth) == {"active": False}
+    own = ("trusted-app", "trusted-secret")
+    assert introspect(service_server, access, own)["active"] is True
+    assert introspect(service_server, refresh, own)["active"] is True
+    resource_server = ("resource-server", "rs-secret")
+    assert introspect(service_server, access, resource_server)["client_id"] == "trusted-app"
+    assert introspect(service_server, refresh, resource_server) == {"active": False}
 
 
 def test_refresh_tokens_sealed_with_an_unsigned_claims_request_drop_it(
