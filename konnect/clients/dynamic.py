@@ -35,6 +35,8 @@ _CARRIED = tuple(
     for field in fields(ClientRegistration)
     if field.name not in ("id", "trusted", "trusted_scopes", "insecure", "implicit", "dynamic")
     and field.name not in ("origins", "reusable_refresh_tokens")
+    # What only an operator grants (client_credentials scopes, introspecting every token).
+    and field.name not in ("client_credentials_scopes", "resource_server")
 )
 
 

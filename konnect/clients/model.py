@@ -79,6 +79,8 @@ KNOWN_KEYS = frozenset(
         "frontchannel_logout_session_required",
         "backchannel_logout_uri",
         "backchannel_logout_session_required",
+        "client_credentials_scopes",
+        "resource_server",
     }
 )
 
@@ -119,6 +121,10 @@ class ClientRegistration:
     frontchannel_logout_session_required: bool = False
     backchannel_logout_uri: str = ""
     backchannel_logout_session_required: bool = False
+    # What the client gets for itself with client_credentials; the operator decides.
+    client_credentials_scopes: tuple[str, ...] = ()
+    # May introspect every client's access tokens (others only their own).
+    resource_server: bool = False
     implicit: bool = False
     dynamic: bool = False
 
@@ -263,6 +269,8 @@ def client_from_entry(
         frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
         backchannel_logout_uri=read.text("backchannel_logout_uri") or "",
         backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
+        client_credentials_scopes=read.texts("client_credentials_scopes"),
+        resource_server=read.flag("resource_server"),
     )
     problems = _unknown_key_problems(entry) + read.problems
     problems += _required_value_problems(client, read.bad_keys)

@@ -18,6 +18,7 @@ from konnect.clients import ClientLookupError, ClientRegistration
 from konnect.crypto import browser_state, public_subject, random_string, session_state
 from konnect.identity import BackendUnavailable, BrowserSignIn, User
 from konnect.keys import InvalidToken
+from konnect.oidc.claims import claims_scopes, requested_subjects, subject_for, wants_auth_time
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.guest import GUEST_PROVIDER, admit
@@ -140,7 +141,8 @@ async def parse_request(
     response_type = _response_type(params)
     if client.dynamic and response_type not in client.response_types:
         raise OAuthError("unauthorized_client", "the client did not register this response_type")
-    scopes = _scopes(params)
+    claims_request = _claims(params)
+    scopes = _with_claims_scopes(_scopes(params), claims_request)
     prompt = _prompt(params)
     nonce = params.get("nonce", "")
     if "id_token" in response_type.split() and not nonce:
@@ -157,7 +159,7 @@ async def parse_request(
         max_age=_max_age(params),
         code_challenge=_code_challenge(params, client, response_type),
         hint_subject=_hint_subject(provider, params),
-        claims=_claims(params),
+        claims=claims_request,
         consent_ref=params.get("konnect", ""),
         params=received,
         signed_request=signed,
@@ -200,6 +202,11 @@ def _scopes(params: Mapping[str, str]) -> tuple[str, ...]:
     if OPENID not in scopes:
         raise OAuthError("invalid_scope", "the openid scope is required")
     return scopes
+
+
+def _with_claims_scopes(scopes: tuple[str, ...], claims: dict[str, Any] | None) -> tuple[str, ...]:
+    """A claim asked for by name requests its scope: consent shows it like any other."""
+    return tuple(dict.fromkeys((*scopes, *claims_scopes(claims))))
 
 
 def _prompt(params: Mapping[str, str]) -> frozenset[str]:
@@ -279,7 +286,6 @@ class Authenticated:
     user: User
     logon: Logon
     scopes: tuple[str, ...] | None = None  # set when decided at sign-in (guests)
-    claims: dict[str, Any] | None = None
 
 
 async def authenticate(
@@ -358,8 +364,18 @@ def continue_redirect(provider: Provider, request: AuthorizeRequest) -> Outcome:
 
 def signin_redirect(provider: Provider, request: AuthorizeRequest, flow: str) -> Outcome:
     """Send the browser to the sign-in web app with the original request and the flow."""
-    query = {key: value for key, value in request.params.items() if key != "konnect"}
+    query = {
+        key: value
+        for key, value in request.params.items()
+        if key not in ("konnect", "claims_scope")
+    }
     query["flow"] = flow
+    # Scopes the web app cannot read from the request (from `claims` or a request object),
+    # so that its consent screen shows them.
+    shown = set(request.params.get("scope", "").split())
+    unshown = [scope for scope in request.scopes if scope not in shown]
+    if unshown:
+        query["claims_scope"] = " ".join(unshown)
     location = provider.endpoints.signin_url
     separator = "&" if "?" in location else "?"
     return Outcome(location=location + separator + urlencode(sorted(query.items())))
@@ -478,8 +494,8 @@ def success(
         auth_time=authenticated.logon.logon_time,
         sid=sid,
         nonce=request.nonce,
-        claims=request.claims if authenticated.claims is None else authenticated.claims,
-        include_auth_time=request.max_age is not None,
+        claims=_authorized_claims(request),
+        include_auth_time=request.max_age is not None or wants_auth_time(request.claims),
         redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge,
         response_type=request.response_type,
@@ -495,6 +511,13 @@ def success(
     outcome = respond(request.redirect_uri, response, request.response_mode)
     outcome.cookies.extend(session_cookies)
     return outcome
+
+
+def _authorized_claims(request: AuthorizeRequest) -> dict[str, Any] | None:
+    """The claims request access tokens carry (`kc.authorizedClaims`, read by kwmserver for
+    `passthru`): only what the client signed in a verified request object."""
+    signed = request.request_object.get("claims") if request.request_object else None
+    return signed if isinstance(signed, dict) else None
 
 
 def _response_params(provider: Provider, request: AuthorizeRequest, grant: Grant) -> dict[str, str]:
@@ -566,7 +589,21 @@ async def _guest(provider: Provider, request: AuthorizeRequest) -> Authenticated
         provider=GUEST_PROVIDER,
         logon_time=provider.now(),
     )
-    return Authenticated(guest.user, logon, scopes=guest.scopes, claims=guest.claims)
+    return Authenticated(guest.user, logon, scopes=guest.scopes)
+
+
+def _check_requested_subject(request: AuthorizeRequest, authenticated: Authenticated) -> None:
+    """Core §5.5.1: a `sub` pinned in the claims request answers for that user only."""
+    wanted = requested_subjects(request.claims)
+    if wanted is None:
+        return
+    user, provider_name = authenticated.user, authenticated.logon.provider
+    actual = {
+        public_subject(user.subject, provider_name),
+        subject_for(user, provider_name, authenticated.scopes or request.scopes),
+    }
+    if not actual.intersection(value for value in wanted if isinstance(value, str)):
+        raise OAuthError("access_denied", "the signed-in user is not the requested subject")
 
 
 async def _decide(
@@ -585,6 +622,7 @@ async def _decide(
         if provider.browser_sign_in is not None:
             return continue_redirect(provider, request)
         return signin_redirect(provider, request, "oidc")
+    _check_requested_subject(request, authenticated)
     scopes, spent = (
         (authenticated.scopes, [])
         if authenticated.scopes is not None

@@ -1,8 +1,14 @@
-"""Claim sets: what a user looks like in userinfo, ID tokens and `kc.identity`."""
+"""Claim sets: what a user looks like in userinfo, ID tokens and `kc.identity`, and what a
+`claims` request parameter may change about them.
+
+Claims come only from granted scopes. A `claims` request naming a scope's claim requests that
+scope (so consent shows it and `--allow-scope` limits it); it can also pin the `sub` and ask
+for `auth_time` (OpenID Connect Core §5.5). It never adds values of its own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from konnect.crypto import public_subject
@@ -49,12 +55,12 @@ def guest_identity_claim(user: User) -> dict[str, Any]:
     details = {
         "n": user.name,
         "e": user.email,
-        "fn": user.family_name,
-        "gn": user.given_name,
+        "nf": user.family_name,
+        "ng": user.given_name,
     }
     data: dict[str, Any] = {key: value for key, value in details.items() if value}
     if user.email_verified:
-        data["ev"] = True
+        data["ev"] = 1
     return {"kc.i.id": user.subject, "kc.i.guest": True, "kc.i.da": data}
 
 
@@ -75,24 +81,37 @@ def guest_from_identity(identity: dict[str, Any]) -> User | None:
         username="",
         name=text("n"),
         email=text("e"),
-        family_name=text("fn"),
-        given_name=text("gn"),
-        # Konnect wrote a number here and then lost it; a boolean and 1 both mean verified.
-        email_verified=details.get("ev") in (True, 1),
+        family_name=text("nf"),
+        given_name=text("ng"),
+        # Konnect's number; its own reader lost it on the way back, this one does not.
+        email_verified=details.get("ev") == 1,
     )
 
 
-def requested_claims(
-    user: User, scopes: Iterable[str], request: dict[str, Any] | None, target: str
-) -> dict[str, Any]:
-    """Claims for the granted scopes plus those the `claims` parameter asks for by name
-    (OpenID Connect Core §5.5) for `target` ("id_token" or "userinfo")."""
-    claims = user_claims(user, scopes)
-    wanted = request.get(target) if request else None
-    if isinstance(wanted, dict):
-        available = user_claims(user, SCOPE_CLAIMS)
-        claims.update({name: available[name] for name in wanted if name in available})
-    return claims
+def _requests(claims_request: Mapping[str, Any] | None, target: str) -> dict[str, Any]:
+    wanted = claims_request.get(target) if claims_request else None
+    return wanted if isinstance(wanted, dict) else {}
+
+
+def claims_scopes(claims_request: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The scopes whose claims a `claims` request names, for ID token or userinfo."""
+    named = set(_requests(claims_request, "id_token")) | set(_requests(claims_request, "userinfo"))
+    return tuple(scope for scope, claims in SCOPE_CLAIMS.items() if named.intersection(claims))
+
+
+def wants_auth_time(claims_request: Mapping[str, Any] | None) -> bool:
+    return "auth_time" in _requests(claims_request, "id_token")
+
+
+def requested_subjects(claims_request: Mapping[str, Any] | None) -> list[Any] | None:
+    """The `sub` values the ID token must have (Core §5.5.1), or None when not pinned."""
+    entry = _requests(claims_request, "id_token").get("sub")
+    if not isinstance(entry, dict):
+        return None
+    if "value" in entry:
+        return [entry["value"]]
+    values = entry.get("values")
+    return list(values) if isinstance(values, list) else None
 
 
 def user_claims(user: User, scopes: Iterable[str]) -> dict[str, Any]:

@@ -181,7 +181,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
     async def introspection(client: ClientRegistration, token: str) -> Response:
         if client.is_public:
             raise OAuthError("invalid_client", "public clients cannot introspect")
-        return json_response(await introspect(provider, token), 200, NO_STORE)
+        return json_response(await introspect(provider, client, token), 200, NO_STORE)
 
     async def userinfo_handler(request: Request) -> Response:
         try:

@@ -24,7 +24,7 @@ class Grant:
     auth_time: int
     sid: str = ""
     nonce: str = ""
-    claims: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None  # `kc.authorizedClaims`: a signed request's only
     include_auth_time: bool = False
     # Only for codes: what the token request must repeat or prove.
     redirect_uri: str = ""
@@ -48,7 +48,8 @@ class Grant:
         optional: dict[str, Any] = {
             "sid": self.sid,
             "n": self.nonce,
-            "cl": self.claims,
+            # Not "cl": grants sealed under that key may hold unsigned claims requests.
+            "ac": self.claims,
             "iat": self.include_auth_time,
             "r": self.redirect_uri,
             "cc": self.code_challenge,
@@ -59,7 +60,7 @@ class Grant:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Grant:
-        claims = record.get("cl")
+        claims = record.get("ac")
         return cls(
             grant_id=str(record["g"]),
             client_id=str(record["c"]),

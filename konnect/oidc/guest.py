@@ -1,6 +1,10 @@
 """Client-controlled guests (Kopano Meet): a trusted client signs a request object naming a
 guest, and the guest gets its own identity, a narrow set of scopes and short-lived tokens.
 
+A guest's id is namespaced: `kc.i.id` is the guest id hashed as Konnect hashed guest subjects
+(`…@konnect`), so a client naming a guest can never mint a token that services keying users by
+`kc.i.id` take for a real user. `konnect/raw_sub` is never granted to guests.
+
 Every refusal is logged with its reason and then treated as "not signed in", so with
 `prompt=none` the client sees `login_required`, as with Konnect.
 """
@@ -12,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from konnect.clients import ClientRegistration
+from konnect.crypto import public_subject
 from konnect.identity import User
 from konnect.oidc.claims import GUEST_PROVIDER
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
-from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
+from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID, RAW_SUB
 from konnect.state import StateStoreUnavailable
 
 GUEST_OK = "konnect/guestok"
@@ -38,7 +43,6 @@ class GuestRefused(Exception):
 class Guest:
     user: User
     scopes: tuple[str, ...]
-    claims: dict[str, Any]
 
 
 def names_guest(request_object: Mapping[str, Any] | None) -> bool:
@@ -59,7 +63,7 @@ def _text(request: Mapping[str, Any], name: str) -> str:
 
 
 def guest_user(claims: Mapping[str, Any]) -> User:
-    """The guest the `claims.id_token` request describes (its `guest` value is the raw id)."""
+    """The guest the `claims.id_token` request describes; its `guest` value names it."""
     id_token = claims.get("id_token")
     if not isinstance(id_token, dict):
         raise GuestRefused("claims has no id_token request")
@@ -69,7 +73,7 @@ def guest_user(claims: Mapping[str, Any]) -> User:
     if len(guest_id) > 255:
         raise GuestRefused("the guest id is too long")
     return User(
-        subject=guest_id,
+        subject=public_subject(guest_id, GUEST_PROVIDER),
         username="",
         name=_text(id_token, "name"),
         given_name=_text(id_token, "given_name"),
@@ -81,12 +85,13 @@ def guest_user(claims: Mapping[str, Any]) -> User:
 
 def guest_scopes(client: ClientRegistration, requested: tuple[str, ...]) -> tuple[str, ...]:
     """openid, the guest scopes and the client's trusted scopes that were asked for; never
-    offline_access. The client must list `konnect/guestok` among its trusted scopes."""
+    offline_access or konnect/raw_sub. The client must list `konnect/guestok` among its
+    trusted scopes."""
     if not client.trusted or GUEST_OK not in client.trusted_scopes:
         raise GuestRefused(f"client does not authorize the {GUEST_OK} scope")
     if GUEST_OK not in requested:
         raise GuestRefused(f"the {GUEST_OK} scope was not requested")
-    allowed = {OPENID, *GUEST_SCOPES, *client.trusted_scopes} - {OFFLINE_ACCESS}
+    allowed = {OPENID, *GUEST_SCOPES, *client.trusted_scopes} - {OFFLINE_ACCESS, RAW_SUB}
     return tuple(scope for scope in requested if scope in allowed)
 
 
@@ -144,12 +149,11 @@ async def admit(
     if "consent" in prompt:
         raise OAuthError("interaction_required", "guests cannot give consent")
     try:
-        claims = request_object["claims"]
-        user = guest_user(claims)
+        user = guest_user(request_object["claims"])
         approved = guest_scopes(client, scopes)
         _check_times(request_object, provider.guests.require_exp_jti, provider.now())
         await _spend_jti(provider, client.id, request_object)
     except GuestRefused as refused:
         provider.log.warning("guest sign-in refused for client %s: %s", client.id, refused)
         return None
-    return Guest(user, approved, dict(claims))
+    return Guest(user, approved)

@@ -1,7 +1,8 @@
 """Token revocation (RFC 7009) and introspection (RFC 7662) over the grant families.
 
 Revoking any token of a grant (its refresh token or one of its access tokens) revokes the
-whole grant in the StateStore, so it holds on every instance.
+whole grant in the StateStore, so it holds on every instance. A client learns about its own
+tokens only; a registry client marked `resource_server: yes` also about every access token.
 """
 
 from __future__ import annotations
@@ -66,8 +67,17 @@ async def revoke(provider: Provider, client: ClientRegistration, token: str) -> 
     await provider.store.put("revoked:" + facts.grant_id, "revoked by the client", ttl)
 
 
-async def introspect(provider: Provider, token: str) -> dict[str, Any]:
+def may_introspect(client: ClientRegistration, facts: TokenFacts) -> bool:
+    if facts.client_id == client.id:
+        return True
+    return client.resource_server and facts.details["token_type"] == "Bearer"
+
+
+async def introspect(provider: Provider, client: ClientRegistration, token: str) -> dict[str, Any]:
+    """RFC 7662 §2.2: a token the caller may not learn about is simply not active."""
     facts = identify(provider, token)
-    if facts is None or await provider.store.get("revoked:" + facts.grant_id) is not None:
+    if facts is None or not may_introspect(client, facts):
+        return {"active": False}
+    if await provider.store.get("revoked:" + facts.grant_id) is not None:
         return {"active": False}
     return {"active": True, **facts.details}

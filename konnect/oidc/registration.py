@@ -213,8 +213,9 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
     method = read.text("token_endpoint_auth_method", CLIENT_SECRET_BASIC)
     if method not in TOKEN_ENDPOINT_AUTH_METHODS:
         raise _metadata_error(f"token_endpoint_auth_method {method!r} is not supported")
-    if method == "none" and "client_credentials" in grant_types:
-        raise _metadata_error("client_credentials needs a confidential client")
+    if "client_credentials" in grant_types:
+        # Tokens a client gets for itself carry scopes an operator chose for it.
+        raise _metadata_error("client_credentials is only for clients of the registry")
     jwks, jwks_uri = _jwks(read), _remote_uri(provider, read, "jwks_uri")
     if jwks is not None and jwks_uri:
         raise _metadata_error("jwks and jwks_uri cannot both be registered")

@@ -62,7 +62,12 @@ class ClientModel:
     def check_grant_type(self, grant_type: str) -> bool:
         registration = self.registration
         if grant_type == "client_credentials":
-            return not registration.is_public and grant_type in registration.grant_types
+            # Only clients of the registry: an anonymous registration never acts for itself.
+            return (
+                not registration.dynamic
+                and not registration.is_public
+                and grant_type in registration.grant_types
+            )
         if grant_type == "authorization_code" and registration.dynamic:
             return grant_type in registration.grant_types
         return grant_type in ("authorization_code", "refresh_token")
@@ -253,9 +258,13 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         return response
 
     def _client_token(self, client: ClientModel, scope: str, alg: str | None) -> dict[str, Any]:
-        """client_credentials: a token for the client itself, no user and no refresh token."""
-        scopes = self._provider.scopes.filter_supported(scope.split())
-        scopes = [name for name in scopes if name != OFFLINE_ACCESS]
+        """client_credentials: a token for the client itself, no user and no refresh token.
+
+        Its scopes are those of the client's `client_credentials_scopes` it asks for (all of
+        them when it names none); others are left out (RFC 6749 §3.3)."""
+        allowed = client.registration.client_credentials_scopes
+        requested = scope.split() or allowed
+        scopes = [name for name in dict.fromkeys(requested) if name in allowed]
         tokens = self._provider.tokens
         return {
             "access_token": tokens.client_access_token(client.get_client_id(), scopes, alg),

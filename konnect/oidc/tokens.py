@@ -14,7 +14,7 @@ from typing import Any
 
 from konnect.crypto import Sealer, public_subject, random_string
 from konnect.keys import KeySet, left_half_hash
-from konnect.oidc.claims import GUEST_PROVIDER, identity_claim, requested_claims, subject_for
+from konnect.oidc.claims import GUEST_PROVIDER, identity_claim, subject_for, user_claims
 from konnect.oidc.grants import Grant
 
 CODE_LIFETIME = 120
@@ -91,7 +91,7 @@ class TokenIssuer:
             "kc.identity": identity_claim(grant.user, grant.provider),
             "kc.provider": grant.provider,
         }
-        if grant.claims:
+        if grant.claims:  # only ever from a verified request object (kwmserver's passthru)
             claims["kc.authorizedClaims"] = grant.claims
         if grant.user.session:
             # The cookie backend's cookies, for userinfo to replay; sealed, tokens are readable.
@@ -148,7 +148,7 @@ class TokenIssuer:
             claims["at_hash"] = left_half_hash(access_token, signing_alg)
         if code:
             claims["c_hash"] = left_half_hash(code, signing_alg)
-        claims.update(requested_claims(grant.user, grant.scopes, grant.claims, "id_token"))
+        claims.update(user_claims(grant.user, grant.scopes))
         if grant.provider == GUEST_PROVIDER and not access_token and not code:
             claims["guest"] = grant.user.subject  # Konnect: only when the ID token comes alone
         return self.keys.sign(claims, signing_alg)

@@ -6,7 +6,7 @@ from typing import Any
 
 from konnect.identity import BackendUnavailable, User
 from konnect.keys import InvalidToken
-from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, requested_claims, subject_for
+from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, subject_for, user_claims
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.tokens import grant_id_of
@@ -94,11 +94,5 @@ async def userinfo_claims(provider: Provider, token: str) -> tuple[dict[str, Any
     user = await _token_user(provider, source, identity)
     raw_scopes = claims.get("kc.authorizedScopes")
     scopes = [str(scope) for scope in raw_scopes] if isinstance(raw_scopes, list) else []
-    authorized = claims.get("kc.authorizedClaims")
-    response = {"sub": subject_for(user, source, scopes)}
-    response.update(
-        requested_claims(
-            user, scopes, authorized if isinstance(authorized, dict) else None, "userinfo"
-        )
-    )
+    response = {"sub": subject_for(user, source, scopes), **user_claims(user, scopes)}
     return response, str(claims.get("aud", ""))

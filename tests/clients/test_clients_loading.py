@@ -336,7 +336,12 @@ def test_shipped_example_loads(tmp_path: Path) -> None:
         "desktop-app",
         "kpop-https://meet.example.com/meet/",
         "reports",
+        "files-api",
     }
+    files = registry.get("files-api")
+    assert files is not None
+    assert files.resource_server
+    assert files.client_credentials_scopes == ("files/read",)
     nextcloud = registry.lookup(
         "nextcloud", "https://cloud.example.com/apps/user_oidc/code", "https://cloud.example.com"
     )

@@ -38,7 +38,6 @@ from tests.conformance.receiver import BACKCHANNEL_PATH, FRONTCHANNEL_PATH, Rece
 
 CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 JWT_METHODS = ("client_secret_jwt", "private_key_jwt")
-CONFIDENTIAL_GRANTS = ["authorization_code", "client_credentials"]
 LOGOUT_PATHS = {"frontchannel": FRONTCHANNEL_PATH, "backchannel": BACKCHANNEL_PATH}
 
 
@@ -86,8 +85,6 @@ def caller(conf: Conformance, method: str, alg: str | None = None) -> Caller:
     alg = alg or ("HS256" if method == "client_secret_jwt" else "RS256")
     key: ClientKey | None = key_for(alg) if method == "private_key_jwt" else None
     metadata: dict[str, Any] = {"token_endpoint_auth_method": method}
-    if method != "none":
-        metadata["grant_types"] = CONFIDENTIAL_GRANTS
     if method in JWT_METHODS:
         metadata["token_endpoint_auth_signing_alg"] = alg
     if key is not None:
@@ -100,24 +97,22 @@ def caller(conf: Conformance, method: str, alg: str | None = None) -> Caller:
 
 
 def token_for(conf: Conformance, browser: httpx.Client, who: Caller) -> str:
-    """An access token the client obtains authenticating its way: client_credentials, or for a
-    public client a code flow with PKCE."""
+    """An access token the client obtains in a code flow with PKCE, authenticating its way at
+    the token endpoint (dynamic clients cannot use client_credentials)."""
     endpoint = conf.meta["token_endpoint"]
-    if who.method != "none":
-        response = who.post(endpoint, grant_type="client_credentials", scope="openid")
-    else:
-        verifier, challenge = pkce()
-        params = conf.request(CODE, client_id=who.client.id, code_challenge=challenge)
-        code = conf.authorize(browser, {**params, "code_challenge_method": "S256"})["code"]
-        form = {"code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
-        response = who.post(endpoint, grant_type="authorization_code", **form)
+    verifier, challenge = pkce()
+    params = conf.request(CODE, client_id=who.client.id, code_challenge=challenge)
+    code = conf.authorize(browser, {**params, "code_challenge_method": "S256"})["code"]
+    form = {"code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    response = who.post(endpoint, grant_type="authorization_code", **form)
     assert response.status_code == 200, response.text
     assert response.json()["token_type"].lower() == "bearer"
     return str(response.json()["access_token"])
 
 
 def introspected(conf: Conformance, token: str) -> dict[str, Any]:
-    """What the introspection endpoint says of a token, asked by the static client."""
+    """What the introspection endpoint says of a token, asked by the static client (a
+    resource server, so it may ask about any client's access tokens)."""
     url = conf.meta["introspection_endpoint"]
     response = httpx.post(url, data={"token": token}, auth=(CLIENT_ID, CLIENT_SECRET))
     assert response.status_code == 200, response.text

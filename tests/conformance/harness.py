@@ -126,6 +126,7 @@ users:
     post_logout_redirect_uris: [{POST_LOGOUT_URI}]
     request_object_signing_alg: none
     request_uris: [{request_uri or "https://rp.example.com/request.jwt"}]
+    resource_server: yes
 """
         for client_id, secret in (
             (CLIENT_ID, CLIENT_SECRET),

@@ -74,9 +74,20 @@ DELIVERS = {"code": "code", "token": "access_token", "id_token": "id_token"}
 Exercise = Callable[[Conformance, httpx.Client, Any], None]
 
 
+#: A service of the registry that may use client_credentials, and with which scope.
+SERVICE = ("conformance-service", "conformance-service-secret")
+SERVICE_ENTRY = f"""
+  - id: {SERVICE[0]}
+    secret: {SERVICE[1]}
+    grant_types: [client_credentials]
+    client_credentials_scopes: [kopano/kwm]
+    redirect_uris: [https://service.example.com/cb]
+"""
+
+
 @pytest.fixture(scope="module")
 def conformance_settings() -> dict[str, Any]:
-    return {"allow_dynamic_client_registration": True}
+    return {"allow_dynamic_client_registration": True, "extra_clients": SERVICE_ENTRY}
 
 
 # -- endpoints and the issuer -----------------------------------------------------------------
@@ -165,8 +176,11 @@ def implicit(conf: Conformance, browser: httpx.Client) -> None:
 
 
 def client_credentials(conf: Conformance, browser: httpx.Client) -> None:
-    token = token_for(conf, browser, caller(conf, "client_secret_basic"))
-    assert introspected(conf, token)["active"] is True
+    data = {"grant_type": "client_credentials", "scope": "kopano/kwm"}
+    response = httpx.post(conf.meta["token_endpoint"], data=data, auth=SERVICE)
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "kopano/kwm"
+    assert introspected(conf, response.json()["access_token"])["active"] is True
 
 
 GRANTS: dict[str, Callable[[Conformance, httpx.Client], None]] = {

@@ -192,24 +192,3 @@ def test_sign_in_uri_and_base_path_move_the_pages(
     assert response.headers["location"].startswith(server.url + "/login?")
     assert httpx.get(server.url + "/auth/signin/v1/identifier").status_code == 200
     assert httpx.get(server.url + "/health-check").status_code == 200
-
-
-def test_claims_parameter_adds_claims_by_name(server: RunningServer) -> None:
-    request = {"id_token": {"email": {"essential": True}}, "userinfo": {"name": None}}
-    params = good_params(prompt="none", scope="openid", claims=json.dumps(request))
-    with browser(server.url) as client:
-        assert sign_in(client, server.url).status_code == 200
-        response = client.get(AUTHORIZE + "?" + urlencode(params))
-    code = query_of(response.headers["location"])["code"][0]
-    tokens = exchange(server, code)
-    id_token = claims_of(tokens["id_token"])
-    assert id_token["email"] == "jonas@example.com"
-    assert "name" not in id_token
-    access = claims_of(tokens["access_token"])
-    assert access["kc.authorizedClaims"] == request
-    userinfo = httpx.get(
-        server.url + "/konnect/v1/userinfo",
-        headers={"Authorization": "Bearer " + tokens["access_token"]},
-    ).json()
-    assert userinfo["name"] == "Jonas Brekke"
-    assert "email" not in userinfo

@@ -24,6 +24,8 @@ from tests.flows.test_consent_and_prompts import claims_of, query_of
 
 REGISTER = "/konnect/v1/register"
 TOKEN = "/konnect/v1/token"
+#: Where a confidential client authenticates without running a grant.
+INTROSPECT = "/konnect/v1/introspect"
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 NATIVE_REDIRECT = "http://127.0.0.1:9999/cb"
@@ -174,15 +176,15 @@ def test_tampered_and_expired_client_ids_are_unknown(
         allow_dynamic_client_registration=True,
         dynamic_client_secret_expiration=60,
     )
-    client = registered(server, grant_types=["authorization_code", "client_credentials"])
+    client = registered(server)
     assert client["client_secret_expires_at"] == client["client_id_issued_at"] + 60
     auth = (client["client_id"], client["client_secret"])
-    data = {"grant_type": "client_credentials"}
-    assert httpx.post(server.url + TOKEN, data=data, auth=auth).status_code == 200
+    data = {"token": "unknown"}
+    assert httpx.post(server.url + INTROSPECT, data=data, auth=auth).status_code == 200
     tampered = (client["client_id"][:-2] + "AA", client["client_secret"])
-    assert httpx.post(server.url + TOKEN, data=data, auth=tampered).status_code == 401
+    assert httpx.post(server.url + INTROSPECT, data=data, auth=tampered).status_code == 401
     clock.advance(61)
-    assert httpx.post(server.url + TOKEN, data=data, auth=auth).status_code == 401
+    assert httpx.post(server.url + INTROSPECT, data=data, auth=auth).status_code == 401
 
 
 def _assertion(server: RunningServer, client_id: str, key: OctKey | ECKey, alg: str) -> str:
@@ -201,7 +203,6 @@ def test_dynamic_clients_authenticate_with_jwt_assertions(server: RunningServer)
     key = ECKey.generate_key("P-256", private=True)
     keyed = registered(
         server,
-        grant_types=["authorization_code", "client_credentials"],
         token_endpoint_auth_method="private_key_jwt",
         token_endpoint_auth_signing_alg="ES256",
         jwks={"keys": [key.as_dict(private=False)]},
@@ -209,21 +210,20 @@ def test_dynamic_clients_authenticate_with_jwt_assertions(server: RunningServer)
     assert "client_secret" not in keyed
     signed = _assertion(server, keyed["client_id"], key, "ES256")
     data = {
-        "grant_type": "client_credentials",
+        "token": "unknown",
         "client_assertion_type": ASSERTION_TYPE,
         "client_assertion": signed,
     }
-    assert httpx.post(server.url + TOKEN, data=data).status_code == 200
+    assert httpx.post(server.url + INTROSPECT, data=data).status_code == 200
 
     secret_client = registered(
         server,
-        grant_types=["authorization_code", "client_credentials"],
         token_endpoint_auth_method="client_secret_jwt",
         token_endpoint_auth_signing_alg="HS512",
     )
     secret = OctKey.import_key(secret_client["client_secret"].encode())
     signed = _assertion(server, secret_client["client_id"], secret, "HS512")
-    response = httpx.post(server.url + TOKEN, data={**data, "client_assertion": signed})
+    response = httpx.post(server.url + INTROSPECT, data={**data, "client_assertion": signed})
     assert response.status_code == 200, response.text
 
 
@@ -367,10 +367,10 @@ def test_a_provider_without_a_registry_file_serves_dynamic_clients(
     server = server_factory(
         identifier_registration_conf=None, allow_dynamic_client_registration=True
     )
-    client = registered(server, grant_types=["authorization_code", "client_credentials"])
+    client = registered(server)
     response = httpx.post(
-        server.url + TOKEN,
-        data={"grant_type": "client_credentials"},
+        server.url + INTROSPECT,
+        data={"token": "unknown"},
         auth=(client["client_id"], client["client_secret"]),
     )
     assert response.status_code == 200, response.text

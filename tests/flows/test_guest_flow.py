@@ -16,12 +16,15 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
 
+from konnect.crypto import public_subject
 from tests.conftest import RedisServer, RunningServer, browser, sign_in
 
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
 MEET = "kpop-meet"
 REDIRECT = "http://127.0.0.1:9999/meet/"
 GUEST_ID = "Xy7c1AZ0q9bQp3Lr5Tn8Wd2Ke6Hm4Jf0@1.kwmguest"
+#: A guest's `kc.i.id`: its id in the guests' namespace (Konnect's hashed guest subject).
+GUEST_KC_ID = public_subject(GUEST_ID, "guest")
 PASSTHRU = {"kopano/kwm/guest": {"type": "1", "path": "group/public/room1"}}
 VERIFIER = "g" * 50
 CHALLENGE = urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
@@ -49,7 +52,8 @@ clients:
     trusted: yes
     redirect_uris: [{REDIRECT}]
     post_logout_redirect_uris: [{REDIRECT}]
-    trusted_scopes: [konnect/guestok, kopano/kwm]
+    # konnect/raw_sub: an operator's slip that guests must not profit from
+    trusted_scopes: [konnect/guestok, kopano/kwm, konnect/raw_sub]
     request_object_signing_alg: ES256
     jwks: {{"keys": [{public}]}}
   - id: no-guests
@@ -162,7 +166,7 @@ def check_guest_tokens(server: RunningServer, access_token: str, id_token: str) 
     assert access["kc.provider"] == "guest"
     assert access["aud"] == MEET
     assert access["iss"] == server.url
-    assert access["kc.identity"]["kc.i.id"] == GUEST_ID
+    assert access["kc.identity"]["kc.i.id"] == GUEST_KC_ID
     assert access["kc.identity"]["kc.i.guest"] is True
     assert access["kc.identity"]["kc.i.da"]["n"] == "(Guest) Alice"
     assert access["kc.authorizedClaims"]["passthru"] == PASSTHRU
@@ -172,7 +176,7 @@ def check_guest_tokens(server: RunningServer, access_token: str, id_token: str) 
     assert "offline_access" not in scopes
     assert access["exp"] - access["iat"] == 300
     identity = decode(id_token)
-    assert identity["sub"] == access["sub"] != GUEST_ID
+    assert identity["sub"] == access["sub"] == public_subject(GUEST_KC_ID, "guest")
     assert identity["sub"].endswith("@konnect")
     assert identity["aud"] == MEET
     assert identity["name"] == "(Guest) Alice"
@@ -393,7 +397,7 @@ def test_guest_email_stays_verified_and_plain_id_token_names_the_guest(
     claims["claims"]["id_token"]["email_verified"] = {"value": True}
     result = answer(authorize(guest_server, sign(meet_key, claims), response_type="id_token"))
     identity = decode(result["id_token"])
-    assert identity["guest"] == GUEST_ID
+    assert identity["guest"] == GUEST_KC_ID
     assert identity["email"] == "alice@example.com"
     assert identity["email_verified"] is True
     implicit = answer(authorize(guest_server, sign(meet_key, guest_claims())))
@@ -407,3 +411,46 @@ def test_guest_email_stays_verified_and_plain_id_token_names_the_guest(
         headers={"Authorization": "Bearer " + access_token},
     ).json()
     assert userinfo["email_verified"] is True
+
+
+def test_guest_details_use_konnects_keys(guest_server: RunningServer, meet_key: ECKey) -> None:
+    """kwmserver and Konnect read `kc.i.da` as `n`, `e`, `nf`, `ng` and `ev: 1`."""
+    claims = guest_claims()
+    claims["claims"]["id_token"].update(
+        {
+            "email": {"value": "alice@example.com"},
+            "email_verified": {"value": True},
+            "given_name": {"value": "Alice"},
+            "family_name": {"value": "Liddell"},
+        }
+    )
+    access = decode(answer(authorize(guest_server, sign(meet_key, claims)))["access_token"])
+    assert access["kc.identity"]["kc.i.da"] == {
+        "n": "(Guest) Alice",
+        "e": "alice@example.com",
+        "ev": 1,
+        "nf": "Liddell",
+        "ng": "Alice",
+    }
+
+
+def test_a_guest_cannot_take_a_real_users_id_or_raw_sub(
+    guest_server: RunningServer, meet_key: ECKey
+) -> None:
+    """A guest named like a real user (users file id 1001), asking for konnect/raw_sub, which
+    the client's trusted_scopes list: neither its sub nor its kc.i.id is the user's."""
+    scope = "openid profile kopano/kwm konnect/guestok konnect/raw_sub"
+    claims = guest_claims(scope=scope)
+    claims["claims"]["id_token"]["guest"]["value"] = "1001"
+    result = answer(authorize(guest_server, sign(meet_key, claims), scope=scope))
+    access, identity = decode(result["access_token"]), decode(result["id_token"])
+    assert "konnect/raw_sub" not in access["kc.authorizedScopes"]
+    assert access["kc.identity"]["kc.i.id"] == public_subject("1001", "guest")
+    assert (
+        identity["sub"] == access["sub"] == public_subject(public_subject("1001", "guest"), "guest")
+    )
+    with browser(guest_server.url) as client:
+        sign_in(client, guest_server.url)
+        user = answer(authorize(guest_server, "-", http=client, request="-", scope="openid"))
+    user_sub = decode(user["id_token"])["sub"]
+    assert identity["sub"] != user_sub
