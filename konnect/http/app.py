@@ -34,12 +34,12 @@ from konnect.keys import (
     load_validation_keys,
 )
 from konnect.oidc.endpoints import documents, provider_routes
-from konnect.oidc.outgoing import Outgoing
 from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import Lifetimes, TokenIssuer
 from konnect.oidc.urls import CookiePolicy, Endpoints
+from konnect.outgoing import Outgoing
 from konnect.state import MemoryStateStore, StateStore
 from konnect.state.redis_store import RedisStateStore
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from konnect.clients import ClientRegistration
 from konnect.keys import InvalidToken, verify_with_client_keys
-from konnect.oidc.outgoing import FetchError
 from konnect.oidc.provider import Provider
+from konnect.outgoing import FetchError
 
 
 class KeysUnavailable(Exception):

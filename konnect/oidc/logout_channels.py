@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from konnect.clients import ClientRegistration
 from konnect.crypto import random_string
-from konnect.oidc.outgoing import HTTP_ERRORS
 from konnect.oidc.provider import Provider
+from konnect.outgoing import HTTP_ERRORS
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TYPE = "logout+jwt"

@@ -14,11 +14,12 @@ from typing import TypeVar
 from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend
 from konnect.keys import KeySet
-from konnect.oidc.outgoing import BackgroundTasks, Outgoing
+from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.scopes import ScopeCatalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import TokenIssuer
 from konnect.oidc.urls import Endpoints
+from konnect.outgoing import Outgoing
 from konnect.state import StateStore
 
 T = TypeVar("T")

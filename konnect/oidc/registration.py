@@ -27,8 +27,8 @@ from konnect.clients.redirects import is_loopback_http, parse_uri, registration_
 from konnect.keys import ALL_ALGORITHMS, key_from_jwk
 from konnect.oidc.authorize import RESPONSE_TYPES
 from konnect.oidc.errors import OAuthError
-from konnect.oidc.outgoing import FetchError
 from konnect.oidc.provider import Provider
+from konnect.outgoing import FetchError
 
 GRANT_TYPES = ("authorization_code", "implicit", "refresh_token", "client_credentials")
 _MAX_TEXT = 2048

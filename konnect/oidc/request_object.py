@@ -21,8 +21,8 @@ from konnect.clients import ClientRegistration
 from konnect.keys import InvalidToken, decode_unsecured, decode_unverified_header
 from konnect.oidc.client_keys import KeysUnavailable, verify_signed_by_client
 from konnect.oidc.errors import OAuthError
-from konnect.oidc.outgoing import FetchError
 from konnect.oidc.provider import Provider
+from konnect.outgoing import FetchError
 
 # Parameters an object may carry and that then replace the query's.
 MERGED = (

@@ -1,4 +1,5 @@
-"""Outgoing HTTP to relying parties: client JWK sets, sector identifiers, back-channel logout.
+"""The HTTP client for everything konnect fetches: client JWK sets, sector identifiers,
+request objects, back-channel logout.
 
 One shared httpx client with short timeouts, no redirects and a cap on response sizes, so a
 slow or hostile relying party can hold up neither a request nor the server's memory.
@@ -6,11 +7,10 @@ slow or hostile relying party can hold up neither a request nor the server's mem
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -101,29 +101,6 @@ async def _limited_body(response: httpx.Response) -> bytes:
             raise FetchError(f"{response.url} answered with a document that is too large")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-class BackgroundTasks:
-    """Work that must not delay the response it follows (e.g. back-channel logout calls).
-
-    Tasks are kept referenced until they finish, and given a moment to finish at shutdown.
-    """
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for running tasks, then cancel what is left."""
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-        for task in pending:
-            task.cancel()
 
 
 class DocumentCache:
