@@ -69,6 +69,7 @@ class Settings:
     disable_identifier_client: bool = False
     identifier_client_path: Path = DEFAULT_IDENTIFIER_CLIENT_PATH
     trusted_proxies: tuple[str, ...] = ()
+    outgoing_allowed_networks: tuple[str, ...] = ()
     allowed_scopes: tuple[str, ...] = ()
     access_token_expiration: int = 600
     id_token_expiration: int = 3600

@@ -22,7 +22,7 @@ from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
 from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
-from konnect.http.middleware import RequestLimits
+from konnect.http.middleware import RequestLimits, WatchCaller
 from konnect.identifier import build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
@@ -179,7 +179,11 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,
         log=log,
-        http=Outgoing(verify=not settings.insecure, clock=overrides.clock),
+        http=Outgoing(
+            verify=not settings.insecure,
+            allowed_networks=settings.outgoing_allowed_networks,
+            clock=overrides.clock,
+        ),
         trusted_proxies=tuple(
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),
@@ -217,7 +221,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestLimits)],
+        middleware=[Middleware(RequestLimits), Middleware(WatchCaller)],
         exception_handlers={HTTPException: http_exception, Exception: unexpected},
         lifespan=lifespan,
     )

@@ -48,7 +48,7 @@ class Provider:
     guests: GuestPolicy = field(default_factory=GuestPolicy)
     # Reverse proxies whose X-Forwarded-User names a signed-in user (single sign-on).
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
+    # Outgoing HTTP to relying parties (jwks_uri, request_uri, sector identifiers, logout).
     http: Outgoing = field(default_factory=Outgoing)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     # `cryptography` releases the GIL while signing: a couple of threads let every core sign.
