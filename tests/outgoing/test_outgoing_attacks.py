@@ -63,7 +63,7 @@ class Konnectd:
         return int(match.group(1))
 
 
-def start_konnectd(folder: Path, key_dir: Path, users: Path, *lines: str) -> Konnectd:
+def start_konnectd(folder: Path, key_dir: Path, *lines: str) -> Konnectd:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cfg = folder / "konnectd.cfg"
@@ -74,7 +74,6 @@ def start_konnectd(folder: Path, key_dir: Path, users: Path, *lines: str) -> Kon
                 f"listen = 127.0.0.1:{port}",
                 f"signing_private_key = {key_dir / 'rsa-key.pem'}",
                 f"encryption_secret_key = {key_dir / 'secret.key'}",
-                f"users_file = {users}",
                 "log_level = error",
                 *lines,
                 "",
@@ -119,7 +118,7 @@ def konnectd(
     server = start_konnectd(
         folder,
         key_dir,
-        folder / "users.yaml",
+        f"users_file = {folder / 'users.yaml'}",
         f"identifier_registration_conf = {folder / 'registry.yaml'}",
         "allow_dynamic_client_registration = yes",
         f"outgoing_allowed_networks = {' '.join(LOOPBACK)}",
@@ -321,3 +320,32 @@ def test_a_dynamic_clients_request_uri_and_jwks_uri_stay_off_loopback(
     )
     assert token.status_code == 401
     assert hostile.seen == []
+
+
+def test_a_gzip_bomb_from_the_cookie_backend_is_not_inflated(
+    tmp_path: Path, key_dir: Path, hostile: Hostile, bomb: bytes
+) -> None:
+    """The cookie backend is the operator's, but its answers are bounded all the same."""
+    hostile.behaviours["/whoami"] = gzipped(bomb)
+    (tmp_path / "registry.yaml").write_text("clients:" + _client("cookie-app") + "\n")
+    konnectd = start_konnectd(
+        tmp_path,
+        key_dir,
+        f"identifier_registration_conf = {tmp_path / 'registry.yaml'}",
+        "identity_manager = cookie",
+        f'identity_manager_args = {hostile.url}/whoami "session"',
+        "sign_in_uri = /login",
+    )
+    try:
+        before = konnectd.peak_memory_kib()
+        query = good_params(client_id="cookie-app")
+        response = httpx.get(
+            konnectd.url + AUTHORIZE + "?" + urlencode(query), cookies={"session": "s"}
+        )
+        assert _redirected_error(response) == "server_error"
+        [seen] = hostile.wait_for("/whoami")
+        assert seen.headers["accept-encoding"] == "identity"
+        assert konnectd.peak_memory_kib() - before < MEMORY_SLACK_KIB
+    finally:
+        konnectd.process.terminate()
+        konnectd.process.wait(timeout=15)
