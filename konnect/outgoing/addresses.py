@@ -70,11 +70,23 @@ class PinnedNetwork(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        if self._policy is not None:
-            host = await self._checked_address(host, port)
-        return await self._network.connect_tcp(host, port, timeout, local_address, socket_options)
+        if self._policy is None:
+            return await self._network.connect_tcp(
+                host, port, timeout, local_address, socket_options
+            )
+        addresses = await self._checked_addresses(host, port)
+        for address in addresses[:-1]:
+            try:
+                return await self._network.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError:
+                continue  # the next address of the host (say IPv4 after IPv6)
+        return await self._network.connect_tcp(
+            addresses[-1], port, timeout, local_address, socket_options
+        )
 
-    async def _checked_address(self, host: str, port: int) -> str:
+    async def _checked_addresses(self, host: str, port: int) -> list[str]:
         assert self._policy is not None
         try:
             addresses = await resolve(host, port)
@@ -83,7 +95,7 @@ class PinnedNetwork(httpcore.AsyncNetworkBackend):
         refused = [address for address in addresses if not self._policy.permits(address)]
         if refused or not addresses:
             raise AddressRefused(f"{host} resolves to {refused[0] if refused else 'nothing'}")
-        return str(addresses[0])
+        return list(dict.fromkeys(str(address) for address in addresses))
 
     async def connect_unix_socket(
         self,

@@ -6,6 +6,7 @@ It records every request it gets and, per connection, how long konnect kept it o
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -34,9 +35,10 @@ class Seen:
 
 @dataclass
 class Hostile:
-    """Serves `behaviours[path]`; a path without one answers 404."""
+    """Serves `behaviours[path]`; a path without one answers 404. With `tls`, over TLS."""
 
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None
     seen: list[Seen] = field(default_factory=list)
     open_now: int = 0
     open_most: int = 0
@@ -44,7 +46,8 @@ class Hostile:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0), backlog=256)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        scheme = "https" if self.tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
 
     def stop(self) -> None:
@@ -72,6 +75,12 @@ class Hostile:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                conn.close()
+                return  # konnect did not like the certificate
         with conn, self._counted():
             seen = _read_request(conn)
             if seen is None:
