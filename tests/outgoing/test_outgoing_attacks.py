@@ -28,7 +28,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from joserfc.jwk import ECKey
 
-from tests.conftest import LOOPBACK, RunningServer, browser, free_port, sign_in, wait_until_healthy
+from tests.conftest import (
+    LOOPBACK,
+    RunningServer,
+    api_headers,
+    browser,
+    free_port,
+    sign_in,
+    wait_until_healthy,
+)
 from tests.flows.test_bad_input import REDIRECT, code_request, good_params
 from tests.flows.test_dynamic_registration import ASSERTION_TYPE, _assertion
 from tests.outgoing.hostile import Hostile, answer, drip, gzip_bomb, gzipped
@@ -439,3 +447,60 @@ def test_tls_checks_the_host_name_of_the_url_not_the_pinned_address(
         konnectd.process.terminate()
         konnectd.process.wait(timeout=15)
         secure.stop()
+
+
+@pytest.mark.parametrize("allowed", [LOOPBACK, ()], ids=["allowed", "strict"])
+def test_a_dynamic_clients_back_channel_logout_reaches_loopback_only_when_allowed(
+    server_factory: Callable[..., RunningServer], hostile: Hostile, allowed: tuple[str, ...]
+) -> None:
+    server = server_factory(
+        allow_dynamic_client_registration=True, outgoing_allowed_networks=allowed
+    )
+    path = f"/logout-{len(allowed)}"
+    hostile.behaviours[path] = answer(b"")
+    client = _register(
+        server,
+        application_type="native",
+        redirect_uris=[REDIRECT],
+        backchannel_logout_uri=hostile.url + path,
+    ).json()
+    with browser(server.url) as web:
+        assert sign_in(web, server.url).status_code == 200
+        id_token = _consented_id_token(web, server, client)
+        ended = web.get(ENDSESSION, params={"id_token_hint": id_token})
+        assert ended.status_code in (200, 302), ended.text
+    if allowed:
+        [seen] = hostile.wait_for(path)
+        assert seen.method == "POST"
+    else:
+        time.sleep(1.0)
+        assert hostile.at(path) == []
+
+
+def _consented_id_token(web: httpx.Client, server: RunningServer, client: dict[str, Any]) -> str:
+    """A dynamic client's ID token, after the user consents in this browser."""
+    params = good_params(client_id=client["client_id"], scope="openid")
+    first = web.get(AUTHORIZE + "?" + urlencode(params))
+    assert "flow=consent" in first.headers["location"]
+    consent = {
+        "state": "c1",
+        "allow": True,
+        "scope": "openid",
+        "client_id": client["client_id"],
+        "redirect_uri": REDIRECT,
+        "ref": "st",
+        "flow_nonce": "nc",
+    }
+    said = web.post(
+        "/signin/v1/identifier/_/consent", json=consent, headers=api_headers(server.url)
+    )
+    assert said.status_code == 200, said.text
+    done = web.get(AUTHORIZE + "?" + urlencode({**params, "prompt": "none", "konnect": "c1"}))
+    code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
+    tokens = httpx.post(
+        server.url + "/konnect/v1/token",
+        data=code_request(code),
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert tokens.status_code == 200, tokens.text
+    return str(tokens.json()["id_token"])
