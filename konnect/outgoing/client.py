@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 import httpcore
 import httpx
@@ -153,9 +153,7 @@ class Outgoing:
         headers: Mapping[str, str],
         body: bytes,
     ) -> Answer:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
-            raise FetchError(f"{url} is not an http(s) URL konnect fetches")
+        parts = _fetchable(url)
         sent = {
             "host": parts.netloc,
             "user-agent": USER_AGENT,
@@ -196,6 +194,24 @@ class Outgoing:
         for pool in self._pools.values():
             await pool.aclose()
         self._pools.clear()
+
+
+def _fetchable(url: str) -> SplitResult:
+    """The parts of an http(s) URL with an ASCII host (IDNs in their xn-- form) and a port."""
+    try:
+        parts = urlsplit(url)
+        valid = (
+            url.isascii()
+            and parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and parts.username is None
+            and (parts.port is None or parts.port > 0)
+        )
+    except ValueError:
+        valid = False
+    if not valid:
+        raise FetchError(f"{url} is not an http(s) URL konnect fetches")
+    return parts
 
 
 async def _raw_body(url: str, response: httpcore.Response, limit: int) -> bytes:

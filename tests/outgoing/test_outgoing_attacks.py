@@ -504,3 +504,15 @@ def _consented_id_token(web: httpx.Client, server: RunningServer, client: dict[s
     )
     assert tokens.status_code == 200, tokens.text
     return str(tokens.json()["id_token"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://bücher.example/sector", "https://example.org:99999/sector", "https://[::1/sector"],
+)
+def test_urls_konnect_cannot_fetch_are_refused_cleanly(
+    strict_server: RunningServer, url: str
+) -> None:
+    refused = _register(strict_server, sector_identifier_uri=url)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_client_metadata"
