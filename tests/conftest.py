@@ -26,6 +26,7 @@ from konnect.crypto import hash_password
 from konnect.http.app import Overrides, create_app
 
 PASSWORD = "correct horse battery staple"
+LOOPBACK = ("127.0.0.0/8", "::1")
 
 
 def free_port() -> int:
@@ -177,6 +178,9 @@ def settings_factory(key_dir: Path, config_dir: Path) -> Callable[..., Settings]
             identifier_registration_conf=config_dir / "registry.yaml",
             identity_manager="users",
             users_file=config_dir / "users.yaml",
+            # Relying parties of the tests live on loopback, which dynamic clients may reach
+            # only through the allow-list.
+            outgoing_allowed_networks=LOOPBACK,
         )
         return replace(settings, **changes)  # type: ignore[arg-type]
 
@@ -309,6 +313,7 @@ def konnectd(key_dir: Path, config_dir: Path) -> Iterator[tuple[str, list[str]]]
                 "identity_manager = users",
                 f"users_file = {config_dir / 'users.yaml'}",
                 "log_level = warn",
+                f"outgoing_allowed_networks = {' '.join(LOOPBACK)}",
                 "",
             ]
         )

@@ -9,6 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "konnect"
 LAYER = {
     "config": 0,
     "crypto": 1,
+    "outgoing": 1,
     "keys": 1,
     "clients": 2,
     "identity": 2,

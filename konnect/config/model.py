@@ -73,6 +73,7 @@ class Settings:
     identifier_client_path: Path = DEFAULT_IDENTIFIER_CLIENT_PATH
     trusted_proxies: tuple[str, ...] = ()
     forwarded_user_sign_in: bool = False
+    outgoing_allowed_networks: tuple[str, ...] = ()
     allowed_scopes: tuple[str, ...] = ()
     access_token_expiration: int = 600
     id_token_expiration: int = 3600

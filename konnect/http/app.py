@@ -23,7 +23,7 @@ from konnect.crypto import Sealer, load_secret
 from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.konnect_paths import konnect_path_routes
-from konnect.http.middleware import RequestLimits
+from konnect.http.middleware import RequestLimits, WatchCaller
 from konnect.identifier import build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
@@ -35,12 +35,12 @@ from konnect.keys import (
     load_validation_keys,
 )
 from konnect.oidc.endpoints import documents, provider_routes
-from konnect.oidc.outgoing import Outgoing
 from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import Lifetimes, TokenIssuer
 from konnect.oidc.urls import CookiePolicy, Endpoints
+from konnect.outgoing import Outgoing
 from konnect.state import MemoryStateStore, StateStore
 from konnect.state.redis_store import RedisStateStore
 
@@ -182,7 +182,11 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,
         log=log,
-        http=Outgoing(verify=not settings.insecure, clock=overrides.clock),
+        http=Outgoing(
+            verify=not settings.insecure,
+            allowed_networks=settings.outgoing_allowed_networks,
+            clock=overrides.clock,
+        ),
         trusted_proxies=tuple(
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),
@@ -222,7 +226,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestLimits)],
+        middleware=[Middleware(RequestLimits), Middleware(WatchCaller)],
         exception_handlers={HTTPException: http_exception, Exception: unexpected},
         lifespan=lifespan,
     )

@@ -3,6 +3,9 @@
 With `--workers N` the parent builds the app once (so generated keys and secrets are shared),
 binds the socket, and forks N workers that serve it; it stops them all on SIGTERM/SIGINT and
 when any one of them dies, so a process manager can restart the whole service.
+
+A connection must bring each request's head within HEAD_TIMEOUT seconds, counted from its
+opening or from the previous answer, so slow or idle connections (slowloris) are closed.
 """
 
 from __future__ import annotations
@@ -13,16 +16,23 @@ import os
 import signal
 import socket
 import sys
+from asyncio import TimerHandle, Transport
 from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.http.app import create_app
 
 log = logging.getLogger("konnect")
+
+#: Seconds a connection has for the head of its next request (idle time included).
+HEAD_TIMEOUT = 10.0
+#: Seconds an idle connection stays open between requests.
+KEEP_ALIVE_TIMEOUT = 5
 
 _LOG_LEVELS = {
     "panic": logging.CRITICAL,
@@ -47,11 +57,55 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def _uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+class HeadDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol, closing connections whose request head is too slow.
+
+    uvicorn times out idle connections only after a first request, and stops as soon as a
+    byte arrives; a head sent a byte at a time would hold its connection forever.
+    """
+
+    _head_deadline: TimerHandle | None = None
+
+    def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def on_headers_complete(self) -> None:
+        self._stop_waiting()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        self._stop_waiting()
+        self._head_deadline = self.loop.call_later(HEAD_TIMEOUT, self._head_too_slow)
+
+    def _stop_waiting(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self._head_deadline = None
+        serving = self.cycle is not None and not self.cycle.response_complete
+        if not serving and not self.transport.is_closing():
+            self.transport.close()
+
+
+def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=HeadDeadlineProtocol,
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
         log_level="warning",
         access_log=False,
         proxy_headers=False,
@@ -73,7 +127,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _worker(app: ASGIApp, host: str, port: int, sock: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    uvicorn.Server(_uvicorn_config(app, host, port)).run(sockets=[sock])
+    uvicorn.Server(uvicorn_config(app, host, port)).run(sockets=[sock])
 
 
 def _serve_workers(app: ASGIApp, host: str, port: int, count: int) -> int:
@@ -128,5 +182,5 @@ def serve(settings: Settings) -> int:
     )
     if settings.workers > 1:
         return _serve_workers(app, host, port, settings.workers)
-    uvicorn.Server(_uvicorn_config(app, host, port)).run()
+    uvicorn.Server(uvicorn_config(app, host, port)).run()
     return 0

@@ -2,7 +2,7 @@
 
 A backend answers "who is this" questions and nothing else: it never sees HTTP. Wrong
 credentials are a `None` result; a broken backend raises `BackendUnavailable`.
-May import: config, crypto.
+May import: config, crypto, outgoing.
 """
 
 from konnect.identity.base import (

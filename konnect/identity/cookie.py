@@ -11,15 +11,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 import konnect
 from konnect.identity.base import BackendUnavailable, User
+from konnect.outgoing import FetchError, Outgoing, Purpose
 
 BACKEND_NAME = "cookie"
 _SCOPES = ("profile", "email", "konnect/id")
 _FORWARDED_HEADERS = ("accept-language", "user-agent")
-_MAX_BODY = 64 * 1024
 
 
 def _text(document: Mapping[str, Any], name: str) -> str:
@@ -56,13 +54,9 @@ class CookieBackend:
     ) -> None:
         self._url = url
         self._names = frozenset(cookie_names)
-        # One pooled client for the backend, so sign-ins reuse connections.
-        self._http = httpx.AsyncClient(
-            verify=verify,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_keepalive_connections=20),
-            follow_redirects=False,
-        )
+        # The operator chose the URL: no address policy, but bounded like every fetch.
+        self._http = Outgoing(verify=verify)
+        self._purpose = Purpose("cookie backend", float(timeout), 64, 64 * 1024)
 
     def _cookie_header(self, cookies: Mapping[str, str]) -> str:
         chosen = {
@@ -90,17 +84,17 @@ class CookieBackend:
             "X-Konnect-Request": f"1/{konnect.__version__}",
         }
         try:
-            response = await self._http.post(self._url, headers=headers)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"cookie backend unreachable: {type(exc).__name__}") from None
-        if response.status_code in (401, 403):
+            answer = await self._http.request(
+                self._purpose, "POST", self._url, headers=headers, public_only=False
+            )
+        except FetchError as exc:
+            raise BackendUnavailable(f"cookie backend unavailable: {exc}") from None
+        if answer.status in (401, 403):
             return None
-        if response.status_code not in (200, 202):
-            raise BackendUnavailable(f"cookie backend answered {response.status_code}")
-        if len(response.content) > _MAX_BODY:
-            raise BackendUnavailable("cookie backend answer is too large")
+        if answer.status not in (200, 202):
+            raise BackendUnavailable(f"cookie backend answered {answer.status}")
         try:
-            document = json.loads(response.content)
+            document = json.loads(answer.body)
         except (ValueError, RecursionError):
             raise BackendUnavailable("cookie backend answered no JSON") from None
         return user_from_document(document, session)
@@ -112,4 +106,4 @@ class CookieBackend:
         return None  # only a replayed session can find a cookie user again
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()

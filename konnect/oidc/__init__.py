@@ -3,7 +3,7 @@ client registration, end session and the logout channels.
 
 Protocol rules live in plain modules (`authorize`, `tokens`, `claims`, `scopes`, `userinfo`,
 `client_auth`, `registration`, `endsession`, `logout_channels`); authlib runs the token
-endpoint's grants (`token_endpoint`); calls out to relying parties go through `outgoing`;
+endpoint's grants (`token_endpoint`); back-channel logout runs in `background`;
 only `endpoints` and `responses` touch Starlette.
-May import: config, crypto, keys, clients, identity, state.
+May import: config, crypto, keys, outgoing, clients, identity, state.
 """

@@ -12,8 +12,11 @@ from typing import Any
 
 from konnect.clients import ClientRegistration
 from konnect.keys import InvalidToken, verify_with_client_keys
-from konnect.oidc.outgoing import FetchError
 from konnect.oidc.provider import Provider
+from konnect.outgoing import FetchError
+
+#: One text for every failure, so answers do not tell what the jwks_uri's server said.
+UNAVAILABLE = "the client's jwks_uri could not be read"
 
 
 class KeysUnavailable(Exception):
@@ -30,7 +33,7 @@ async def verify_signed_by_client(
     """The claims of `token` verified with the client's keys; InvalidToken or KeysUnavailable."""
     if client.jwks is not None or not client.jwks_uri:
         return verify_with_client_keys(token, client.jwks or {}, alg, **checks)
-    jwks = await _fetch(provider, client.jwks_uri)
+    jwks = await _fetch(provider, client)
     try:
         return verify_with_client_keys(token, jwks, alg, **checks)
     except InvalidToken as exc:
@@ -38,16 +41,22 @@ async def verify_signed_by_client(
         # rotated shows up as a bad signature rather than as an unknown kid.
         if exc.reason not in ("unknown key", "invalid signature"):
             raise
-    jwks = await _fetch(provider, client.jwks_uri, refresh=True)
+    jwks = await _fetch(provider, client, refresh=True)
     return verify_with_client_keys(token, jwks, alg, **checks)
 
 
-async def _fetch(provider: Provider, url: str, *, refresh: bool = False) -> Mapping[str, Any]:
+async def _fetch(
+    provider: Provider, client: ClientRegistration, *, refresh: bool = False
+) -> Mapping[str, Any]:
+    """The JWK set at the client's jwks_uri; only public addresses for a dynamic client."""
     try:
-        document = await provider.http.documents.get(url, refresh=refresh)
+        document = await provider.http.documents.get(
+            client.jwks_uri, public_only=client.dynamic, refresh=refresh
+        )
     except FetchError as exc:
         provider.log.warning("client keys unavailable: %s", exc)
-        raise KeysUnavailable("the client's jwks_uri could not be read") from None
+        raise KeysUnavailable(UNAVAILABLE) from None
     if not isinstance(document, dict):
-        raise KeysUnavailable("the client's jwks_uri is not a JWK set")
+        provider.log.warning("client keys unavailable: %s holds no JWK set", client.jwks_uri)
+        raise KeysUnavailable(UNAVAILABLE) from None
     return document

@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from konnect.clients import ClientRegistration
 from konnect.crypto import random_string
-from konnect.oidc.outgoing import HTTP_ERRORS
 from konnect.oidc.provider import Provider
+from konnect.outgoing import BACKCHANNEL_LOGOUT, FetchError
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TYPE = "logout+jwt"
@@ -179,9 +179,11 @@ async def _deliver(provider: Provider, client: ClientRegistration, session: Ende
         await asyncio.sleep(delay)
         attempts += 1
         try:
-            status = await provider.http.post_form(uri, {"logout_token": token})
-        except HTTP_ERRORS as exc:
-            outcome = f"unreachable ({type(exc).__name__})"
+            status = await provider.http.post_form(
+                uri, {"logout_token": token}, BACKCHANNEL_LOGOUT, public_only=client.dynamic
+            )
+        except FetchError as exc:
+            outcome = f"unreachable ({exc})"
             continue
         if 200 <= status < 300:
             return

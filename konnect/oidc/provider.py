@@ -14,11 +14,12 @@ from typing import TypeVar
 from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend
 from konnect.keys import KeySet
-from konnect.oidc.outgoing import BackgroundTasks, Outgoing
+from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.scopes import ScopeCatalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import TokenIssuer
 from konnect.oidc.urls import Endpoints
+from konnect.outgoing import Outgoing
 from konnect.state import StateStore
 
 T = TypeVar("T")
@@ -49,7 +50,7 @@ class Provider:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Whether a trusted proxy's X-Forwarded-User signs that user in (single sign-on).
     forwarded_user_sign_in: bool = False
-    # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
+    # Outgoing HTTP to relying parties (jwks_uri, request_uri, sector identifiers, logout).
     http: Outgoing = field(default_factory=Outgoing)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     # `cryptography` releases the GIL while signing: a couple of threads let every core sign.

@@ -27,8 +27,8 @@ from konnect.clients.redirects import is_loopback_http, parse_uri, registration_
 from konnect.keys import ALL_ALGORITHMS, key_from_jwk
 from konnect.oidc.authorize import RESPONSE_TYPES
 from konnect.oidc.errors import OAuthError
-from konnect.oidc.outgoing import FetchError
 from konnect.oidc.provider import Provider
+from konnect.outgoing import SECTOR_IDENTIFIER, FetchError
 
 GRANT_TYPES = ("authorization_code", "implicit", "refresh_token", "client_credentials")
 _MAX_TEXT = 2048
@@ -272,15 +272,17 @@ async def _check_sector_identifier(provider: Provider, metadata: Mapping[str, An
     if not uri:
         return
     try:
-        listed = await provider.http.get_json(uri)
+        listed = await provider.http.get_json(uri, SECTOR_IDENTIFIER, public_only=True)
     except FetchError as exc:
-        provider.log.info("sector_identifier_uri refused: %s", exc)
-        raise _metadata_error("sector_identifier_uri could not be read") from None
-    if not isinstance(listed, list):
-        raise _metadata_error("sector_identifier_uri must hold a JSON array of redirect URIs")
-    missing = [uri for uri in metadata["redirect_uris"] if uri not in listed]
-    if missing:
-        raise _metadata_error(f"redirect URI {missing[0]!r} is not in sector_identifier_uri")
+        listed, problem = None, str(exc)
+    else:
+        problem = "" if isinstance(listed, list) else f"{uri} holds no JSON array"
+    if not problem and any(redirect not in listed for redirect in metadata["redirect_uris"]):
+        problem = f"{uri} does not list every redirect URI"
+    if problem:
+        # One answer for every failure: what a server answered is never told back.
+        provider.log.info("sector_identifier_uri refused: %s", problem)
+        raise _metadata_error("sector_identifier_uri could not be read or lacks a redirect URI")
 
 
 async def register(provider: Provider, metadata: Mapping[str, Any]) -> dict[str, Any]:

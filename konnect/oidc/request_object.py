@@ -23,8 +23,8 @@ from konnect.clients import ClientRegistration
 from konnect.keys import InvalidToken, decode_unsecured, decode_unverified_header
 from konnect.oidc.client_keys import KeysUnavailable, verify_signed_by_client
 from konnect.oidc.errors import OAuthError
-from konnect.oidc.outgoing import FetchError
 from konnect.oidc.provider import Provider
+from konnect.outgoing import REQUEST_URI, FetchError
 
 # Parameters an object may carry and that then replace the query's.
 MERGED = (
@@ -123,13 +123,10 @@ async def fetched_request(provider: Provider, params: Mapping[str, str]) -> Mapp
     if client is None or address not in (uri.split("#", 1)[0] for uri in client.request_uris):
         raise OAuthError("invalid_request_uri", "request_uri is not registered for this client")
     try:
-        body = await provider.http.get_bytes(address)
-    except FetchError as exc:
+        body = await provider.http.get_bytes(address, REQUEST_URI, public_only=client.dynamic)
+        token = body.decode("ascii").strip()
+    except (FetchError, UnicodeDecodeError) as exc:
         provider.log.warning("request object of client %s unavailable: %s", client.id, exc)
         raise OAuthError("invalid_request_uri", "the request_uri could not be read") from None
-    try:
-        token = body.decode("ascii").strip()
-    except UnicodeDecodeError:
-        raise _invalid("the request_uri does not hold a request object") from None
     remaining = {key: value for key, value in params.items() if key != "request_uri"}
     return {**remaining, "request": token}

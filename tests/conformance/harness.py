@@ -25,7 +25,7 @@ from joserfc.jwk import KeySet
 from konnect.config.model import Settings
 from konnect.http.app import Overrides, create_app
 from tests.conformance.receiver import Receiver
-from tests.conftest import PASSWORD, RunningServer, api_headers, free_port
+from tests.conftest import LOOPBACK, PASSWORD, RunningServer, api_headers, free_port
 
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
 REDIRECT_URI = "http://127.0.0.1:9999/cb"
@@ -143,7 +143,7 @@ users:
         identifier_registration_conf=folder / "registry.yaml",
         identity_manager="users",
         users_file=folder / "users.yaml",
-        **changes,
+        **{"outgoing_allowed_networks": LOOPBACK, **changes},
     )
 
 
