@@ -62,12 +62,11 @@ async def revoke(provider: Provider, client: ClientRegistration, token: str) -> 
     facts = identify(provider, token)
     if facts is None or facts.client_id != client.id:
         return
-    ttl = provider.tokens.lifetimes.refresh_token
-    await provider.store.put("revoked:" + facts.grant_id, "revoked by the client", ttl)
+    await provider.lifecycle.revoke(facts.grant_id, "revoked by the client")
 
 
 async def introspect(provider: Provider, token: str) -> dict[str, Any]:
     facts = identify(provider, token)
-    if facts is None or await provider.store.get("revoked:" + facts.grant_id) is not None:
+    if facts is None or await provider.lifecycle.is_revoked(facts.grant_id):
         return {"active": False}
     return {"active": True, **facts.details}

@@ -14,6 +14,7 @@ from typing import TypeVar
 from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend
 from konnect.keys import KeySet
+from konnect.oidc.grant_lifecycle import GrantLifecycle
 from konnect.oidc.outgoing import BackgroundTasks, Outgoing
 from konnect.oidc.scopes import ScopeCatalog
 from konnect.oidc.session import BrowserCookies
@@ -60,6 +61,11 @@ class Provider:
         """The backend when it recognises browsers by their cookies (checked once: a
         protocol check costs more than the rest of a userinfo request's Python)."""
         return self.backend if isinstance(self.backend, BrowserSignIn) else None
+
+    @cached_property
+    def lifecycle(self) -> GrantLifecycle:
+        """The grant-state rules: single-use codes, rotation, revocation."""
+        return GrantLifecycle(self.store, self.tokens.lifetimes.refresh_token, self.clock, self.log)
 
     @property
     def issuer(self) -> str:

@@ -10,7 +10,6 @@ from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, requested_c
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.tokens import grant_id_of
-from konnect.state import StateStoreUnavailable
 
 
 def bearer_token(authorization: str | None, form: dict[str, str] | None = None) -> str:
@@ -28,15 +27,6 @@ def bearer_token(authorization: str | None, form: dict[str, str] | None = None) 
     if scheme.lower() != "bearer" or not token or " " in token:
         raise OAuthError("invalid_request", "invalid bearer authorization header format")
     return token
-
-
-async def _is_revoked(provider: Provider, grant_id: str) -> bool:
-    """Revocation marks are shared state; without the store a valid token keeps working."""
-    try:
-        return await provider.store.get("revoked:" + grant_id) is not None
-    except StateStoreUnavailable as exc:
-        provider.log.warning("revocation check skipped, state store unavailable: %s", exc)
-        return False
 
 
 def signed_response(provider: Provider, claims: dict[str, Any], client_id: str) -> str | None:
@@ -86,7 +76,9 @@ async def userinfo_claims(provider: Provider, token: str) -> tuple[dict[str, Any
         raise OAuthError("invalid_token", str(exc)) from None
     if claims.get("kc.isAccessToken") is not True or claims.get("iss") != provider.issuer:
         raise OAuthError("invalid_token", "not an access token of this provider")
-    if await _is_revoked(provider, grant_id_of(str(claims.get("jti", "")))):
+    # Revocation marks are shared state; without the store a valid token keeps working.
+    grant_id = grant_id_of(str(claims.get("jti", "")))
+    if await provider.lifecycle.is_revoked(grant_id, available=True):
         raise OAuthError("invalid_token", "the token has been revoked")
     identity = claims.get("kc.identity")
     identity = identity if isinstance(identity, dict) else {}
