@@ -177,6 +177,7 @@ def settings_factory(key_dir: Path, config_dir: Path) -> Callable[..., Settings]
             identifier_registration_conf=config_dir / "registry.yaml",
             identity_manager="users",
             users_file=config_dir / "users.yaml",
+            data_dir=config_dir / "data",
         )
         return replace(settings, **changes)  # type: ignore[arg-type]
 
@@ -308,6 +309,7 @@ def konnectd(key_dir: Path, config_dir: Path) -> Iterator[tuple[str, list[str]]]
                 f"identifier_registration_conf = {config_dir / 'registry.yaml'}",
                 "identity_manager = users",
                 f"users_file = {config_dir / 'users.yaml'}",
+                f"data_dir = {config_dir / 'data'}",
                 "log_level = warn",
                 "",
             ]

@@ -124,9 +124,13 @@ OPTIONS: tuple[Option, ...] = (
            "--insecure", None, "insecure"),
     Option("cookie_backend_timeout", "int", "seconds to wait for the cookie backend",
            "--cookie-backend-timeout", None, "cookie_backend_timeout", "SECONDS"),
-    Option("state_store", "text", "where shared state lives: memory, or a redis:// URL",
+    Option("state_store", "text",
+           "where state lives: sqlite (a file in the data directory), sqlite:PATH, "
+           "a redis:// URL (several instances), or memory (tests only)",
            "--state-store", "KONNECTD_STATE_STORE", "state_store", "STORE"),
-    Option("workers", "int", "number of server processes (more than 1 needs redis)",
+    Option("data_dir", "path", "directory for konnect's own files (the sqlite state store)",
+           "--data-dir", "KONNECTD_DATA_DIR", "data_dir", "DIR"),
+    Option("workers", "int", "number of server processes (not with the memory store)",
            "--workers", "KONNECTD_WORKERS", "workers", "N"),
     Option("identity_manager", "text", "identity manager: users, ldap, cookie or dummy",
            cfg="identity_manager"),
@@ -509,7 +513,7 @@ def _one_of(choices: Sequence[str], *, lower: bool = False) -> Callable[[str], s
 
 
 def _check_state_store(value: str) -> str:
-    if value == "memory":
+    if value in ("memory", "sqlite") or (value.startswith("sqlite:") and value[7:].strip()):
         return value
     try:
         parts = urlsplit(value)
@@ -521,7 +525,10 @@ def _check_state_store(value: str) -> str:
         or (parts.scheme == "unix" and parts.path not in ("", "/"))
     )
     if not valid:
-        raise ValueError(f"expected memory, redis://, rediss:// or unix:// URL, got '{value}'")
+        raise ValueError(
+            f"expected memory, redis://, rediss:// or unix:// URL, sqlite or sqlite:PATH, "
+            f"got '{value}'"
+        )
     return value
 
 
@@ -747,8 +754,8 @@ def _check_combinations(
             f"issuer {issuer} uses plain http://, which is acceptable only for local testing"
         )
     workers = values.get("workers", 1)
-    if workers > 1 and values.get("state_store", "memory") == "memory":
+    if workers > 1 and values.get("state_store", _DEFAULTS["state_store"]) == "memory":
         problems.append(
             f"{sources['workers'].where}: {workers} workers need a shared state store "
-            "(--state-store redis://...); the memory store lives in one process"
+            "(--state-store sqlite or redis://...); the memory store lives in one process"
         )

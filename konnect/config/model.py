@@ -82,7 +82,8 @@ class Settings:
     log_level: str = "info"
     insecure: bool = False
     cookie_backend_timeout: int = 10
-    state_store: str = "memory"
+    state_store: str = "sqlite"
+    data_dir: Path = Path("data")
     workers: int = 1
     identity_manager: str = "users"
     identity_manager_args: tuple[str, ...] = ()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from starlette.applications import Starlette
@@ -42,6 +44,10 @@ from konnect.oidc.tokens import Lifetimes, TokenIssuer
 from konnect.oidc.urls import CookiePolicy, Endpoints
 from konnect.state import MemoryStateStore, StateStore
 from konnect.state.redis_store import RedisStateStore
+from konnect.state.sqlite_store import SqliteStateStore
+
+#: The sqlite state store's file in the data directory.
+STATE_FILE = "konnect.db"
 
 log = logging.getLogger("konnect")
 T = TypeVar("T")
@@ -94,9 +100,23 @@ def build_sealer(settings: Settings) -> Sealer:
 
 
 def build_store(settings: Settings) -> StateStore:
-    if settings.state_store == "memory":
+    """The configured store; a sqlite file is created now, so a bad path stops startup."""
+    spec = settings.state_store
+    if spec == "memory":
+        log.warning(
+            "IN-MEMORY STATE STORE: revocations, used codes and refresh-token families are "
+            "forgotten on restart (use --state-store sqlite, the default)"
+        )
         return MemoryStateStore()
-    return RedisStateStore(settings.state_store)
+    if spec == "sqlite" or spec.startswith("sqlite:"):
+        path = Path(spec[7:]) if spec.startswith("sqlite:") else settings.data_dir / STATE_FILE
+        store = SqliteStateStore(path)
+        try:
+            store.check()
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError([f"state_store: cannot use {path}: {exc}"]) from None
+        return store
+    return RedisStateStore(spec)
 
 
 class _Problems:
@@ -132,6 +152,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
     collected = _Problems()
     keys = collected.attempt(lambda: build_keys(settings))
+    store = overrides.store or collected.attempt(lambda: build_store(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))
     backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
     dynamic = (
@@ -159,6 +180,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         or backend is None
         or clients is None
         or scopes is None
+        or store is None
     ):
         raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
@@ -174,7 +196,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         clients=clients,
         scopes=scopes,
         backend=backend,
-        store=overrides.store or build_store(settings),
+        store=store,
         tokens=TokenIssuer(keys, sealer, settings.issuer, lifetimes, overrides.clock),
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,

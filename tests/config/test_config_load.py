@@ -256,10 +256,13 @@ def test_unknown_cfg_keys_are_warnings_with_file_and_line(tmp_path: Path) -> Non
 
 
 def test_several_workers_need_a_shared_state_store() -> None:
-    [problem] = problems_of(["--iss", ISSUER, "--workers", "2", "ldap"])
+    argv = ["--iss", ISSUER, "--workers", "2", "--state-store", "memory", "ldap"]
+    [problem] = problems_of(argv)
     assert problem.startswith("--workers: 2 workers need a shared state store")
-    shared = load(["--iss", ISSUER, "--workers", "2", "--state-store", "redis://r", "ldap"])
-    assert shared.workers == 2
+    for store in ("redis://r", "sqlite", "sqlite:/var/lib/konnect/state.db"):
+        shared = load(["--iss", ISSUER, "--workers", "2", "--state-store", store, "ldap"])
+        assert shared.workers == 2
+    assert load(["--iss", ISSUER, "--workers", "2", "ldap"]).state_store == "sqlite"
 
 
 def test_zero_workers_is_refused() -> None:
@@ -496,6 +499,7 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         "insecure = yes",
         "cookie_backend_timeout = 5",
         "state_store = redis://127.0.0.1:6379/2",
+        "data_dir = /srv/konnect",
         "workers = 3",
         "identity_manager = users",
         f"identity_manager_args = {files['users.yaml']}",
@@ -537,6 +541,7 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--insecure",
             "--cookie-backend-timeout", "5",
             "--state-store", "redis://127.0.0.1:6379/2",
+            "--data-dir", "/srv/konnect",
             "--workers", "3",
             "--branding-product-name", "Acme",
             "--branding-logo", str(logo),

@@ -142,7 +142,7 @@ users:
         identifier_registration_conf=folder / "registry.yaml",
         identity_manager="users",
         users_file=folder / "users.yaml",
-        **changes,
+        **{"data_dir": folder / "data", **changes},
     )
 
 
