@@ -7,6 +7,7 @@ import asyncio
 import multiprocessing
 import secrets
 import sqlite3
+import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -112,6 +113,25 @@ def test_memory_store_sweeps_expired_keys() -> None:
 
     run(scenario)
     assert len(store._values) < 500  # the sweep itself is under test
+
+
+def test_memory_store_holds_nothing_per_refresh_rotation() -> None:
+    store = MemoryStateStore()
+
+    async def rotations() -> int:
+        current: str | None = None
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for index in range(20_000):
+                assert await store.swap("family:grant", current, f"refresh{index}", 94_608_000)
+                current = f"refresh{index}"
+            return tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+
+    assert run(rotations) < 64 * 1024  # it held about 90 bytes per rotation
+    assert len(store._expiries) <= 2 * len(store._values) + 64
 
 
 def test_swap_is_compare_and_set(store: StateStore, prefix: str) -> None:
