@@ -73,6 +73,7 @@ class Settings:
     access_token_expiration: int = 600
     id_token_expiration: int = 3600
     refresh_token_expiration: int = 94_608_000
+    refresh_token_reuse_interval: int = 60
     dynamic_client_secret_expiration: int = 0
     allow_client_guests: bool = False
     guest_access_token_expiration: int = 300

@@ -36,6 +36,7 @@ from konnect.keys import (
     load_validation_keys,
 )
 from konnect.oidc.endpoints import documents, provider_routes
+from konnect.oidc.grant_lifecycle import GrantPolicy
 from konnect.oidc.outgoing import Outgoing
 from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
@@ -205,6 +206,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         trusted_proxies=tuple(
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),
+        grant_policy=GrantPolicy(refresh_reuse_interval=settings.refresh_token_reuse_interval),
         guests=GuestPolicy(
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,

@@ -2,7 +2,10 @@
 rotate, reuse revokes it, a client may revoke it, and every token of it asks whether it was.
 
 Endpoints ask this module, never the store. The keys it owns: `code:<code id>` (a code was
-redeemed), `family:<grant id>` (the current refresh token of a grant), `revoked:<grant id>`.
+redeemed), `family:<grant id>` (the current refresh token of a grant, the one it replaced and
+when), `revoked:<grant id>`. A refresh token whose family record is missing is refused: the
+record is the only proof that the token was not rotated away (and its family revoked) before
+the store lost it.
 
 An unreachable store: every rule here fails closed, raising `StateStoreUnavailable` (the
 endpoints answer `503 temporarily_unavailable`), except the one check a caller asks for
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
@@ -21,6 +25,38 @@ from konnect.oidc.tokens import OpenedToken
 from konnect.state import StateStore, StateStoreUnavailable
 
 _CODE, _FAMILY, _REVOKED = "code:", "family:", "revoked:"
+#: Compare-and-set rounds a rotation tries while other requests rotate the same family.
+_ROTATION_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class GrantPolicy:
+    """What operators choose about grants."""
+
+    # Seconds in which the refresh token just replaced is answered again without revoking
+    # the family: relying parties that refresh from several processes at once.
+    refresh_reuse_interval: int = 60
+
+
+@dataclass(frozen=True)
+class _Family:
+    """A family record: the current refresh token id, the one it replaced, and when."""
+
+    current: str
+    previous: str = ""
+    rotated_at: float = 0.0
+
+    @classmethod
+    def parse(cls, record: str) -> _Family:
+        current, _, rest = record.partition(" ")
+        previous, _, rotated_at = rest.partition(" ")
+        try:
+            return cls(current, previous, float(rotated_at or 0))
+        except ValueError:
+            return cls(current)
+
+    def encode(self) -> str:
+        return f"{self.current} {self.previous} {self.rotated_at:.3f}"
 
 
 class GrantLifecycle:
@@ -32,11 +68,13 @@ class GrantLifecycle:
         refresh_lifetime: int,
         clock: Callable[[], float],
         log: logging.Logger,
+        policy: GrantPolicy | None = None,
     ) -> None:
         self._store = store
         self._ttl = refresh_lifetime
         self._clock = clock
         self._log = log
+        self.policy = policy or GrantPolicy()
 
     async def redeem_code(self, code: OpenedToken) -> None:
         """A code works once; a second use revokes everything the first one issued."""
@@ -48,17 +86,36 @@ class GrantLifecycle:
 
     async def start_family(self, grant: Grant) -> None:
         """Remember which refresh token of this grant is the current one."""
-        await self._store.put(_FAMILY + grant.grant_id, grant.next_refresh_id, self._ttl)
+        record = _Family(grant.next_refresh_id).encode()
+        await self._store.put(_FAMILY + grant.grant_id, record, self._ttl)
 
-    async def rotate(self, used: OpenedToken, grant: Grant) -> None:
-        """Only the current refresh token works, once; replaying an old one revokes the family."""
+    async def rotate(self, used: OpenedToken, grant: Grant) -> str:
+        """The id of the refresh token to answer `used` with. Only the current refresh token
+        rotates; the one it replaced is answered with the current id again within the reuse
+        interval; any other (or the replaced one later) is a replay that revokes the family."""
         family = _FAMILY + grant.grant_id
-        if await self._store.swap(family, used.token_id, grant.next_refresh_id, self._ttl):
-            return
-        # No record at all (an in-process store after a restart): this token starts it anew.
-        if not await self._store.swap(family, None, grant.next_refresh_id, self._ttl):
+        for _ in range(_ROTATION_ATTEMPTS):
+            record = await self._store.get(family)
+            if record is None:
+                self._log.warning(
+                    "refresh token of client %s refused: its grant's family record is missing",
+                    grant.client_id,
+                )
+                raise InvalidGrantError("the refresh token is no longer valid, sign in again")
+            known, now = _Family.parse(record), self._clock()
+            if used.token_id == known.current:
+                rotated = _Family(grant.next_refresh_id, used.token_id, now).encode()
+                if await self._store.swap(family, record, rotated, self._ttl):
+                    return grant.next_refresh_id
+                continue  # another request rotated it meanwhile: look again
+            if used.token_id == known.previous and self._within_reuse_interval(known, now):
+                return known.current
             await self._revoke_reused(grant, "refresh token reused")
             raise InvalidGrantError("the refresh token has already been used")
+        raise StateStoreUnavailable("the refresh-token family keeps changing")
+
+    def _within_reuse_interval(self, family: _Family, now: float) -> bool:
+        return now - family.rotated_at <= self.policy.refresh_reuse_interval
 
     async def revoke(self, grant_id: str, reason: str) -> None:
         """Revoke the whole grant: its refresh tokens and its access tokens, everywhere."""

@@ -14,7 +14,7 @@ from typing import TypeVar
 from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend
 from konnect.keys import KeySet
-from konnect.oidc.grant_lifecycle import GrantLifecycle
+from konnect.oidc.grant_lifecycle import GrantLifecycle, GrantPolicy
 from konnect.oidc.outgoing import BackgroundTasks, Outgoing
 from konnect.oidc.scopes import ScopeCatalog
 from konnect.oidc.session import BrowserCookies
@@ -46,6 +46,7 @@ class Provider:
     clock: Callable[[], float]
     log: logging.Logger
     guests: GuestPolicy = field(default_factory=GuestPolicy)
+    grant_policy: GrantPolicy = field(default_factory=GrantPolicy)
     # Reverse proxies whose X-Forwarded-User names a signed-in user (single sign-on).
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Outgoing HTTP to relying parties (jwks_uri, sector identifiers, back-channel logout).
@@ -65,7 +66,8 @@ class Provider:
     @cached_property
     def lifecycle(self) -> GrantLifecycle:
         """The grant-state rules: single-use codes, rotation, revocation."""
-        return GrantLifecycle(self.store, self.tokens.lifetimes.refresh_token, self.clock, self.log)
+        lifetime = self.tokens.lifetimes.refresh_token
+        return GrantLifecycle(self.store, lifetime, self.clock, self.log, self.grant_policy)
 
     @property
     def issuer(self) -> str:

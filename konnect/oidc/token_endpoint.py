@@ -164,7 +164,8 @@ class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return _RefreshRecord(grant) if grant is not None else None
 
     def authenticate_user(self, refresh_token: _RefreshRecord) -> Grant:
-        return refresh_token.grant
+        # The grant-state rules chose the new refresh token's id after validation.
+        return self.request.prefetched.grant or refresh_token.grant
 
     def revoke_old_credential(self, refresh_token: _RefreshRecord) -> None:
         return None  # Konnect refresh tokens stay valid until they expire
@@ -339,7 +340,9 @@ class TokenEndpoint:
         if isinstance(grant, _CodeGrant):
             await lifecycle.redeem_code(_opened(prefetched))
         elif isinstance(grant, _RefreshGrant) and not _reusable(grant):
-            await lifecycle.rotate(_opened(prefetched), _issuing(prefetched))
+            issuing = _issuing(prefetched)
+            refresh_id = await lifecycle.rotate(_opened(prefetched), issuing)
+            prefetched.grant = replace(issuing, next_refresh_id=refresh_id)
 
     async def _current_grant(self, grant: Grant) -> Grant | None:
         """The refresh token's grant with the user as the backend sees them now."""
