@@ -14,6 +14,7 @@ with `available=True`, which logs and lets a valid token through.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from konnect.oidc.tokens import OpenedToken
 from konnect.state import StateStore, StateStoreUnavailable
 
 _CODE, _FAMILY, _REVOKED = "code:", "family:", "revoked:"
+_ANSWERED = "answered"
 #: Compare-and-set rounds a rotation tries while other requests rotate the same family.
 _ROTATION_ATTEMPTS = 5
 
@@ -36,6 +38,10 @@ class GrantPolicy:
     # Seconds in which the refresh token just replaced is answered again without revoking
     # the family: relying parties that refresh from several processes at once.
     refresh_reuse_interval: int = 60
+
+
+def _redemption_proof(client_id: str, code_verifier: str) -> str:
+    return hashlib.sha256(f"{client_id}\n{code_verifier}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -76,18 +82,42 @@ class GrantLifecycle:
         self._log = log
         self.policy = policy or GrantPolicy()
 
-    async def redeem_code(self, code: OpenedToken) -> None:
-        """A code works once; a second use revokes everything the first one issued."""
+    async def redeem_code(self, code: OpenedToken, client_id: str, code_verifier: str) -> str:
+        """Claim the code's single use; the id its first refresh token gets.
+
+        The claim holds a proof of who redeems it (the client and its PKCE verifier) until
+        the tokens are answered (`code_answered`). A request answered 503 because the store
+        timed out may still take effect later: the same client's retry then finds its own
+        unanswered claim and is answered normally. A use after an answer, or anyone else's,
+        is a replay and revokes everything the first use issued."""
+        key, proof = _CODE + code.token_id, _redemption_proof(client_id, code_verifier)
         # The single-use mark only has to outlive the code; the revocation, every token of it.
-        code_ttl = max(code.expires_at - int(self._clock()), 1)
-        if not await self._store.claim(_CODE + code.token_id, code_ttl):
-            await self._revoke_reused(code.grant, "authorization code reused")
-            raise InvalidGrantError("the code has already been used")
+        if not await self._store.claim(key, self._code_ttl(code), proof):
+            if await self._store.get(key) != proof:
+                await self._revoke_reused(code.grant, "authorization code reused")
+                raise InvalidGrantError("the code has already been used")
+            if await self.is_revoked(code.grant.grant_id):
+                raise InvalidGrantError("the code has already been used")
+        # The same for every redemption of this code, so a retry answers like the first.
+        return code.token_id
+
+    async def code_answered(self, code: OpenedToken, client_id: str, code_verifier: str) -> None:
+        """The code's tokens are being answered: from now on any use of it is a replay. If
+        the store fails here the tokens are answered all the same (and logged)."""
+        key, proof = _CODE + code.token_id, _redemption_proof(client_id, code_verifier)
+        try:
+            await self._store.swap(key, proof, _ANSWERED, self._code_ttl(code))
+        except StateStoreUnavailable as exc:
+            self._log.warning("code answered without its answered mark: %s", exc)
+
+    def _code_ttl(self, code: OpenedToken) -> float:
+        return max(code.expires_at - int(self._clock()), 1)
 
     async def start_family(self, grant: Grant) -> None:
-        """Remember which refresh token of this grant is the current one."""
+        """Remember the grant's first refresh token as the current one; a retried code
+        redemption leaves a family that has rotated since as it is."""
         record = _Family(grant.next_refresh_id).encode()
-        await self._store.put(_FAMILY + grant.grant_id, record, self._ttl)
+        await self._store.claim(_FAMILY + grant.grant_id, self._ttl, record)
 
     async def rotate(self, used: OpenedToken, grant: Grant) -> str:
         """The id of the refresh token to answer `used` with. Only the current refresh token

@@ -153,7 +153,8 @@ class _CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         return None  # single use is claimed in the StateStore before the grant runs
 
     def authenticate_user(self, authorization_code: _CodeRecord) -> Grant:
-        return authorization_code.grant
+        # The grant-state rules chose the refresh token's id after validation.
+        return self.request.prefetched.grant or authorization_code.grant
 
 
 class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
@@ -164,7 +165,7 @@ class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return _RefreshRecord(grant) if grant is not None else None
 
     def authenticate_user(self, refresh_token: _RefreshRecord) -> Grant:
-        # The grant-state rules chose the new refresh token's id after validation.
+        # The grant-state rules chose the refresh token's id after validation.
         return self.request.prefetched.grant or refresh_token.grant
 
     def revoke_old_credential(self, refresh_token: _RefreshRecord) -> None:
@@ -292,8 +293,8 @@ class TokenEndpoint:
             status, body, response_headers = await self._provider.signing(
                 grant.create_token_response, client.id_token_signed_response_alg
             )
-            if isinstance(grant, _CodeGrant) and "refresh_token" in body:
-                await self._provider.lifecycle.start_family(_issuing(request.prefetched))
+            if isinstance(grant, _CodeGrant):
+                await self._code_answered(grant, request.prefetched, "refresh_token" in body)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
             return self._server.handle_error_response(request, _Unavailable())  # type: ignore[no-any-return]
@@ -338,11 +339,25 @@ class TokenEndpoint:
         """The grant-state rule of this request: a code's single use, a refresh's rotation."""
         lifecycle = self._provider.lifecycle
         if isinstance(grant, _CodeGrant):
-            await lifecycle.redeem_code(_opened(prefetched))
+            client_id = grant.request.client.get_client_id()
+            verifier = grant.request.form.get("code_verifier", "")
+            refresh_id = await lifecycle.redeem_code(_opened(prefetched), client_id, verifier)
         elif isinstance(grant, _RefreshGrant) and not _reusable(grant):
-            issuing = _issuing(prefetched)
-            refresh_id = await lifecycle.rotate(_opened(prefetched), issuing)
-            prefetched.grant = replace(issuing, next_refresh_id=refresh_id)
+            refresh_id = await lifecycle.rotate(_opened(prefetched), _issuing(prefetched))
+        else:
+            return
+        # The grant-state rules choose the id of the refresh token to issue.
+        prefetched.grant = replace(_issuing(prefetched), next_refresh_id=refresh_id)
+
+    async def _code_answered(
+        self, grant: grants.BaseGrant, prefetched: Prefetched, with_refresh_token: bool
+    ) -> None:
+        lifecycle = self._provider.lifecycle
+        if with_refresh_token:
+            await lifecycle.start_family(_issuing(prefetched))
+        verifier = grant.request.form.get("code_verifier", "")
+        client_id = grant.request.client.get_client_id()
+        await lifecycle.code_answered(_opened(prefetched), client_id, verifier)
 
     async def _current_grant(self, grant: Grant) -> Grant | None:
         """The refresh token's grant with the user as the backend sees them now."""
