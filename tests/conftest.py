@@ -231,8 +231,9 @@ def sign_in(client: httpx.Client, base_url: str, username: str = "jonas") -> htt
 class RedisServer:
     """A private redis-server on a loopback port with no persistence."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *options: str) -> None:
         self.port = port
+        self.options = options
         self.url = f"redis://127.0.0.1:{port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -252,6 +253,7 @@ class RedisServer:
                 "no",
                 "--protected-mode",
                 "yes",
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -24,6 +24,7 @@ from konnect.config.model import (
     IDENTITY_MANAGERS,
     LOG_LEVELS,
     SIGNING_METHODS,
+    USERINFO_REVOCATION_CHECKS,
     Settings,
 )
 
@@ -105,6 +106,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("refresh_token_reuse_interval", "int",
            "seconds in which a just rotated refresh token still gets an answer (0: never)",
            "--refresh-token-reuse-interval", None, "refresh_token_reuse_interval", "SECONDS"),
+    Option("userinfo_revocation_check", "text",
+           "userinfo while the state store is unreachable: strict (503) or available (answer)",
+           "--userinfo-revocation-check", None, "userinfo_revocation_check", "MODE"),
     Option("dynamic_client_secret_expiration", "int",
            "lifetime of dynamically registered client secrets in seconds (0: never expire)",
            "--dynamic-client-secret-expiration", None, "dynamic_client_secret_expiration",
@@ -647,6 +651,7 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "guest_id_token_expiration": _zero_means_default("guest_id_token_expiration"),
     "cookie_backend_timeout": _zero_means_default("cookie_backend_timeout"),
     "log_level": _one_of(LOG_LEVELS, lower=True),
+    "userinfo_revocation_check": _one_of(USERINFO_REVOCATION_CHECKS, lower=True),
     "state_store": _check_state_store,
     "workers": _at_least_one,
     "identity_manager": _lower,

@@ -25,6 +25,7 @@ SIGNING_METHODS = (
     "ES512",
     "EdDSA",
 )
+USERINFO_REVOCATION_CHECKS = ("strict", "available")
 LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug")
 #: Branding colours are CSS hex colours only, so they are safe to write into a stylesheet.
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
@@ -74,6 +75,7 @@ class Settings:
     id_token_expiration: int = 3600
     refresh_token_expiration: int = 94_608_000
     refresh_token_reuse_interval: int = 60
+    userinfo_revocation_check: str = "strict"
     dynamic_client_secret_expiration: int = 0
     allow_client_guests: bool = False
     guest_access_token_expiration: int = 300

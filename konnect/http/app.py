@@ -206,7 +206,10 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         trusted_proxies=tuple(
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),
-        grant_policy=GrantPolicy(refresh_reuse_interval=settings.refresh_token_reuse_interval),
+        grant_policy=GrantPolicy(
+            refresh_reuse_interval=settings.refresh_token_reuse_interval,
+            userinfo_available_without_store=settings.userinfo_revocation_check == "available",
+        ),
         guests=GuestPolicy(
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,
@@ -232,6 +235,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for problem in await provider.store.problems():
+            log.warning("STATE STORE NOT DURABLE: %s", problem)
         yield
         await provider.backend.close()
         await provider.background.drain(timeout=5)

@@ -8,8 +8,9 @@ record is the only proof that the token was not rotated away (and its family rev
 the store lost it.
 
 An unreachable store: every rule here fails closed, raising `StateStoreUnavailable` (the
-endpoints answer `503 temporarily_unavailable`), except the one check a caller asks for
-with `available=True`, which logs and lets a valid token through.
+endpoints answer `503 temporarily_unavailable`). The one exception is an operator's choice:
+with `userinfo_revocation_check = available` userinfo's revocation check logs and lets a
+valid token through.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class GrantPolicy:
     # Seconds in which the refresh token just replaced is answered again without revoking
     # the family: relying parties that refresh from several processes at once.
     refresh_reuse_interval: int = 60
+    # Whether userinfo answers for a valid access token while the store is unreachable.
+    userinfo_available_without_store: bool = False
 
 
 def _redemption_proof(client_id: str, code_verifier: str) -> str:
@@ -151,13 +154,17 @@ class GrantLifecycle:
         """Revoke the whole grant: its refresh tokens and its access tokens, everywhere."""
         await self._store.put(_REVOKED + grant_id, reason, self._ttl)
 
-    async def is_revoked(self, grant_id: str, *, available: bool = False) -> bool:
-        """Whether the grant was revoked. With `available`, an unreachable store answers
-        "not revoked" (logged) instead of failing the request."""
+    async def is_revoked(self, grant_id: str) -> bool:
+        """Whether the grant was revoked."""
+        return await self._store.get(_REVOKED + grant_id) is not None
+
+    async def is_revoked_at_userinfo(self, grant_id: str) -> bool:
+        """Whether userinfo must refuse the grant's access token; without the store the
+        policy decides between failing closed and answering."""
         try:
-            return await self._store.get(_REVOKED + grant_id) is not None
+            return await self.is_revoked(grant_id)
         except StateStoreUnavailable as exc:
-            if not available:
+            if not self.policy.userinfo_available_without_store:
                 raise
             self._log.warning("revocation check skipped, state store unavailable: %s", exc)
             return False

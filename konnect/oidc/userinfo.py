@@ -10,6 +10,7 @@ from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, requested_c
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.tokens import grant_id_of
+from konnect.state import StateStoreUnavailable
 
 
 def bearer_token(authorization: str | None, form: dict[str, str] | None = None) -> str:
@@ -27,6 +28,15 @@ def bearer_token(authorization: str | None, form: dict[str, str] | None = None) 
     if scheme.lower() != "bearer" or not token or " " in token:
         raise OAuthError("invalid_request", "invalid bearer authorization header format")
     return token
+
+
+async def _is_revoked(provider: Provider, grant_id: str) -> bool:
+    try:
+        return await provider.lifecycle.is_revoked_at_userinfo(grant_id)
+    except StateStoreUnavailable:
+        raise OAuthError(
+            "temporarily_unavailable", "cannot check the token now, try again later"
+        ) from None
 
 
 def signed_response(provider: Provider, claims: dict[str, Any], client_id: str) -> str | None:
@@ -76,9 +86,8 @@ async def userinfo_claims(provider: Provider, token: str) -> tuple[dict[str, Any
         raise OAuthError("invalid_token", str(exc)) from None
     if claims.get("kc.isAccessToken") is not True or claims.get("iss") != provider.issuer:
         raise OAuthError("invalid_token", "not an access token of this provider")
-    # Revocation marks are shared state; without the store a valid token keeps working.
     grant_id = grant_id_of(str(claims.get("jti", "")))
-    if await provider.lifecycle.is_revoked(grant_id, available=True):
+    if await _is_revoked(provider, grant_id):
         raise OAuthError("invalid_token", "the token has been revoked")
     identity = claims.get("kc.identity")
     identity = identity if isinstance(identity, dict) else {}

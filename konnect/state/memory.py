@@ -77,6 +77,9 @@ class MemoryStateStore:
         self._values[key] = (str(count), entry[1])
         return count
 
+    async def problems(self) -> list[str]:
+        return []
+
     async def close(self) -> None:
         self._values.clear()
         self._expiries.clear()

@@ -146,6 +146,9 @@ class SqliteStateStore:
 
         return await self._run(increment)
 
+    async def problems(self) -> list[str]:
+        return []
+
     async def close(self) -> None:
         executor, connection = self._executor, self._connection
         self._executor = self._connection = None

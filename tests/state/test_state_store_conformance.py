@@ -212,3 +212,18 @@ def test_sqlite_store_sweeps_expired_rows(tmp_path: Path) -> None:
         return int(rows)
 
     assert run(scenario) == 1
+
+
+def test_the_store_reports_what_it_cannot_keep(store: StateStore) -> None:
+    async def scenario() -> list[str]:
+        problems = await store.problems()
+        await store.close()
+        return problems
+
+    problems = run(scenario)
+    if isinstance(store, RedisStateStore):  # the test Redis runs without persistence
+        assert [problem.split(":")[0] for problem in problems] == [
+            "Redis persistence is off (appendonly no)"
+        ]
+    else:
+        assert problems == []
