@@ -58,3 +58,12 @@ def test_client_alg_without_a_fitting_key_stops_startup(tmp_path: Path) -> None:
 def test_a_server_without_any_registered_client_starts(tmp_path: Path) -> None:
     users = Path(__file__).resolve().parents[1] / "etc" / "users.yaml"
     create_app(Settings(issuer="https://idp.example.com", users_file=users, data_dir=tmp_path))
+
+
+def test_an_unusable_state_file_stops_startup(tmp_path: Path) -> None:
+    users = Path(__file__).resolve().parents[1] / "etc" / "users.yaml"
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings = Settings(issuer="https://idp.example.com", users_file=users, data_dir=blocker)
+    with pytest.raises(ConfigError, match=r"state_store: cannot open .*not-a-directory"):
+        create_app(settings)

@@ -115,7 +115,9 @@ def build_store(settings: Settings) -> StateStore:
         try:
             store.check()
         except (OSError, sqlite3.Error) as exc:
-            raise ConfigError([f"state_store: cannot use {path}: {exc}"]) from None
+            raise ConfigError(
+                [f"state_store: cannot open {path} (set --data-dir or --state-store): {exc}"]
+            ) from None
         return store
     return RedisStateStore(spec)
 
