@@ -1,7 +1,7 @@
 # konnect container image: non-root, works with a read-only root filesystem.
 #   docker build -t konnect .
 #   docker run --read-only -p 8777:8777 \
-#     -v /etc/konnect:/etc/konnect:ro \
+#     -v /etc/konnect:/etc/konnect:ro -v konnect-data:/var/lib/konnect \
 #     konnect serve --iss https://idp.example.com \
 #       --signing-private-key /etc/konnect/signing-key.pem \
 #       --encryption-secret /etc/konnect/encryption-secret.key \
@@ -13,6 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     KONNECTD_LISTEN=0.0.0.0:8777 \
+    KONNECTD_DATA_DIR=/var/lib/konnect \
     KONNECTD_IDENTIFIER_CLIENT_PATH=/usr/share/konnect/identifier_ui
 
 WORKDIR /src
@@ -21,9 +22,13 @@ COPY konnect ./konnect
 COPY identifier_ui /usr/share/konnect/identifier_ui
 COPY etc /usr/share/konnect/etc
 RUN pip install --no-compile . && rm -rf /src \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin konnect
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin konnect \
+    && install -d -m 0700 -o 10001 -g 10001 /var/lib/konnect
 
 USER 10001:10001
+# The sqlite state store (used codes, refresh-token families, revocations) must outlive
+# the container.
+VOLUME /var/lib/konnect
 WORKDIR /
 EXPOSE 8777
 HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \

@@ -181,6 +181,7 @@ def settings_factory(key_dir: Path, config_dir: Path) -> Callable[..., Settings]
             # Relying parties of the tests live on loopback, which dynamic clients may reach
             # only through the allow-list.
             outgoing_allowed_networks=LOOPBACK,
+            data_dir=config_dir / "data",
         )
         return replace(settings, **changes)  # type: ignore[arg-type]
 
@@ -234,8 +235,9 @@ def sign_in(client: httpx.Client, base_url: str, username: str = "jonas") -> htt
 class RedisServer:
     """A private redis-server on a loopback port with no persistence."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *options: str) -> None:
         self.port = port
+        self.options = options
         self.url = f"redis://127.0.0.1:{port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -255,6 +257,7 @@ class RedisServer:
                 "no",
                 "--protected-mode",
                 "yes",
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -312,6 +315,7 @@ def konnectd(key_dir: Path, config_dir: Path) -> Iterator[tuple[str, list[str]]]
                 f"identifier_registration_conf = {config_dir / 'registry.yaml'}",
                 "identity_manager = users",
                 f"users_file = {config_dir / 'users.yaml'}",
+                f"data_dir = {config_dir / 'data'}",
                 "log_level = warn",
                 f"outgoing_allowed_networks = {' '.join(LOOPBACK)}",
                 "",

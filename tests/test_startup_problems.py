@@ -28,6 +28,7 @@ def test_every_broken_file_is_reported_at_once(tmp_path: Path) -> None:
         encryption_secret=secret,
         identifier_registration_conf=registry,
         users_file=users,
+        data_dir=tmp_path,
     )
     with pytest.raises(ConfigError) as caught:
         create_app(settings)
@@ -50,14 +51,15 @@ def test_client_alg_without_a_fitting_key_stops_startup(tmp_path: Path) -> None:
         issuer="https://idp.example.com",
         identifier_registration_conf=registry,
         users_file=users,
+        data_dir=tmp_path,
     )
     with pytest.raises(ConfigError, match="es-client"):
         create_app(settings)
 
 
-def test_a_server_without_any_registered_client_starts() -> None:
+def test_a_server_without_any_registered_client_starts(tmp_path: Path) -> None:
     users = Path(__file__).resolve().parents[1] / "etc" / "users.yaml"
-    create_app(Settings(issuer="https://idp.example.com", users_file=users))
+    create_app(Settings(issuer="https://idp.example.com", users_file=users, data_dir=tmp_path))
 
 
 def test_a_1024_bit_rsa_signing_key_stops_startup(tmp_path: Path) -> None:
@@ -72,7 +74,19 @@ def test_a_1024_bit_rsa_signing_key_stops_startup(tmp_path: Path) -> None:
     )
     users = Path(__file__).resolve().parents[1] / "etc" / "users.yaml"
     settings = Settings(
-        issuer="https://idp.example.com", signing_private_keys=(key,), users_file=users
+        issuer="https://idp.example.com",
+        signing_private_keys=(key,),
+        users_file=users,
+        data_dir=tmp_path,
     )
     with pytest.raises(ConfigError, match="1024 bits, 2048 are needed"):
+        create_app(settings)
+
+
+def test_an_unusable_state_file_stops_startup(tmp_path: Path) -> None:
+    users = Path(__file__).resolve().parents[1] / "etc" / "users.yaml"
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings = Settings(issuer="https://idp.example.com", users_file=users, data_dir=blocker)
+    with pytest.raises(ConfigError, match=r"state_store: cannot open .*not-a-directory"):
         create_app(settings)

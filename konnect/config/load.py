@@ -24,6 +24,7 @@ from konnect.config.model import (
     IDENTITY_MANAGERS,
     LOG_LEVELS,
     SIGNING_METHODS,
+    USERINFO_REVOCATION_CHECKS,
     Settings,
 )
 
@@ -114,6 +115,12 @@ OPTIONS: tuple[Option, ...] = (
            "--id-token-expiration", None, "id_token_expiration", "SECONDS"),
     Option("refresh_token_expiration", "int", "refresh token lifetime in seconds (0: default)",
            "--refresh-token-expiration", None, "refresh_token_expiration", "SECONDS"),
+    Option("refresh_token_reuse_interval", "int",
+           "seconds in which a just rotated refresh token still gets an answer (0: never)",
+           "--refresh-token-reuse-interval", None, "refresh_token_reuse_interval", "SECONDS"),
+    Option("userinfo_revocation_check", "text",
+           "userinfo while the state store is unreachable: strict (503) or available (answer)",
+           "--userinfo-revocation-check", None, "userinfo_revocation_check", "MODE"),
     Option("dynamic_client_secret_expiration", "int",
            "lifetime of dynamically registered client secrets in seconds (0: never expire)",
            "--dynamic-client-secret-expiration", None, "dynamic_client_secret_expiration",
@@ -136,9 +143,13 @@ OPTIONS: tuple[Option, ...] = (
            "--insecure", None, "insecure"),
     Option("cookie_backend_timeout", "int", "seconds to wait for the cookie backend",
            "--cookie-backend-timeout", None, "cookie_backend_timeout", "SECONDS"),
-    Option("state_store", "text", "where shared state lives: memory, or a redis:// URL",
+    Option("state_store", "text",
+           "where state lives: sqlite (a file in the data directory), sqlite:PATH, "
+           "a redis:// URL (several instances), or memory (tests only)",
            "--state-store", "KONNECTD_STATE_STORE", "state_store", "STORE"),
-    Option("workers", "int", "number of server processes (more than 1 needs redis)",
+    Option("data_dir", "path", "directory for konnect's own files (the sqlite state store)",
+           "--data-dir", "KONNECTD_DATA_DIR", "data_dir", "DIR"),
+    Option("workers", "int", "number of server processes (not with the memory store)",
            "--workers", "KONNECTD_WORKERS", "workers", "N"),
     Option("identity_manager", "text", "identity manager: users, ldap, cookie or dummy",
            cfg="identity_manager"),
@@ -521,7 +532,7 @@ def _one_of(choices: Sequence[str], *, lower: bool = False) -> Callable[[str], s
 
 
 def _check_state_store(value: str) -> str:
-    if value == "memory":
+    if value in ("memory", "sqlite") or (value.startswith("sqlite:") and value[7:].strip()):
         return value
     try:
         parts = urlsplit(value)
@@ -533,7 +544,10 @@ def _check_state_store(value: str) -> str:
         or (parts.scheme == "unix" and parts.path not in ("", "/"))
     )
     if not valid:
-        raise ValueError(f"expected memory, redis://, rediss:// or unix:// URL, got '{value}'")
+        raise ValueError(
+            f"expected memory, redis://, rediss:// or unix:// URL, sqlite or sqlite:PATH, "
+            f"got '{value}'"
+        )
     return value
 
 
@@ -662,6 +676,7 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "guest_id_token_expiration": _zero_means_default("guest_id_token_expiration"),
     "cookie_backend_timeout": _zero_means_default("cookie_backend_timeout"),
     "log_level": _one_of(LOG_LEVELS, lower=True),
+    "userinfo_revocation_check": _one_of(USERINFO_REVOCATION_CHECKS, lower=True),
     "state_store": _check_state_store,
     "workers": _at_least_one,
     "identity_manager": _lower,
@@ -777,8 +792,8 @@ def _check_combinations(
             "X-Forwarded-User to believe (--trusted-proxy or cfg trusted_proxies)"
         )
     workers = values.get("workers", 1)
-    if workers > 1 and values.get("state_store", "memory") == "memory":
+    if workers > 1 and values.get("state_store", _DEFAULTS["state_store"]) == "memory":
         problems.append(
             f"{sources['workers'].where}: {workers} workers need a shared state store "
-            "(--state-store redis://...); the memory store lives in one process"
+            "(--state-store sqlite or redis://...); the memory store lives in one process"
         )

@@ -25,6 +25,7 @@ SIGNING_METHODS = (
     "ES512",
     "EdDSA",
 )
+USERINFO_REVOCATION_CHECKS = ("strict", "available")
 LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug")
 #: Branding colours are CSS hex colours only, so they are safe to write into a stylesheet.
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
@@ -78,6 +79,8 @@ class Settings:
     access_token_expiration: int = 600
     id_token_expiration: int = 3600
     refresh_token_expiration: int = 94_608_000
+    refresh_token_reuse_interval: int = 60
+    userinfo_revocation_check: str = "strict"
     dynamic_client_secret_expiration: int = 0
     allow_client_guests: bool = False
     guest_access_token_expiration: int = 300
@@ -87,7 +90,8 @@ class Settings:
     log_level: str = "info"
     insecure: bool = False
     cookie_backend_timeout: int = 10
-    state_store: str = "memory"
+    state_store: str = "sqlite"
+    data_dir: Path = Path("data")
     workers: int = 1
     identity_manager: str = "users"
     identity_manager_args: tuple[str, ...] = ()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from starlette.applications import Starlette
@@ -35,6 +37,7 @@ from konnect.keys import (
     load_validation_keys,
 )
 from konnect.oidc.endpoints import documents, provider_routes
+from konnect.oidc.grant_lifecycle import GrantPolicy
 from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies
@@ -43,6 +46,10 @@ from konnect.oidc.urls import CookiePolicy, Endpoints
 from konnect.outgoing import Outgoing
 from konnect.state import MemoryStateStore, StateStore
 from konnect.state.redis_store import RedisStateStore
+from konnect.state.sqlite_store import SqliteStateStore
+
+#: The sqlite state store's file in the data directory.
+STATE_FILE = "konnect.db"
 
 log = logging.getLogger("konnect")
 T = TypeVar("T")
@@ -95,9 +102,25 @@ def build_sealer(settings: Settings) -> Sealer:
 
 
 def build_store(settings: Settings) -> StateStore:
-    if settings.state_store == "memory":
+    """The configured store; a sqlite file is created now, so a bad path stops startup."""
+    spec = settings.state_store
+    if spec == "memory":
+        log.warning(
+            "IN-MEMORY STATE STORE: revocations, used codes and refresh-token families are "
+            "forgotten on restart (use --state-store sqlite, the default)"
+        )
         return MemoryStateStore()
-    return RedisStateStore(settings.state_store)
+    if spec == "sqlite" or spec.startswith("sqlite:"):
+        path = Path(spec[7:]) if spec.startswith("sqlite:") else settings.data_dir / STATE_FILE
+        store = SqliteStateStore(path)
+        try:
+            store.check()
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                [f"state_store: cannot open {path} (set --data-dir or --state-store): {exc}"]
+            ) from None
+        return store
+    return RedisStateStore(spec)
 
 
 class _Problems:
@@ -133,6 +156,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
     collected = _Problems()
     keys = collected.attempt(lambda: build_keys(settings))
+    store = overrides.store or collected.attempt(lambda: build_store(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))
     backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
     dynamic = (
@@ -162,6 +186,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         or backend is None
         or clients is None
         or scopes is None
+        or store is None
     ):
         raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
@@ -177,7 +202,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         clients=clients,
         scopes=scopes,
         backend=backend,
-        store=overrides.store or build_store(settings),
+        store=store,
         tokens=TokenIssuer(keys, sealer, settings.issuer, lifetimes, overrides.clock),
         cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
         clock=overrides.clock,
@@ -191,6 +216,10 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),
         forwarded_user_sign_in=settings.forwarded_user_sign_in,
+        grant_policy=GrantPolicy(
+            refresh_reuse_interval=settings.refresh_token_reuse_interval,
+            userinfo_available_without_store=settings.userinfo_revocation_check == "available",
+        ),
         guests=GuestPolicy(
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,
@@ -217,6 +246,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for problem in await provider.store.problems():
+            log.warning("STATE STORE NOT DURABLE: %s", problem)
         yield
         await provider.backend.close()
         await provider.background.drain(timeout=5)

@@ -63,8 +63,7 @@ async def revoke(provider: Provider, client: ClientRegistration, token: str) -> 
     facts = identify(provider, token)
     if facts is None or facts.client_id != client.id:
         return
-    ttl = provider.tokens.lifetimes.refresh_token
-    await provider.store.put("revoked:" + facts.grant_id, "revoked by the client", ttl)
+    await provider.lifecycle.revoke(facts.grant_id, "revoked by the client")
 
 
 def may_introspect(client: ClientRegistration, facts: TokenFacts) -> bool:
@@ -78,6 +77,6 @@ async def introspect(provider: Provider, client: ClientRegistration, token: str)
     facts = identify(provider, token)
     if facts is None or not may_introspect(client, facts):
         return {"active": False}
-    if await provider.store.get("revoked:" + facts.grant_id) is not None:
+    if await provider.lifecycle.is_revoked(facts.grant_id):
         return {"active": False}
     return {"active": True, **facts.details}

@@ -15,6 +15,7 @@ from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend
 from konnect.keys import KeySet
 from konnect.oidc.background import BackgroundTasks
+from konnect.oidc.grant_lifecycle import GrantLifecycle, GrantPolicy
 from konnect.oidc.scopes import ScopeCatalog
 from konnect.oidc.session import BrowserCookies
 from konnect.oidc.tokens import TokenIssuer
@@ -46,6 +47,7 @@ class Provider:
     clock: Callable[[], float]
     log: logging.Logger
     guests: GuestPolicy = field(default_factory=GuestPolicy)
+    grant_policy: GrantPolicy = field(default_factory=GrantPolicy)
     # Reverse proxies whose forwarded headers are believed.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Whether a trusted proxy's X-Forwarded-User signs that user in (single sign-on).
@@ -63,6 +65,12 @@ class Provider:
         """The backend when it recognises browsers by their cookies (checked once: a
         protocol check costs more than the rest of a userinfo request's Python)."""
         return self.backend if isinstance(self.backend, BrowserSignIn) else None
+
+    @cached_property
+    def lifecycle(self) -> GrantLifecycle:
+        """The grant-state rules: single-use codes, rotation, revocation."""
+        lifetime = self.tokens.lifetimes.refresh_token
+        return GrantLifecycle(self.store, lifetime, self.clock, self.log, self.grant_policy)
 
     @property
     def issuer(self) -> str:

@@ -158,7 +158,8 @@ class _CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         return None  # single use is claimed in the StateStore before the grant runs
 
     def authenticate_user(self, authorization_code: _CodeRecord) -> Grant:
-        return authorization_code.grant
+        # The grant-state rules chose the refresh token's id after validation.
+        return self.request.prefetched.grant or authorization_code.grant
 
 
 class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
@@ -169,7 +170,8 @@ class _RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return _RefreshRecord(grant) if grant is not None else None
 
     def authenticate_user(self, refresh_token: _RefreshRecord) -> Grant:
-        return refresh_token.grant
+        # The grant-state rules chose the refresh token's id after validation.
+        return self.request.prefetched.grant or refresh_token.grant
 
     def revoke_old_credential(self, refresh_token: _RefreshRecord) -> None:
         return None  # Konnect refresh tokens stay valid until they expire
@@ -296,15 +298,12 @@ class TokenEndpoint:
             await self._prefetch(request, form.get("grant_type", ""))
             grant.validate_token_request()
             client = grant.request.client.registration
-            if isinstance(grant, _CodeGrant):
-                await self._claim_code(request)
-            elif isinstance(grant, _RefreshGrant) and not client.reusable_refresh_tokens:
-                await self._rotate(request)
+            await self._use_grant(grant, request.prefetched)
             status, body, response_headers = await self._provider.signing(
                 grant.create_token_response, client.id_token_signed_response_alg
             )
-            if isinstance(grant, _CodeGrant) and "refresh_token" in body:
-                await self._start_family(request)
+            if isinstance(grant, _CodeGrant):
+                await self._code_answered(grant, request.prefetched, "refresh_token" in body)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
             return self._server.handle_error_response(request, _Unavailable())  # type: ignore[no-any-return]
@@ -345,9 +344,33 @@ class TokenEndpoint:
         if current is not None:
             request.prefetched.grant = replace(current, next_refresh_id=random_string(16))
 
+    async def _use_grant(self, grant: grants.BaseGrant, prefetched: Prefetched) -> None:
+        """The grant-state rule of this request: a code's single use, a refresh's rotation."""
+        lifecycle = self._provider.lifecycle
+        if isinstance(grant, _CodeGrant):
+            client_id = grant.request.client.get_client_id()
+            verifier = grant.request.form.get("code_verifier", "")
+            refresh_id = await lifecycle.redeem_code(_opened(prefetched), client_id, verifier)
+        elif isinstance(grant, _RefreshGrant) and not _reusable(grant):
+            refresh_id = await lifecycle.rotate(_opened(prefetched), _issuing(prefetched))
+        else:
+            return
+        # The grant-state rules choose the id of the refresh token to issue.
+        prefetched.grant = replace(_issuing(prefetched), next_refresh_id=refresh_id)
+
+    async def _code_answered(
+        self, grant: grants.BaseGrant, prefetched: Prefetched, with_refresh_token: bool
+    ) -> None:
+        lifecycle = self._provider.lifecycle
+        if with_refresh_token:
+            await lifecycle.start_family(_issuing(prefetched))
+        verifier = grant.request.form.get("code_verifier", "")
+        client_id = grant.request.client.get_client_id()
+        await lifecycle.code_answered(_opened(prefetched), client_id, verifier)
+
     async def _current_grant(self, grant: Grant) -> Grant | None:
         """The refresh token's grant with the user as the backend sees them now."""
-        if await self._is_revoked(grant.grant_id):
+        if await self._provider.lifecycle.is_revoked(grant.grant_id):
             return None
         try:
             user = await self._provider.backend.lookup(grant.user.subject)
@@ -357,46 +380,22 @@ class TokenEndpoint:
             return None
         return replace(grant, user=user)
 
-    async def _claim_code(self, request: TokenRequest) -> None:
-        """A code works once; a second use revokes everything the first one issued."""
-        opened = request.prefetched.opened
-        if opened is None:
-            raise InvalidGrantError("invalid code")
-        # The single-use mark only has to outlive the code; the revocation, every token of it.
-        code_ttl = max(opened.expires_at - self._provider.now(), 1)
-        if not await self._provider.store.claim("code:" + opened.token_id, code_ttl):
-            await self._revoke(opened.grant, "authorization code reused")
-            raise InvalidGrantError("the code has already been used")
 
-    async def _start_family(self, request: TokenRequest) -> None:
-        """Remember which refresh token of this grant is the current one."""
-        grant = request.prefetched.grant
-        if grant is None:  # validate_token_request already refused such a request
-            raise InvalidGrantError()
-        ttl = self._provider.tokens.lifetimes.refresh_token
-        await self._provider.store.put("family:" + grant.grant_id, grant.next_refresh_id, ttl)
+def _reusable(grant: grants.BaseGrant) -> bool:
+    """Konnect-style refresh tokens: the client keeps reusing one, no rotation."""
+    return bool(grant.request.client.registration.reusable_refresh_tokens)
 
-    async def _rotate(self, request: TokenRequest) -> None:
-        """Only the current refresh token works, once; replaying an old one revokes the family."""
-        opened, grant = request.prefetched.opened, request.prefetched.grant
-        if opened is None or grant is None:  # validate_token_request already refused it
-            raise InvalidGrantError()
-        ttl = self._provider.tokens.lifetimes.refresh_token
-        family, store = "family:" + grant.grant_id, self._provider.store
-        if await store.swap(family, opened.token_id, grant.next_refresh_id, ttl):
-            return
-        # No record at all (an in-process store after a restart): this token starts it anew.
-        if not await store.swap(family, None, grant.next_refresh_id, ttl):
-            await self._revoke(grant, "refresh token reused")
-            raise InvalidGrantError("the refresh token has already been used")
 
-    async def _revoke(self, grant: Grant, reason: str) -> None:
-        ttl = self._provider.tokens.lifetimes.refresh_token
-        await self._provider.store.put("revoked:" + grant.grant_id, reason, ttl)
-        self._provider.log.warning("%s by client %s: grant revoked", reason, grant.client_id)
+def _opened(prefetched: Prefetched) -> OpenedToken:
+    if prefetched.opened is None:  # validate_token_request already refused such a request
+        raise InvalidGrantError("invalid code")
+    return prefetched.opened
 
-    async def _is_revoked(self, grant_id: str) -> bool:
-        return await self._provider.store.get("revoked:" + grant_id) is not None
+
+def _issuing(prefetched: Prefetched) -> Grant:
+    if prefetched.grant is None:  # validate_token_request already refused such a request
+        raise InvalidGrantError()
+    return prefetched.grant
 
 
 class _Unavailable(OAuth2Error):  # type: ignore[misc]

@@ -31,12 +31,12 @@ def bearer_token(authorization: str | None, form: dict[str, str] | None = None) 
 
 
 async def _is_revoked(provider: Provider, grant_id: str) -> bool:
-    """Revocation marks are shared state; without the store a valid token keeps working."""
     try:
-        return await provider.store.get("revoked:" + grant_id) is not None
-    except StateStoreUnavailable as exc:
-        provider.log.warning("revocation check skipped, state store unavailable: %s", exc)
-        return False
+        return await provider.lifecycle.is_revoked_at_userinfo(grant_id)
+    except StateStoreUnavailable:
+        raise OAuthError(
+            "temporarily_unavailable", "cannot check the token now, try again later"
+        ) from None
 
 
 def signed_response(provider: Provider, claims: dict[str, Any], client_id: str) -> str | None:
@@ -86,7 +86,8 @@ async def userinfo_claims(provider: Provider, token: str) -> tuple[dict[str, Any
         raise OAuthError("invalid_token", str(exc)) from None
     if claims.get("kc.isAccessToken") is not True or claims.get("iss") != provider.issuer:
         raise OAuthError("invalid_token", "not an access token of this provider")
-    if await _is_revoked(provider, grant_id_of(str(claims.get("jti", "")))):
+    grant_id = grant_id_of(str(claims.get("jti", "")))
+    if await _is_revoked(provider, grant_id):
         raise OAuthError("invalid_token", "the token has been revoked")
     identity = claims.get("kc.identity")
     identity = identity if isinstance(identity, dict) else {}

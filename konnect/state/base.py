@@ -32,6 +32,10 @@ class StateStore(Protocol):
         """Add one to a counter that expires `ttl` seconds after its first increment."""
         ...
 
+    async def problems(self) -> list[str]:
+        """What is not as konnect needs it (checked at startup, for the log)."""
+        ...
+
     async def close(self) -> None:
         """Release connections."""
         ...

@@ -1,4 +1,4 @@
-"""In-process StateStore: the embedded default for a single instance."""
+"""In-process StateStore, for tests: everything is forgotten when the process ends."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from collections.abc import Callable
 
 
 class MemoryStateStore:
-    """A dict with expiry. Expired keys are dropped lazily and by a bounded sweep on writes."""
+    """A dict with expiry. Expired keys are dropped lazily and by a bounded sweep on writes.
+
+    The expiry heap holds one entry per write; entries of overwritten keys (a refresh-token
+    family rotates on every refresh) are dropped by rebuilding the heap from the live keys
+    whenever it grows past twice their number, so memory follows the live keys only.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -39,6 +44,9 @@ class MemoryStateStore:
         self._values[key] = (value, expires)
         heapq.heappush(self._expiries, (expires, key))
         self._sweep()
+        if len(self._expiries) > 2 * len(self._values) + 64:
+            self._expiries = [(expiry, key) for key, (_, expiry) in self._values.items()]
+            heapq.heapify(self._expiries)
 
     async def claim(self, key: str, ttl: float, value: str = "1") -> bool:
         if self._live(key) is not None:
@@ -68,6 +76,9 @@ class MemoryStateStore:
         count = int(entry[0]) + 1
         self._values[key] = (str(count), entry[1])
         return count
+
+    async def problems(self) -> list[str]:
+        return []
 
     async def close(self) -> None:
         self._values.clear()

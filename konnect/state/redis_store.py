@@ -1,8 +1,12 @@
 """StateStore on Redis, for several konnect instances behind one load balancer.
 
-Every operation is one round trip. Connection problems surface as `StateStoreUnavailable`,
-so requests that need shared state fail closed with a clear answer and recover by themselves
-when Redis is back (the client reconnects on the next call).
+Every operation is one round trip. konnect relies on Redis keeping what it was told: with
+persistence off or an evicting memory policy a Redis restart or a full memory forgets
+revocations and refresh-token families, so `problems` reports both at startup.
+
+Connection problems surface as `StateStoreUnavailable`, so requests that need shared state
+fail closed with a clear answer and recover by themselves when Redis is back (the client
+reconnects on the next call).
 """
 
 from __future__ import annotations
@@ -81,6 +85,27 @@ class RedisStateStore:
         except RedisError as exc:
             raise StateStoreUnavailable(f"redis: {exc.__class__.__name__}") from None
         return int(count)
+
+    async def problems(self) -> list[str]:
+        try:
+            persistence = await self._redis.info("persistence")
+            memory = await self._redis.info("memory")
+        except RedisError as exc:
+            return [f"cannot check Redis persistence and eviction: {exc.__class__.__name__}"]
+        found = []
+        if str(persistence.get("aof_enabled", "0")) != "1":
+            found.append(
+                "Redis persistence is off (appendonly no): a Redis restart forgets revoked "
+                "grants and refresh-token families, and every refresh token stops working; "
+                "set appendonly yes"
+            )
+        policy = str(memory.get("maxmemory_policy", "noeviction"))
+        if policy != "noeviction":
+            found.append(
+                f"Redis maxmemory-policy is {policy}: a full Redis evicts revocations and "
+                "refresh-token families; set maxmemory-policy noeviction"
+            )
+        return found
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -256,10 +256,13 @@ def test_unknown_cfg_keys_are_warnings_with_file_and_line(tmp_path: Path) -> Non
 
 
 def test_several_workers_need_a_shared_state_store() -> None:
-    [problem] = problems_of(["--iss", ISSUER, "--workers", "2", "ldap"])
+    argv = ["--iss", ISSUER, "--workers", "2", "--state-store", "memory", "ldap"]
+    [problem] = problems_of(argv)
     assert problem.startswith("--workers: 2 workers need a shared state store")
-    shared = load(["--iss", ISSUER, "--workers", "2", "--state-store", "redis://r", "ldap"])
-    assert shared.workers == 2
+    for store in ("redis://r", "sqlite", "sqlite:/var/lib/konnect/state.db"):
+        shared = load(["--iss", ISSUER, "--workers", "2", "--state-store", store, "ldap"])
+        assert shared.workers == 2
+    assert load(["--iss", ISSUER, "--workers", "2", "ldap"]).state_store == "sqlite"
 
 
 def test_zero_workers_is_refused() -> None:
@@ -490,6 +493,8 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         "access_token_expiration = 60",
         "id_token_expiration = 120",
         "refresh_token_expiration = 3600",
+        "refresh_token_reuse_interval = 5",
+        "userinfo_revocation_check = available",
         "dynamic_client_secret_expiration = 86400",
         "allow_client_guests = true",
         "guest_access_token_expiration = 90",
@@ -500,6 +505,7 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         "insecure = yes",
         "cookie_backend_timeout = 5",
         "state_store = redis://127.0.0.1:6379/2",
+        "data_dir = /srv/konnect",
         "workers = 3",
         "identity_manager = users",
         f"identity_manager_args = {files['users.yaml']}",
@@ -535,6 +541,8 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--access-token-expiration", "60",
             "--id-token-expiration", "120",
             "--refresh-token-expiration", "3600",
+            "--refresh-token-reuse-interval", "5",
+            "--userinfo-revocation-check", "available",
             "--dynamic-client-secret-expiration", "86400",
             "--allow-client-guests",
             "--guest-access-token-expiration", "90",
@@ -545,6 +553,7 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--insecure",
             "--cookie-backend-timeout", "5",
             "--state-store", "redis://127.0.0.1:6379/2",
+            "--data-dir", "/srv/konnect",
             "--workers", "3",
             "--branding-product-name", "Acme",
             "--branding-logo", str(logo),

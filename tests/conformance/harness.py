@@ -143,7 +143,7 @@ users:
         identifier_registration_conf=folder / "registry.yaml",
         identity_manager="users",
         users_file=folder / "users.yaml",
-        **{"outgoing_allowed_networks": LOOPBACK, **changes},
+        **{"outgoing_allowed_networks": LOOPBACK, "data_dir": folder / "data", **changes},
     )
 
 

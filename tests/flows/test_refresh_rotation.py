@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -80,3 +83,50 @@ def test_refresh_token_of_another_client_is_refused(server: RunningServer) -> No
     other = refresh(server, tokens["refresh_token"], ("legacy-app", "legacy-secret"))
     assert other.status_code == 400
     assert other.json()["error"] == "invalid_grant"
+
+
+def test_concurrent_refreshes_of_one_token_all_succeed(server: RunningServer) -> None:
+    """A relying party refreshing from several processes at once (prefork Apache with
+    mod_auth_openidc) sends the same refresh token several times."""
+    auth = ("trusted-app", "trusted-secret")
+    tokens = first_tokens(server, *auth)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: refresh(server, tokens["refresh_token"], auth), range(8)))
+    assert [answer.status_code for answer in answers] == [200] * 8, answers[0].text
+    for answer in answers:
+        assert userinfo_status(server, answer.json()["access_token"]) == 200
+    # every answer carries a refresh token of the current generation: each one works on
+    later = refresh(server, answers[-1].json()["refresh_token"], auth)
+    assert later.status_code == 200, later.text
+    assert refresh(server, answers[0].json()["refresh_token"], auth).status_code == 200
+    assert userinfo_status(server, later.json()["access_token"]) == 200
+
+
+def test_a_replay_after_the_reuse_interval_revokes_the_family(
+    server_factory: Callable[..., RunningServer],
+) -> None:
+    server = server_factory(refresh_token_reuse_interval=1)
+    auth = ("trusted-app", "trusted-secret")
+    tokens = first_tokens(server, *auth)
+    rotated = refresh(server, tokens["refresh_token"], auth)
+    assert rotated.status_code == 200
+    again = refresh(server, tokens["refresh_token"], auth)  # within the interval: answered
+    assert again.status_code == 200, again.text
+    time.sleep(1.5)
+    replay = refresh(server, tokens["refresh_token"], auth)
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    assert refresh(server, rotated.json()["refresh_token"], auth).status_code == 400
+    assert userinfo_status(server, again.json()["access_token"]) == 401
+
+
+def test_without_a_reuse_interval_a_second_use_revokes_at_once(
+    server_factory: Callable[..., RunningServer],
+) -> None:
+    server = server_factory(refresh_token_reuse_interval=0)
+    auth = ("trusted-app", "trusted-secret")
+    tokens = first_tokens(server, *auth)
+    rotated = refresh(server, tokens["refresh_token"], auth)
+    assert rotated.status_code == 200
+    assert refresh(server, tokens["refresh_token"], auth).status_code == 400
+    assert userinfo_status(server, rotated.json()["access_token"]) == 401

@@ -20,12 +20,16 @@ AUTHORIZE = "/signin/v1/identifier/_/authorize"
 
 
 class Instance:
-    def __init__(self, issuer: str, port: int, args: list[str]) -> None:
+    def __init__(self, issuer: str, port: int, args: list[str], log: Path | None = None) -> None:
         self.url = f"http://127.0.0.1:{port}"
         env = {key: value for key, value in os.environ.items() if not key.startswith("KONNECTD_")}
         command = [sys.executable, "-m", "konnect", "serve", "--iss", issuer]
         command += ["--listen", f"127.0.0.1:{port}", "--log-level", "error", *args]
-        self.process = subprocess.Popen(command, env=env)
+        if log is None:
+            self.process = subprocess.Popen(command, env=env)
+        else:
+            with log.open("wb") as stderr:
+                self.process = subprocess.Popen(command, env=env, stderr=stderr)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "konnectd exited"
@@ -133,7 +137,7 @@ def test_redis_outage_fails_closed_and_recovers(pair: list[Instance], redis: Red
         for instance in pair:
             assert httpx.get(instance.url + "/.well-known/openid-configuration").status_code == 200
             assert httpx.get(instance.url + "/konnect/v1/jwks.json").status_code == 200
-            assert userinfo(instance, tokens["access_token"]) == 200
+            assert userinfo(instance, tokens["access_token"]) == 503  # strict by default
         redis.start()
         recovered = redeem(first, code_from(first, client))
         assert recovered.status_code == 200, recovered.text
@@ -157,6 +161,9 @@ def test_rotated_refresh_token_cannot_be_replayed_on_the_other_instance(
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     rotated = httpx.post(first.url + "/konnect/v1/token", data=data, auth=auth)
     assert rotated.status_code == 200
+    newer = {**data, "refresh_token": rotated.json()["refresh_token"]}
+    assert httpx.post(second.url + "/konnect/v1/token", data=newer, auth=auth).status_code == 200
+    # two generations back: outside what the reuse interval answers
     replay = httpx.post(second.url + "/konnect/v1/token", data=data, auth=auth)
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
