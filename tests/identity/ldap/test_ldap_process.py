@@ -30,7 +30,8 @@ def test_serve_ldap_signs_in_with_konnect_variables(
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "konnect", "serve", "--iss", url, "--listen"]
     command += [f"127.0.0.1:{port}", "--signing-private-key", str(key_dir / "rsa-key.pem")]
-    command += ["--identifier-registration-conf", str(config_dir / "registry.yaml"), "ldap"]
+    command += ["--identifier-registration-conf", str(config_dir / "registry.yaml")]
+    command += ["--data-dir", str(config_dir / "data"), "ldap"]
     env = clean_environment(**ldap_env(slapd))
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
     try:
