@@ -22,6 +22,7 @@ from konnect.clients.model import (
     client_from_entry,
 )
 from konnect.clients.redirects import (
+    is_loopback_http,
     is_own_path,
     origin_allowed,
     parse_uri,
@@ -114,12 +115,19 @@ class ClientRegistry:
         )
 
     def points_at_konnect(self, uri: str) -> bool:
-        """Whether `uri` is one of konnect's own pages on the issuer's host."""
+        """Whether `uri` is one of konnect's own pages on the issuer's host (for a loopback
+        issuer: on any loopback name, as native clients' loopback URIs match them all)."""
         parts = parse_uri(uri)
+        if parts is None or not is_own_path(parts.path, self._base_path):
+            return False
+        if self._on_issuer_host(uri):
+            return True
+        issuer = self._issuer
         return (
-            parts is not None
-            and self._on_issuer_host(uri)
-            and is_own_path(parts.path, self._base_path)
+            issuer is not None
+            and is_loopback_http(issuer)
+            and is_loopback_http(parts)
+            and (parts.port or 80) == (issuer.port or 80)
         )
 
     def verify_secret(self, client: ClientRegistration, secret: str | None) -> bool:

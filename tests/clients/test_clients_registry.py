@@ -157,6 +157,17 @@ def test_no_client_may_redirect_into_konnect(
     assert message == "redirect_uri must not lead back into this provider"
 
 
+def test_a_loopback_issuer_is_reached_under_every_loopback_name() -> None:
+    native = ClientRegistration(
+        id="app", application_type="native", redirect_uris=("http://localhost",)
+    )
+    registry = ClientRegistry([native], "http://127.0.0.1:8777")
+    assert lookup_error(registry, "app", "http://localhost:8777/signin/v1/identifier") == (
+        "redirect_uri must not lead back into this provider"
+    )
+    assert registry.lookup("app", "http://localhost:9000/signin/v1/identifier").id == "app"
+
+
 def test_konnect_paths_under_the_base_path_are_konnect_too() -> None:
     registry = ClientRegistry([INSECURE], ISSUER, base_path="/idp")
     assert registry.points_at_konnect("https://idp.example.com/idp/signin/v1/identifier")
