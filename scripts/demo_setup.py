@@ -64,6 +64,8 @@ def make_demo_files(data: Path) -> None:
             "    email_verified: true\n"
         )
     registry = data / "identifier-registration.yaml"
+    if registry.exists() and "/signin/v1/welcome" in registry.read_text():
+        registry.unlink()  # an older demo client that redirected into konnect itself
     if not registry.exists():
         registry.write_text(
             "# The demo client (see etc/identifier-registration.yaml for every option).\n"
