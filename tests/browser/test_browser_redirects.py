@@ -6,16 +6,20 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route as WebRoute
 
 from tests.browser.browser_kit import AUTHORIZE, TRUSTED, authorize_url, sign_in
 from tests.browser.conftest import OpenPage
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, free_port
 
 ATTACKER = "https://attacker.example.net/cb"
 SCRIPT = "javascript:document.title='ran'"
@@ -104,3 +108,36 @@ def test_a_script_continue_uri_after_sign_out_is_not_followed(
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#signedout")).to_be_visible()
     assert page.title() != "ran"
+
+
+@pytest.fixture
+def relying_party() -> Iterator[str]:
+    """A relying party's callback page on a loopback port (native loopback URIs match any
+    port), so the browser really follows konnect's redirect to it."""
+
+    async def callback(request: Request) -> HTMLResponse:
+        return HTMLResponse("<!doctype html><title>client</title>")
+
+    server = RunningServer(Starlette(routes=[WebRoute("/cb", callback)]), free_port())
+    server.start()
+    yield server.url + "/cb"
+    server.stop()
+
+
+def test_an_error_redirect_does_not_carry_the_fragment_it_arrived_with(
+    server: RunningServer, chromium: Browser, relying_party: str
+) -> None:
+    """The chain's last link in a real browser: konnect reached with tokens in the fragment
+    (as a first response would deliver them) answers with an error redirect; the client
+    must not see that fragment."""
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        client = {"client_id": "trusted-app", "redirect_uri": relying_party}
+        no_openid = authorize_url(server.url, client, scope="profile")
+        page.goto(no_openid + "#access_token=stolen")
+        expect(page).to_have_title("client")
+        assert page.url.startswith(relying_party + "?error=invalid_scope"), page.url
+        assert "stolen" not in page.url
+    finally:
+        context.close()
