@@ -17,7 +17,7 @@ from konnect.crypto import hash_password
 
 ISSUER = "http://127.0.0.1:8777"
 CLIENT_ID = "demo-app"
-REDIRECT_URI = ISSUER + "/signin/v1/welcome"
+REDIRECT_URI = ISSUER + "/demo/callback"  # not a konnect page: none may be a redirect URI
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -64,6 +64,8 @@ def make_demo_files(data: Path) -> None:
             "    email_verified: true\n"
         )
     registry = data / "identifier-registration.yaml"
+    if registry.exists() and "/signin/v1/welcome" in registry.read_text():
+        registry.unlink()  # an older demo client that redirected into konnect itself
     if not registry.exists():
         registry.write_text(
             "# The demo client (see etc/identifier-registration.yaml for every option).\n"
@@ -106,7 +108,7 @@ konnect is starting on {ISSUER}
   Sign in as:          demo / {password}
   Try a sign-in:       {url}
 
-After signing in you land on the welcome page with ?code=... in the address bar.
+After signing in, the address bar holds ?code=... (on a "not found" page).
 Redeem that code (within 2 minutes) with:
   curl -s {ISSUER}/konnect/v1/token -d grant_type=authorization_code \\
     -d client_id={CLIENT_ID} -d redirect_uri={REDIRECT_URI} \\

@@ -22,7 +22,7 @@ from joserfc.jwk import ECKey
 
 ISSUER = "http://127.0.0.1:8777"
 CLIENT_ID = "demo-meet"
-REDIRECT_URI = ISSUER + "/signin/v1/welcome"
+REDIRECT_URI = ISSUER + "/demo/callback"  # not a konnect page: none may be a redirect URI
 SCOPE = "openid profile email kopano/kwm konnect/guestok"
 
 

@@ -278,18 +278,36 @@ function safeUrl(text) {
   }
 }
 
+// Schemes that would run script or show local data here instead of opening an app.
+const UNSAFE_SCHEMES = ['javascript:', 'data:', 'vbscript:', 'blob:', 'file:', 'filesystem:', 'about:', 'view-source:'];
+
+// Where the server says to continue: this site, or (after a sign-out) the application's own
+// http(s) page or app scheme; never a script. Returns the URL string or null.
+function continueUrl(text, sameOrigin) {
+  if (typeof text !== 'string' || !text) return null;
+  let url;
+  try {
+    url = new URL(text, location.href);
+  } catch {
+    return null;
+  }
+  if (sameOrigin) return url.origin === location.origin ? url.href : null;
+  return UNSAFE_SCHEMES.includes(url.protocol) ? null : url.href;
+}
+
 // Continue the flow with a hello response (or null). Returns whether the page stays.
 function proceed(h, consentState) {
   if (h && h.next === 'consent' && !consentState) {
     showConsent(h);
     return true;
   }
-  if (h && h.continue_uri) {
+  const target = h && h.continue_uri ? continueUrl(h.continue_uri, true) : null;
+  if (target) {
     const params = new URLSearchParams(ctx.query);
     params.set('prompt', 'none');
     if (consentState) params.set('konnect', consentState);
-    const sep = h.continue_uri.includes('?') ? '&' : '?';
-    location.replace(h.continue_uri + sep + params.toString());
+    const sep = target.includes('?') ? '&' : '?';
+    location.replace(target + sep + params.toString());
     return false;
   }
   const next = ctx.query.get('continue');
@@ -490,7 +508,7 @@ function showConsent(h) {
   }
   const brand = document.querySelector('.brand > :first-child');
   if (brand && !$('consent-brand').firstChild) $('consent-brand').append(brand.cloneNode(true));
-  const target = safeUrl(client.redirect_uri || ctx.query.get('redirect_uri') || '');
+  const target = client.redirect_host || '';
   go('/consent');
   show('consent', {
     paint: () => paintConsent(h, name, target),
@@ -526,6 +544,9 @@ function paintConsent(h, name, target) {
     fill(text, 'consent.signedInAs', { name: user });
     chip.replaceChildren(avatar, text);
   }
+  const unverified = $('consent-unverified');
+  unverified.hidden = (h.client || {}).verified !== false;
+  if (!unverified.hidden) fill(unverified, 'consent.unverified', { client: strong(name) });
   fill($('consent-intro'), 'consent.intro', { client: name });
   $('consent-scopes').replaceChildren(...scopeLabels(h).map((text) => {
     const li = document.createElement('li');
@@ -533,8 +554,8 @@ function paintConsent(h, name, target) {
     return li;
   }));
   const back = $('consent-return');
-  back.hidden = !(target && target.host);
-  if (target && target.host) fill(back, 'consent.returnTo', { host: strong(target.host) });
+  back.hidden = !target;
+  if (target) fill(back, 'consent.returnTo', { host: strong(target) });
   paintClientLinks(h.client || {}, name);
 }
 
@@ -586,8 +607,9 @@ async function logoff(button) {
     const logout = ctx.query.get('logout');
     const res = await api('logoff', logout ? { logout } : {});
     // Relying parties to tell about the sign-out (front-channel logout): a page loads them.
-    if (res.ok && typeof res.data.continue_uri === 'string') {
-      window.location.assign(res.data.continue_uri);
+    const next = res.ok ? continueUrl(res.data.continue_uri, false) : null;
+    if (next) {
+      window.location.assign(next);
       return;
     }
     setBusy(false, null, button);

@@ -139,6 +139,11 @@ class ClientRegistration:
         return bool(self.jwks and self.jwks.get("keys")) or bool(self.jwks_uri)
 
     @property
+    def verified(self) -> bool:
+        """Registered by the operator, not by itself (dynamic) or by its redirect URI."""
+        return not (self.dynamic or self.implicit)
+
+    @property
     def display_name(self) -> str:
         return self.name or self.id
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
 from dataclasses import replace
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from konnect.clients.model import NATIVE, WEB, ClientRegistration, EntryProblem
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Schemes that run script or show local data in the browser instead of opening an app.
+UNSAFE_SCHEMES = frozenset(
+    {"javascript", "data", "vbscript", "blob", "file", "filesystem", "about", "view-source"}
+)
+#: Where konnect itself answers, with and without the base path.
+OWN_PATHS = ("/konnect", "/signin", "/.well-known", "/health-check")
 
 
 def parse_uri(uri: str) -> SplitResult | None:
@@ -39,11 +47,31 @@ def same_authority(left: SplitResult, right: SplitResult) -> bool:
     """Same scheme, host and port (a missing port means the scheme's default)."""
     if left.username is not None or right.username is not None:
         return False
-    return (left.scheme, left.hostname, _port(left)) == (right.scheme, right.hostname, _port(right))
+    return (left.scheme, _host(left), _port(left)) == (right.scheme, _host(right), _port(right))
+
+
+def _host(parts: SplitResult) -> str:
+    """The host name as a browser resolves it ("idp.example.com." is "idp.example.com")."""
+    return (parts.hostname or "").rstrip(".")
 
 
 def _port(parts: SplitResult) -> int | None:
     return parts.port if parts.port is not None else _DEFAULT_PORTS.get(parts.scheme)
+
+
+def is_reverse_dns_scheme(scheme: str) -> bool:
+    """A native app's private scheme named after a domain it owns (RFC 8252 §7.1)."""
+    return re.fullmatch(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+", scheme) is not None
+
+
+def is_own_path(path: str, base_path: str) -> bool:
+    """Whether `path` reaches one of konnect's own pages, however it is spelled."""
+    for _ in range(3):  # %252F and the like: proxies may decode more than once
+        path = unquote(path)
+    path = re.sub(r"/+", "/", "/" + path.replace("\\", "/"))
+    normalized = posixpath.normpath(path).lower()
+    prefixes = {*OWN_PATHS, *(base_path.lower() + prefix for prefix in OWN_PATHS)}
+    return any(normalized == prefix or normalized.startswith(prefix + "/") for prefix in prefixes)
 
 
 # -- request time -----------------------------------------------------------------------------
@@ -61,6 +89,8 @@ def redirect_uri_matches(client: ClientRegistration, requested: str) -> bool:
     """
     parts = parse_uri(requested)
     if parts is None or "#" in requested or parts.username is not None:
+        return False
+    if parts.scheme in UNSAFE_SCHEMES:
         return False
     if client.insecure and not client.redirect_uris:
         return True
@@ -103,14 +133,26 @@ def with_default_origin(client: ClientRegistration) -> ClientRegistration:
     return replace(client, origins=(origin_of(parts),)) if parts else client
 
 
-def registration_problems(client: ClientRegistration) -> list[EntryProblem]:
-    """What is wrong with the client's redirect URIs, origins and logout URIs."""
+def registration_problems(
+    client: ClientRegistration, *, self_registered: bool = False
+) -> list[EntryProblem]:
+    """What is wrong with the client's redirect URIs, origins and logout URIs.
+
+    A client that registers itself (`self_registered`) is held to stricter rules for the
+    URIs konnect sends browsers to: see `_self_registered_reasons`.
+    """
     problems = []
     for index, uri in enumerate(client.redirect_uris):
-        for reason in _redirect_uri_reasons(client, uri):
+        reasons = _redirect_uri_reasons(client, uri)
+        if self_registered:
+            reasons += _self_registered_reasons(client, uri)
+        for reason in reasons:
             problems.append(EntryProblem(f"redirect URI {uri!r} {reason}", "redirect_uris", index))
     for index, uri in enumerate(client.post_logout_redirect_uris):
-        for reason in _absolute_uri_reasons(uri):
+        reasons = _absolute_uri_reasons(uri)
+        if self_registered:
+            reasons += _redirect_uri_reasons(client, uri) + _self_registered_reasons(client, uri)
+        for reason in dict.fromkeys(reasons):
             problems.append(
                 EntryProblem(
                     f"post logout URI {uri!r} {reason}", "post_logout_redirect_uris", index
@@ -134,7 +176,20 @@ def _absolute_uri_reasons(uri: str) -> list[str]:
         reasons.append("must not have a fragment")
     if parts.username is not None:
         reasons.append("must not have user information")
+    if parts.scheme in UNSAFE_SCHEMES:
+        reasons.append(f"must not use the {parts.scheme}: scheme")
     return reasons
+
+
+def _self_registered_reasons(client: ClientRegistration, uri: str) -> list[str]:
+    """A native app's private scheme must be a reverse domain name (RFC 8252 §7.1), never a
+    bare word like `app:` that another app may claim too; web apps use https anyway."""
+    parts = parse_uri(uri)
+    if client.application_type != NATIVE or parts is None or parts.scheme in ("https", "http"):
+        return []
+    if is_reverse_dns_scheme(parts.scheme):
+        return []
+    return ["must use http on a loopback host or a reverse domain name scheme (native)"]
 
 
 def web_uri_reasons(key: str, client: ClientRegistration) -> list[str]:

@@ -1,4 +1,8 @@
-"""The client registry: lookups for authorize, token and end session, and the YAML file."""
+"""The client registry: lookups for authorize, token and end session, and the YAML file.
+
+No client may send browsers back into konnect itself (a redirect URI at one of konnect's own
+paths on the issuer's host): chained redirects there could carry one response into another.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from konnect.clients.model import (
     client_from_entry,
 )
 from konnect.clients.redirects import (
+    is_loopback_http,
+    is_own_path,
     origin_allowed,
     parse_uri,
     redirect_uri_matches,
@@ -29,7 +35,8 @@ from konnect.config.errors import ConfigError
 
 
 class ClientRegistry:
-    """Registered clients plus the rule that trusts unknown clients on the issuer's own host."""
+    """Registered clients, dynamic ones, and (only when enabled) Konnect's unregistered
+    clients whose redirect URI is on the issuer's host."""
 
     def __init__(
         self,
@@ -37,6 +44,9 @@ class ClientRegistry:
         issuer: str,
         dynamic: DynamicClients | None = None,
         warnings: Iterable[str] = (),
+        *,
+        base_path: str = "",
+        issuer_host_clients: bool = False,
     ) -> None:
         #: Dynamic client registration, when enabled.
         self.dynamic = dynamic
@@ -48,6 +58,8 @@ class ClientRegistry:
                 raise ValueError(f"client {client.id!r} is registered twice")
             self._clients[client.id] = with_default_origin(client)
         self._issuer = parse_uri(issuer)
+        self._base_path = base_path
+        self._issuer_host_clients = issuer_host_clients
 
     def __iter__(self) -> Iterator[ClientRegistration]:
         return iter(self._clients.values())
@@ -72,6 +84,8 @@ class ClientRegistry:
             raise ClientLookupError("client_id is missing")
         if redirect_uri is not None and "#" in redirect_uri:
             raise ClientLookupError("redirect_uri must not contain a fragment")
+        if redirect_uri is not None and self.points_at_konnect(redirect_uri):
+            raise ClientLookupError("redirect_uri must not lead back into this provider")
         client = self.get(client_id)
         if client is None:
             return self._implicit_client(client_id, redirect_uri, origin)
@@ -84,20 +98,39 @@ class ClientRegistry:
     def _implicit_client(
         self, client_id: str, redirect_uri: str | None, origin: str | None
     ) -> ClientRegistration:
-        trusted = (
-            not client_id.startswith(DYNAMIC_CLIENT_PREFIX)
+        """Konnect's unregistered issuer-host client: only when enabled, and never trusted,
+        so the user always consents and sign-out always asks."""
+        accepted = (
+            self._issuer_host_clients
+            and not client_id.startswith(DYNAMIC_CLIENT_PREFIX)
             and redirect_uri is not None
             and self._on_issuer_host(redirect_uri)
             and (not origin or self._on_issuer_host(origin))
         )
-        if not trusted:
+        if not accepted:
             raise ClientLookupError("unknown client_id")
-        return ClientRegistration(id=client_id, trusted=True, implicit=True)
+        return ClientRegistration(id=client_id, implicit=True)
 
     def _on_issuer_host(self, uri: str) -> bool:
         parts = parse_uri(uri)
         return (
             self._issuer is not None and parts is not None and same_authority(self._issuer, parts)
+        )
+
+    def points_at_konnect(self, uri: str) -> bool:
+        """Whether `uri` is one of konnect's own pages on the issuer's host (for a loopback
+        issuer: on any loopback name, as native clients' loopback URIs match them all)."""
+        parts = parse_uri(uri)
+        if parts is None or not is_own_path(parts.path, self._base_path):
+            return False
+        if self._on_issuer_host(uri):
+            return True
+        issuer = self._issuer
+        return (
+            issuer is not None
+            and is_loopback_http(issuer)
+            and is_loopback_http(parts)
+            and (parts.port or 80) == (issuer.port or 80)
         )
 
     def verify_secret(self, client: ClientRegistration, secret: str | None) -> bool:
@@ -113,7 +146,7 @@ class ClientRegistry:
 
         Konnect only consults redirect_uris, so those keep working.
         """
-        if "#" in uri or parse_uri(uri) is None:
+        if "#" in uri or parse_uri(uri) is None or self.points_at_konnect(uri):
             return False
         if uri in client.post_logout_redirect_uris:
             return True
@@ -123,14 +156,32 @@ class ClientRegistry:
 
 
 def load_registry(
-    path: Path | None, issuer: str, dynamic: DynamicClients | None = None
+    path: Path | None,
+    issuer: str,
+    dynamic: DynamicClients | None = None,
+    *,
+    base_path: str = "",
+    issuer_host_clients: bool = False,
 ) -> ClientRegistry:
     """Read `clients:` from the registry file; every problem is reported in one ConfigError."""
-    if path is None:
-        return ClientRegistry((), issuer, dynamic)
-    registry_file = _RegistryFile(path)
-    clients = registry_file.clients()
-    return ClientRegistry(clients, issuer, dynamic, registry_file.warnings)
+    registry_file = _RegistryFile(path) if path is not None else None
+    registry = ClientRegistry(
+        registry_file.clients() if registry_file else [],
+        issuer,
+        dynamic,
+        registry_file.warnings if registry_file else (),
+        base_path=base_path,
+        issuer_host_clients=issuer_host_clients,
+    )
+    problems = [
+        f"{path}: client {client.id!r}: {uri!r} must not lead back into this provider"
+        for client in registry
+        for uri in (*client.redirect_uris, *client.post_logout_redirect_uris)
+        if registry.points_at_konnect(uri)
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return registry
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class Settings:
     guest_id_token_expiration: int = 300
     guest_request_object_require_exp_jti: bool = False
     allow_dynamic_client_registration: bool = False
+    allow_issuer_host_clients: bool = False
     log_level: str = "info"
     insecure: bool = False
     cookie_backend_timeout: int = 10

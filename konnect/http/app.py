@@ -165,7 +165,13 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         else None
     )
     clients = collected.attempt(
-        lambda: load_registry(settings.identifier_registration_conf, settings.issuer, dynamic)
+        lambda: load_registry(
+            settings.identifier_registration_conf,
+            settings.issuer,
+            dynamic,
+            base_path=settings.uri_base_path,
+            issuer_host_clients=settings.allow_issuer_host_clients,
+        )
     )
     scopes = collected.attempt(
         lambda: build_catalog(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -72,18 +73,31 @@ def _no_success(state: str) -> Response:
 
 
 def _client_details(client: ClientRegistration, redirect_uri: str) -> dict[str, Any]:
-    """The consent screen's view of a client; its pages and logo only as http(s) URLs."""
+    """The consent screen's view of a client: where the user will be sent (the host of the
+    verified redirect URI), whether the operator registered it (`verified`; a client that
+    registered itself may borrow any name), its pages and logo only as http(s) URLs."""
     details: dict[str, Any] = {
         "id": client.id,
         "display_name": client.display_name,
         "redirect_uri": redirect_uri,
+        "redirect_host": _destination(redirect_uri),
         "trusted": client.trusted,
+        "verified": client.verified,
     }
     for key in ("uri", "logo_uri", "policy_uri", "tos_uri"):
         value = getattr(client, key)
         if value.startswith(("https://", "http://")):
             details[key] = value
     return details
+
+
+def _destination(redirect_uri: str) -> str:
+    """The host a redirect URI leads to; a native app's own scheme is shown with it."""
+    parts = urlsplit(redirect_uri)
+    host = parts.netloc.rpartition("@")[2]
+    if parts.scheme in ("https", "http") or not parts.scheme:
+        return host
+    return f"{parts.scheme}://{host}" if host else f"{parts.scheme}:"
 
 
 def _error(error: OAuthError) -> Response:

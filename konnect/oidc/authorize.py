@@ -2,8 +2,10 @@
 
 Order matters for safety (RFC 6749 §4.1.2.1): the client and its redirect_uri are verified
 first, and until then every error is shown as a page, never redirected. After that, errors go
-back to the client in its response mode. The handler in `endpoints.py` only translates the
-`Outcome` into HTTP.
+back to the client in its response mode, if the operator registered the client or the user
+approved it in this flow; an error for a client that registered itself is otherwise shown
+as a page too, so that nobody can use konnect to send people to a site of their choosing
+(RFC 9700 §4.11.2). The handler in `endpoints.py` only translates the `Outcome` into HTTP.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ async def parse_request(
     if "registration" in params:
         raise OAuthError("registration_not_supported", "registration is not supported")
     response_type = _response_type(params)
-    if client.dynamic and response_type not in client.response_types:
+    if not _response_type_registered(client, response_type):
         raise OAuthError("unauthorized_client", "the client did not register this response_type")
     claims_request = _claims(params)
     scopes = _with_claims_scopes(_scopes(params), claims_request)
@@ -175,6 +177,15 @@ def _response_type(params: Mapping[str, str]) -> str:
     if normalized not in RESPONSE_TYPES:
         raise OAuthError("unsupported_response_type", f"response_type '{raw}' is not supported")
     return normalized
+
+
+def _response_type_registered(client: ClientRegistration, response_type: str) -> bool:
+    """Dynamic clients, and registry clients that list `response_types`, get only those: a
+    client that never takes tokens from the front channel cannot be made to (RFC 9700 §2.1.2)."""
+    if not client.dynamic and not client.response_types:
+        return True
+    registered = {" ".join(sorted(value.split())) for value in client.response_types}
+    return response_type in registered
 
 
 def _error_mode(params: Mapping[str, str]) -> str:
@@ -257,7 +268,20 @@ def verified_hint(provider: Provider, hint: str) -> dict[str, Any]:
         raise OAuthError("invalid_request", f"id_token_hint is invalid: {exc}") from None
     if claims.get("iss") != provider.issuer or not isinstance(claims.get("sub"), str):
         raise OAuthError("invalid_request", "id_token_hint was not issued by this provider")
+    if not _is_id_token(claims):
+        raise OAuthError("invalid_request", "id_token_hint must be an ID token")
     return claims
+
+
+def _is_id_token(claims: Mapping[str, Any]) -> bool:
+    """Our other JWTs (access tokens, logout tokens, signed userinfo) are never hints."""
+    other_kinds = ("kc.isAccessToken", "kc.identity", "events")
+    return (
+        not any(name in claims for name in other_kinds)
+        and isinstance(claims.get("exp"), int)
+        and isinstance(claims.get("iat"), int)
+        and isinstance(claims.get("aud"), str | list)
+    )
 
 
 def _hint_subject(provider: Provider, params: Mapping[str, str]) -> str | None:
@@ -363,12 +387,16 @@ def continue_redirect(provider: Provider, request: AuthorizeRequest) -> Outcome:
 
 
 def signin_redirect(provider: Provider, request: AuthorizeRequest, flow: str) -> Outcome:
-    """Send the browser to the sign-in web app with the original request and the flow."""
+    """Send the browser to the sign-in web app with the original request and the flow.
+
+    A redirect_uri that only a request object carries is added (it is verified), so that
+    the consent screen can show where the user will be sent."""
     query = {
         key: value
         for key, value in request.params.items()
         if key not in ("konnect", "claims_scope")
     }
+    query.setdefault("redirect_uri", request.redirect_uri)
     query["flow"] = flow
     # Scopes the web app cannot read from the request (from `claims` or a request object),
     # so that its consent screen shows them.
@@ -399,15 +427,7 @@ def approved_scopes(
         return tuple(scopes), []
     if not request.consent_ref:
         return None, []
-    # Bound to the request as the web app saw it: values inside a request object are not shown.
-    shown = request.params
-    name = provider.cookies.consent_name(
-        request.consent_ref,
-        request.client.id,
-        shown.get("redirect_uri", ""),
-        shown.get("state", ""),
-        shown.get("nonce", ""),
-    )
+    name = _consent_name(provider, request.client, request.params)
     consent = provider.cookies.read_consent(cookies, name, provider.now())
     if consent is None:
         return None, []
@@ -435,10 +455,51 @@ def redirect_with(uri: str, params: Mapping[str, str], mode: str) -> str:
 
 
 def respond(uri: str, params: dict[str, str], mode: str) -> Outcome:
-    """The authorization response in its response mode (query, fragment or form_post)."""
+    """The authorization response in its response mode (query, fragment or form_post).
+
+    A query response ends in an empty fragment of its own: a redirect without one inherits
+    the fragment of the request (RFC 9110 §10.2.2), which may hold an earlier response's
+    tokens when someone chained two authorization requests."""
     if mode == "form_post":
         return Outcome(location=uri, form_post=params)
-    return Outcome(location=redirect_with(uri, params, mode))
+    location = redirect_with(uri, params, mode)
+    return Outcome(location=location if mode == "fragment" else location + "#")
+
+
+def _consent_name(provider: Provider, client: ClientRegistration, shown: Mapping[str, str]) -> str:
+    """The consent cookie's name, bound to the request as the web app saw it (`shown`):
+    values inside a request object are not shown."""
+    return provider.cookies.consent_name(
+        shown.get("konnect", ""),
+        client.id,
+        shown.get("redirect_uri", ""),
+        shown.get("state", ""),
+        shown.get("nonce", ""),
+    )
+
+
+def user_approved(
+    provider: Provider,
+    client: ClientRegistration,
+    shown: Mapping[str, str],
+    cookies: Mapping[str, str],
+) -> bool:
+    """Whether the user allowed this client on the consent screen in this flow."""
+    if not shown.get("konnect"):
+        return False
+    name = _consent_name(provider, client, shown)
+    consent = provider.cookies.read_consent(cookies, name, provider.now())
+    return consent is not None and consent.allow
+
+
+def may_redirect_error(
+    provider: Provider,
+    client: ClientRegistration,
+    shown: Mapping[str, str],
+    cookies: Mapping[str, str],
+) -> bool:
+    """Errors go back to clients the operator registered, and to others the user approved."""
+    return client.verified or user_approved(provider, client, shown, cookies)
 
 
 def error_redirect(
@@ -564,6 +625,8 @@ async def authorize(
     except OAuthError as error:
         if error.error == "invalid_request_object":
             provider.log.warning("request object of client %s refused: %s", client.id, error)
+        if not may_redirect_error(provider, client, received, cookies):
+            return Outcome(error=error)
         return error_redirect(provider, params, mode, error)
 
 

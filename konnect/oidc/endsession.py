@@ -1,6 +1,9 @@
 """The end session endpoint (RP-initiated logout), Konnect-compatible and strict about
-where it sends the browser: only to a `post_logout_redirect_uri` registered for the client.
-When it signs the user out, it also names the session that ended, for the logout channels."""
+where it sends the browser: only to a `post_logout_redirect_uri` registered for the client,
+and for a client that registered itself only with an ID token of the signed-in user as
+`id_token_hint` (otherwise anyone could send people anywhere through konnect). Without such
+a hint the user confirms the sign-out. When it signs the user out, it also names the session
+that ended, for the logout channels."""
 
 from __future__ import annotations
 
@@ -63,9 +66,11 @@ def end_session(
         if hint.get("sub") not in subjects:
             raise OAuthError("invalid_request", "id_token_hint names another user")
         hint_matches = True
-    confirmed = logon is None or hint_matches or (client is not None and client.trusted)
+    # Only an ID token of the signed-in user shows that the user's own app asks: anything
+    # else (a bare link, even with a trusted client's id) needs the user's confirmation.
+    confirmed = logon is None or hint_matches
     back = None
-    if target is not None:
+    if target is not None and client is not None and (client.verified or hint_matches):
         state = {"state": params["state"]} if params.get("state") else {}
         back = redirect_with(target, state, "query")
     if not confirmed:

@@ -248,16 +248,23 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         backchannel_logout_uri=_remote_uri(provider, read, "backchannel_logout_uri"),
         backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
     )
-    _check_rules(client)
+    _check_rules(provider, client)
     return client
 
 
-def _check_rules(client: ClientRegistration) -> None:
-    """The client registry's rules for URIs, plus those of the authentication method."""
-    for problem in registration_problems(client):
+def _check_rules(provider: Provider, client: ClientRegistration) -> None:
+    """The client registry's rules for URIs (stricter for a client registering itself),
+    plus those of the authentication method."""
+    for problem in registration_problems(client, self_registered=True):
         if problem.key == "redirect_uris":
             raise _redirect_error(problem.reason)
         raise _metadata_error(problem.reason)
+    for uri in client.redirect_uris:
+        if provider.clients.points_at_konnect(uri):
+            raise _redirect_error(f"redirect URI {uri!r} must not lead back into this provider")
+    for uri in client.post_logout_redirect_uris:
+        if provider.clients.points_at_konnect(uri):
+            raise _metadata_error(f"post logout URI {uri!r} must not lead back into this provider")
     # The secret is issued later, always long enough for client_secret_jwt.
     with_secret = replace(client, secret="x" * SECRET_LENGTH)
     for reason in auth_method_problems(with_secret):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from konnect.clients import ClientRegistry, load_registry
+from konnect.clients import ClientLookupError, ClientRegistry, load_registry
 from konnect.config.errors import ConfigError
 
 ISSUER = "https://idp.example.com"
@@ -32,10 +32,28 @@ def problems(tmp_path: Path, text: str) -> list[str]:
     return [problem.removeprefix(prefix) for problem in caught.value.problems]
 
 
-def test_no_file_means_only_the_issuer_host_rule() -> None:
+def test_no_file_means_no_clients() -> None:
     registry = load_registry(None, ISSUER)
     assert len(registry) == 0
-    assert registry.lookup("rp", "https://idp.example.com/cb").implicit
+    with pytest.raises(ClientLookupError):
+        registry.lookup("rp", "https://idp.example.com/cb")
+    enabled = load_registry(None, ISSUER, issuer_host_clients=True)
+    assert enabled.lookup("rp", "https://idp.example.com/cb").implicit
+
+
+def test_redirect_uris_into_konnect_stop_startup(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+clients:
+  - id: loop
+    redirect_uris: [https://idp.example.com/signin/v1/identifier/_/authorize]
+""",
+    )
+    assert found == [
+        " client 'loop': 'https://idp.example.com/signin/v1/identifier/_/authorize'"
+        " must not lead back into this provider"
+    ]
 
 
 @pytest.mark.parametrize("text", ["", "# nothing yet\n", "clients:\n", "authorities: []\n"])

@@ -102,6 +102,15 @@ def test_insecure_client_without_redirect_uris_or_origins(registry: ClientRegist
     assert client.origins == ()
 
 
+@pytest.fixture
+def with_issuer_host_clients() -> ClientRegistry:
+    return ClientRegistry([ON_ISSUER_HOST], ISSUER, issuer_host_clients=True)
+
+
+def test_unknown_client_on_issuer_host_is_refused_by_default(registry: ClientRegistry) -> None:
+    assert lookup_error(registry, "whatever", "https://idp.example.com/cb") == "unknown client_id"
+
+
 @pytest.mark.parametrize(
     ("redirect_uri", "origin"),
     [
@@ -110,12 +119,72 @@ def test_insecure_client_without_redirect_uris_or_origins(registry: ClientRegist
         ("https://IDP.example.com/cb?x=1", "https://idp.example.com"),
     ],
 )
-def test_unknown_client_on_issuer_host_is_implicitly_trusted(
-    registry: ClientRegistry, redirect_uri: str, origin: str | None
+def test_enabled_issuer_host_clients_are_accepted_and_never_trusted(
+    with_issuer_host_clients: ClientRegistry, redirect_uri: str, origin: str | None
 ) -> None:
-    client = registry.lookup("whatever", redirect_uri, origin)
-    assert client == ClientRegistration(id="whatever", trusted=True, implicit=True)
-    assert registry.get("whatever") is None
+    client = with_issuer_host_clients.lookup("whatever", redirect_uri, origin)
+    assert client == ClientRegistration(id="whatever", implicit=True)
+    assert not client.trusted
+    assert not client.verified
+    assert with_issuer_host_clients.get("whatever") is None
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://idp.example.com/signin/v1/identifier/_/authorize",
+        "https://idp.example.com/signin/v1/identifier/_/endsession",
+        "https://idp.example.com/konnect/v1/token",
+        "https://idp.example.com/.well-known/openid-configuration",
+        "https://idp.example.com/signin",
+        "https://idp.example.com/app/../signin/v1/identifier",
+        "https://idp.example.com//signin/v1/identifier",
+        "https://idp.example.com/%73ignin/v1/identifier",
+        "https://idp.example.com/signin%2Fv1%2Fidentifier",
+        "https://idp.example.com/signin%252Fv1",
+        "https://idp.example.com/SIGNIN/v1/identifier",
+        "https://idp.example.com./signin/v1/identifier",
+        "https://idp.example.com:443/konnect/v1/jwks.json",
+    ],
+)
+def test_no_client_may_redirect_into_konnect(
+    with_issuer_host_clients: ClientRegistry, redirect_uri: str
+) -> None:
+    message = lookup_error(with_issuer_host_clients, "whatever", redirect_uri)
+    assert message == "redirect_uri must not lead back into this provider"
+    insecure = ClientRegistry([INSECURE], ISSUER)
+    message = lookup_error(insecure, "dev", redirect_uri)
+    assert message == "redirect_uri must not lead back into this provider"
+
+
+def test_a_loopback_issuer_is_reached_under_every_loopback_name() -> None:
+    native = ClientRegistration(
+        id="app", application_type="native", redirect_uris=("http://localhost",)
+    )
+    registry = ClientRegistry([native], "http://127.0.0.1:8777")
+    assert lookup_error(registry, "app", "http://localhost:8777/signin/v1/identifier") == (
+        "redirect_uri must not lead back into this provider"
+    )
+    assert registry.lookup("app", "http://localhost:9000/signin/v1/identifier").id == "app"
+
+
+def test_konnect_paths_under_the_base_path_are_konnect_too() -> None:
+    registry = ClientRegistry([INSECURE], ISSUER, base_path="/idp")
+    assert registry.points_at_konnect("https://idp.example.com/idp/signin/v1/identifier")
+    assert registry.points_at_konnect("https://idp.example.com/signin/v1/identifier")
+    assert not registry.points_at_konnect("https://idp.example.com/idp/app/")
+    assert not registry.points_at_konnect("https://app.example.com/signin/v1/identifier")
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    ["javascript://x/%0Aalert(1)", "data://x/text/html,hi", "vbscript://x/y", "file://x/etc"],
+)
+def test_script_schemes_never_match(redirect_uri: str) -> None:
+    insecure = ClientRegistry([INSECURE], ISSUER)
+    assert lookup_error(insecure, "dev", redirect_uri) == (
+        "redirect_uri not registered for this client"
+    )
 
 
 @pytest.mark.parametrize(
@@ -138,8 +207,12 @@ def test_unknown_client_elsewhere_is_refused(
     assert lookup_error(registry, "whatever", redirect_uri, origin) == "unknown client_id"
 
 
-def test_dynamic_prefix_is_never_implicitly_trusted(registry: ClientRegistry) -> None:
-    message = lookup_error(registry, "dyn.not-a-token", "https://idp.example.com/cb")
+def test_dynamic_prefix_is_never_an_issuer_host_client(
+    with_issuer_host_clients: ClientRegistry,
+) -> None:
+    message = lookup_error(
+        with_issuer_host_clients, "dyn.not-a-token", "https://idp.example.com/cb"
+    )
     assert message == "unknown client_id"
 
 
@@ -153,7 +226,7 @@ def test_registered_client_on_issuer_host_keeps_its_own_trust(registry: ClientRe
 
 
 def test_issuer_with_port_needs_the_same_port() -> None:
-    registry = ClientRegistry([], "http://127.0.0.1:8777")
+    registry = ClientRegistry([], "http://127.0.0.1:8777", issuer_host_clients=True)
     assert registry.lookup("rp", "http://127.0.0.1:8777/cb").implicit
     assert lookup_error(registry, "rp", "http://127.0.0.1:8778/cb") == "unknown client_id"
     assert lookup_error(registry, "rp", "http://localhost:8777/cb") == "unknown client_id"
@@ -211,11 +284,14 @@ def test_post_logout_redirect(registry: ClientRegistry, uri: str, allowed: bool)
 
 
 def test_post_logout_redirect_for_implicit_client_stays_on_issuer_host(
-    registry: ClientRegistry,
+    with_issuer_host_clients: ClientRegistry,
 ) -> None:
+    registry = with_issuer_host_clients
     implicit = registry.lookup("rp", "https://idp.example.com/app/")
     assert registry.post_logout_redirect_allowed(implicit, "https://idp.example.com/bye")
     assert not registry.post_logout_redirect_allowed(implicit, "https://app.example.com/bye")
+    konnect = "https://idp.example.com/signin/v1/identifier/_/authorize"
+    assert not registry.post_logout_redirect_allowed(implicit, konnect)
 
 
 def test_iteration_and_length(registry: ClientRegistry) -> None:

@@ -164,7 +164,10 @@ def test_unregistered_response_types_are_refused(server: RunningServer) -> None:
     with browser(server.url) as web:
         assert sign_in(web, server.url).status_code == 200
         response = web.get(AUTHORIZE + "?" + urlencode(params))
-    assert "error=unauthorized_client" in response.headers["location"]
+    # Not approved by the user yet: shown, not sent to the client's redirect URI.
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "unauthorized_client" in response.text
 
 
 def test_tampered_and_expired_client_ids_are_unknown(

@@ -28,7 +28,7 @@ def test_script_registers_a_meeting_client_and_signs_in_a_guest(
 ) -> None:
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    redirect = issuer + "/signin/v1/welcome"
+    redirect = issuer + "/demo/callback"
     key = tmp_path / "meet-key.json"
     entry = run_script("--redirect-uri", redirect, "keygen", str(key))
     registry = tmp_path / "registry.yaml"

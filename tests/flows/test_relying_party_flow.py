@@ -38,7 +38,8 @@ def relying_party(client_id: str = "trusted-app", secret: str = "trusted-secret"
 
 
 def authorize_in_browser(server: RunningServer, url: str) -> str:
-    """Follow the authorize request through sign-in; returns the final redirect to the RP."""
+    """Follow the authorize request through sign-in; returns the final redirect to the RP
+    as the RP's server receives it (browsers never send the fragment)."""
     with browser(server.url) as client:
         first = client.get(url)
         assert first.status_code == 302
@@ -46,7 +47,7 @@ def authorize_in_browser(server: RunningServer, url: str) -> str:
         assert sign_in(client, server.url).status_code == 200
         done = client.get(url + "&prompt=none")
         assert done.status_code == 302, done.text
-        return str(done.headers["location"])
+        return str(done.headers["location"]).partition("#")[0]
 
 
 def validate_id_token(server: RunningServer, token: str, nonce: str) -> dict[str, Any]:
