@@ -27,6 +27,7 @@ OIDC_FLOWS = ("oidc", "oauth", "consent")
 THROTTLE_WINDOW = 300
 THROTTLE_LIMIT = 10
 MAX_USERNAME_LENGTH = 256
+MAX_STATE_LENGTH = 512
 _HEADERS = {
     **NO_CACHE,
     "X-Frame-Options": "DENY",
@@ -67,6 +68,11 @@ class Hello:
         return set(self.prompt.split())
 
 
+def _valid_state(state: str) -> bool:
+    """The state travels back in a response header: printable ASCII only, and short."""
+    return len(state) <= MAX_STATE_LENGTH and all(" " <= char <= "~" for char in state)
+
+
 def _no_success(state: str) -> Response:
     return Response(status_code=204, headers={**_HEADERS, STATE_HEADER: state})
 
@@ -104,6 +110,8 @@ class IdentifierApi:
             raise OAuthError("invalid_request", "failed to decode request JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
             raise OAuthError("invalid_request", "failed to decode request JSON")
+        if not _valid_state(body.get("state", "")):
+            raise OAuthError("invalid_request", "state is malformed")
         return body
 
     # -- hello ----------------------------------------------------------------------------------

@@ -171,7 +171,7 @@ def _response_type(params: Mapping[str, str]) -> str:
     if not raw:
         raise OAuthError("invalid_request", "response_type is missing")
     if normalized not in RESPONSE_TYPES:
-        raise OAuthError("unsupported_response_type", f"response_type '{raw}' is not supported")
+        raise OAuthError("unsupported_response_type", "response_type is not supported")
     return normalized
 
 
@@ -188,7 +188,7 @@ def _response_mode(params: Mapping[str, str], response_type: str) -> str:
     if not mode:
         return default_response_mode(response_type)
     if mode not in RESPONSE_MODES:
-        raise OAuthError("invalid_request", f"response_mode '{mode}' is not supported")
+        raise OAuthError("invalid_request", "response_mode is not supported")
     if mode == "query" and response_type != "code":
         # OAuth 2.0 Multiple Response Types §2.1: tokens never travel in a query.
         raise OAuthError("invalid_request", "response_mode query is not allowed with tokens")
@@ -206,7 +206,7 @@ def _prompt(params: Mapping[str, str]) -> frozenset[str]:
     prompt = frozenset(params.get("prompt", "").split())
     unknown = prompt - PROMPTS
     if unknown:
-        raise OAuthError("invalid_request", f"unknown prompt value '{sorted(unknown)[0]}'")
+        raise OAuthError("invalid_request", "prompt has an unknown value")
     if "none" in prompt and len(prompt) > 1:
         raise OAuthError("invalid_request", "prompt none cannot be combined with other values")
     return prompt
@@ -247,7 +247,7 @@ def verified_hint(provider: Provider, hint: str) -> dict[str, Any]:
     try:
         claims = provider.keys.verify(hint, check_exp=False, now=provider.now())
     except InvalidToken as exc:
-        raise OAuthError("invalid_request", f"id_token_hint is invalid: {exc}") from None
+        raise OAuthError("invalid_request", "id_token_hint is invalid", detail=str(exc)) from None
     if claims.get("iss") != provider.issuer or not isinstance(claims.get("sub"), str):
         raise OAuthError("invalid_request", "id_token_hint was not issued by this provider")
     return claims
