@@ -23,7 +23,7 @@ from konnect.crypto import Sealer, load_secret
 from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.middleware import RequestLimits
-from konnect.identifier import build_webapp, identifier_routes
+from konnect.identifier import ThrottleLimits, build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
 from konnect.keys import (
@@ -37,7 +37,7 @@ from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.outgoing import Outgoing
 from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
-from konnect.oidc.session import BrowserCookies
+from konnect.oidc.session import BrowserCookies, SessionLifetime
 from konnect.oidc.tokens import Lifetimes, TokenIssuer
 from konnect.oidc.urls import CookiePolicy, Endpoints
 from konnect.state import MemoryStateStore, StateStore
@@ -176,7 +176,12 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         backend=backend,
         store=overrides.store or build_store(settings),
         tokens=TokenIssuer(keys, sealer, settings.issuer, lifetimes, overrides.clock),
-        cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
+        cookies=BrowserCookies(
+            sealer,
+            CookiePolicy(endpoints.secure),
+            endpoints,
+            SessionLifetime(settings.session_max_age, settings.session_idle_timeout),
+        ),
         clock=overrides.clock,
         log=log,
         http=Outgoing(verify=not settings.insecure, clock=overrides.clock),
@@ -202,7 +207,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
     )
     routes = [
         *provider_routes(provider, webapp.error_response),
-        *identifier_routes(provider),
+        *identifier_routes(
+            provider,
+            ThrottleLimits(
+                settings.sign_in_attempts_per_user, settings.sign_in_attempts_per_address
+            ),
+        ),
         *webapp.routes(),
     ]
 

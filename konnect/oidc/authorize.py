@@ -25,7 +25,8 @@ from konnect.oidc.logout_channels import remember_client
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import fetched_request, merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
-from konnect.oidc.session import CookieSpec, Logon
+from konnect.oidc.session import CookieSpec, Logon, OidcSession
+from konnect.oidc.signin_sessions import current_logon
 
 RESPONSE_TYPES = (
     "code",
@@ -293,7 +294,7 @@ async def authenticate(
         return await _browser_user(
             provider, provider.browser_sign_in, request, cookies, headers or {}
         )
-    logon = provider.cookies.read_logon(cookies, max_age=request.max_age, now=provider.now())
+    logon = await current_logon(provider, cookies, max_age=request.max_age)
     if logon is None or logon.provider != provider.backend.name:
         return None
     try:
@@ -441,17 +442,24 @@ def _session_cookies(
     public_sub: str,
     provider_name: str,
     client: ClientRegistration,
-) -> tuple[str, list[CookieSpec]]:
-    session = provider.cookies.read_session(cookies)
+) -> tuple[OidcSession, list[CookieSpec]]:
+    """The browser's OIDC session (the same while the same user stays signed in)."""
+    record = provider.cookies.read_session(cookies)
     clients: tuple[str, ...] = ()
-    if session and session.get("sub") == public_sub and isinstance(session.get("id"), str):
-        sid = session["id"]
-        clients = provider.cookies.session_clients(session)
+    if (
+        record
+        and record.get("sub") == public_sub
+        and isinstance(record.get("id"), str)
+        and isinstance(record.get("bs"), str)
+    ):
+        session = OidcSession(record["id"], record["bs"])
+        clients = provider.cookies.session_clients(record)
     else:
-        sid = random_string(32)
-    state_value = browser_state(public_sub, provider.issuer)
-    return sid, [
-        provider.cookies.session(sid, public_sub, provider_name, remember_client(clients, client)),
+        session = OidcSession(random_string(32), random_string(32))
+    clients = remember_client(clients, client)
+    state_value = browser_state(public_sub, provider.issuer, session.browser_salt)
+    return session, [
+        provider.cookies.session(session, public_sub, provider_name, clients),
         provider.cookies.browser_state(state_value),
     ]
 
@@ -466,7 +474,7 @@ def success(
     user = authenticated.user
     provider_name = authenticated.logon.provider
     public_sub = public_subject(user.subject, provider_name)
-    sid, session_cookies = _session_cookies(
+    session, session_cookies = _session_cookies(
         provider, cookies, public_sub, provider_name, request.client
     )
     grant = Grant(
@@ -476,7 +484,7 @@ def success(
         provider=provider_name,
         scopes=scopes,
         auth_time=authenticated.logon.logon_time,
-        sid=sid,
+        sid=session.sid,
         nonce=request.nonce,
         claims=request.claims if authenticated.claims is None else authenticated.claims,
         include_auth_time=request.max_age is not None,
@@ -489,7 +497,7 @@ def success(
     response["session_state"] = session_state(
         request.client.id,
         origin,
-        browser_state(public_sub, provider.issuer),
+        browser_state(public_sub, provider.issuer, session.browser_salt),
         random_string(32),
     )
     outcome = respond(request.redirect_uri, response, request.response_mode)
@@ -601,4 +609,5 @@ async def _decide(
             lambda: success(provider, request, authenticated, scopes, cookies)
         )
     outcome.cookies.extend(spent)
+    outcome.cookies.extend(provider.cookies.kept_alive(authenticated.logon, provider.now()))
     return outcome
