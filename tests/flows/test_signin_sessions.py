@@ -1,5 +1,5 @@
 """Sign-in sessions end: after their lifetimes, and at sign-out for every copy of the cookie.
-The check-session iframe's browser state cannot be computed by other sites."""
+The check-session iframe does not tell other sites who the visitor is."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+from playwright.sync_api import sync_playwright
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from konnect.crypto import browser_state, session_state
 from konnect.http.app import Overrides
-from tests.conformance.logout import check_session_answer
-from tests.conftest import Clock, RunningServer, api_headers, browser, sign_in
+from tests.conftest import Clock, RunningServer, api_headers, browser, free_port, sign_in
 from tests.flows.test_bad_input import AUTHORIZE, good_params
 
 ENDSESSION = "/signin/v1/identifier/_/endsession"
@@ -137,20 +141,78 @@ def test_a_sign_in_in_use_ends_after_the_absolute_time(
         assert silent_authorize(client)["error"] == "login_required"
 
 
-def test_other_sites_cannot_compute_the_browser_state(server: RunningServer) -> None:
-    """A site that knows a user's subject asks the check-session iframe (whose answer
-    `check_session_answer` computes) with a session state made for its own origin whether
-    the visitor is that user: unsalted, the browser state was a hash of public values."""
-    evil = "https://evil.example.com"
+PROBE_PAGE = """<!doctype html><title>probe</title>
+<iframe id=op src="%(iframe)s"></iframe>
+<script>
+window.addEventListener("message", function (event) { document.title = event.data; });
+document.getElementById("op").addEventListener("load", function () {
+  this.contentWindow.postMessage(%(message)s, "*");
+});
+</script>"""
+
+
+class ProbeSite:
+    """A site on a loopback port whose page frames the check-session iframe and posts one
+    message to it; the page's title becomes the iframe's answer."""
+
+    def __init__(self, iframe: str) -> None:
+        self.iframe = iframe
+        self.message = ""
+
+        async def page(request: Request) -> Response:
+            body = PROBE_PAGE % {"iframe": self.iframe, "message": json.dumps(self.message)}
+            return Response(body, media_type="text/html")
+
+        self.server = RunningServer(Starlette(routes=[Route("/", page)]), free_port())
+        self.server.start()
+        self.origin = self.server.url
+
+    def ask(self, cookies: list[dict[str, str]], message: str) -> str:
+        self.message = message
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+            )
+            try:
+                context = chromium.new_context()
+                context.add_cookies(cookies)  # type: ignore[arg-type]
+                page = context.new_page()
+                page.goto(self.origin + "/")
+                page.wait_for_function("document.title !== 'probe'", timeout=10_000)
+                return page.title()
+            finally:
+                chromium.close()
+
+
+def test_other_sites_cannot_ask_the_check_session_iframe_who_the_visitor_is(
+    server: RunningServer,
+) -> None:
+    """A page on another origin that knows a user's subject frames the iframe and asks it
+    with a session state made for its own origin: unsalted, the browser state was a hash
+    of public values, and the iframe answered "unchanged" for that user."""
     with browser(server.url) as client:
         assert sign_in(client, server.url).status_code == 200
         subject = subject_of(id_token(client))
-        cookie = next(c.value or "" for c in client.cookies.jar if c.name == "KKBS")
-        guessed = session_state("trusted-app", evil, browser_state(subject, server.url), "s")
-        assert check_session_answer("trusted-app", evil, guessed, cookie) == "changed"
-        # the relying party's own session_state still matches
-        answer = silent_authorize(client)
-        origin = "http://127.0.0.1:9999"
-        assert check_session_answer("trusted-app", origin, answer["session_state"], cookie) == (
-            "unchanged"
-        )
+        assert "code" in silent_authorize(client)  # sets the browser-state cookie
+        cookies = [
+            {"name": c.name, "value": c.value or "", "domain": "127.0.0.1", "path": c.path}
+            for c in client.cookies.jar
+        ]
+    meta = httpx.get(server.url + "/.well-known/openid-configuration").json()
+    evil = ProbeSite(meta["check_session_iframe"])
+    relying_party = ProbeSite(meta["check_session_iframe"])
+    try:
+        guessed_state = browser_state(subject, server.url)
+        guessed = session_state("trusted-app", evil.origin, guessed_state, "s")
+        assert evil.ask(cookies, "trusted-app " + guessed) == "changed"
+        # control: with the real browser state the iframe answers "unchanged"
+        known = cookie_value(cookies, "KKBS")
+        own = session_state("trusted-app", relying_party.origin, known, "s")
+        assert relying_party.ask(cookies, "trusted-app " + own) == "unchanged"
+    finally:
+        evil.server.stop()
+        relying_party.server.stop()
+
+
+def cookie_value(cookies: list[dict[str, str]], name: str) -> str:
+    return next(cookie["value"] for cookie in cookies if cookie["name"] == name)
