@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
-from tests.conftest import PASSWORD, RunningServer, api_headers, browser, sign_in
+from tests.conftest import PASSWORD, RunningServer, api_headers, browser, free_port, sign_in
+from tests.scaleout.test_multi_instance import Instance
 
 LOGON = "/signin/v1/identifier/_/logon"
 
@@ -82,3 +84,44 @@ def test_right_passwords_do_not_use_up_the_budget(server: RunningServer) -> None
         with browser(server.url) as fresh:
             assert sign_in(fresh, server.url).status_code == 200
     assert attempt(server, "jonas") == 204
+
+
+def konnectd_process(key_dir: Path, config_dir: Path, *extra: str) -> Instance:
+    port = free_port()
+    args = [
+        "--signing-private-key", str(key_dir / "rsa-key.pem"),
+        "--encryption-secret", str(key_dir / "secret.key"),
+        "--sign-in-attempts-per-address", "3",
+        *extra,
+        "users", str(config_dir / "users.yaml"),
+    ]  # fmt: skip
+    return Instance(f"http://127.0.0.1:{port}", port, args)
+
+
+def guesses_from(instance: Instance, addresses: list[str]) -> list[int]:
+    statuses = []
+    for number, address in enumerate(addresses):
+        response = httpx.post(
+            instance.url + LOGON,
+            json={"state": "s", "params": [f"user{number}", "wrong", "1"]},
+            headers={**api_headers(instance.url), "X-Forwarded-For": address},
+        )
+        statuses.append(response.status_code)
+    return statuses
+
+
+def test_the_address_is_the_peer_unless_a_trusted_proxy_forwards(
+    key_dir: Path, config_dir: Path
+) -> None:
+    addresses = [f"198.51.100.{number}" for number in range(4)]
+    direct = konnectd_process(key_dir, config_dir)
+    try:
+        assert guesses_from(direct, addresses) == [204, 204, 204, 429]  # a header is no escape
+    finally:
+        direct.stop()
+    proxied = konnectd_process(key_dir, config_dir, "--trusted-proxy", "127.0.0.1")
+    try:
+        assert guesses_from(proxied, addresses) == [204] * 4
+        assert guesses_from(proxied, ["203.0.113.9"] * 4) == [204, 204, 204, 429]
+    finally:
+        proxied.stop()
