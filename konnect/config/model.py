@@ -82,6 +82,10 @@ class Settings:
     refresh_token_reuse_interval: int = 60
     userinfo_revocation_check: str = "strict"
     dynamic_client_secret_expiration: int = 0
+    session_max_age: int = 36_000
+    session_idle_timeout: int = 3_600
+    sign_in_attempts_per_user: int = 10
+    sign_in_attempts_per_address: int = 100
     allow_client_guests: bool = False
     guest_access_token_expiration: int = 300
     guest_id_token_expiration: int = 300

@@ -25,11 +25,15 @@ def public_subject(raw_subject: str, manager_tag: str) -> str:
     return _b64(digest) + "@konnect"
 
 
-def browser_state(public_sub: str | None, issuer: str) -> str:
-    """The value of the browser-state cookie; a single space stands for "not signed in"."""
+def browser_state(public_sub: str | None, issuer: str, salt: str = "") -> str:
+    """The value of the browser-state cookie; a single space stands for "not signed in".
+
+    A signed-in browser's state is keyed with a random salt of its session: unsalted, any site
+    that knows a subject could ask the check-session iframe whether the visitor is that user.
+    """
     subject = public_sub if public_sub else " "
     message = f"{subject} {issuer} {_BROWSER_STATE_SUFFIX}".encode()
-    return _b64(hashlib.blake2b(message, digest_size=32).digest())
+    return _b64(hashlib.blake2b(message, digest_size=32, key=salt.encode()).digest())
 
 
 def session_state(client_id: str, origin: str, state_of_browser: str, salt: str) -> str:

@@ -26,7 +26,7 @@ from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.konnect_paths import konnect_path_routes
 from konnect.http.middleware import RequestLimits, WatchCaller
-from konnect.identifier import build_webapp, identifier_routes
+from konnect.identifier import ThrottleLimits, build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
 from konnect.keys import (
@@ -40,7 +40,7 @@ from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
 from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
-from konnect.oidc.session import BrowserCookies
+from konnect.oidc.session import BrowserCookies, SessionLifetime
 from konnect.oidc.tokens import Lifetimes, TokenIssuer
 from konnect.oidc.urls import CookiePolicy, Endpoints
 from konnect.outgoing import Outgoing
@@ -210,7 +210,12 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         backend=backend,
         store=store,
         tokens=TokenIssuer(keys, sealer, settings.issuer, lifetimes, overrides.clock),
-        cookies=BrowserCookies(sealer, CookiePolicy(endpoints.secure), endpoints),
+        cookies=BrowserCookies(
+            sealer,
+            CookiePolicy(endpoints.secure),
+            endpoints,
+            SessionLifetime(settings.session_max_age, settings.session_idle_timeout),
+        ),
         clock=overrides.clock,
         log=log,
         http=Outgoing(
@@ -245,7 +250,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
     )
     routes = [
         *provider_routes(provider, webapp.error_response),
-        *identifier_routes(provider),
+        *identifier_routes(
+            provider,
+            ThrottleLimits(
+                settings.sign_in_attempts_per_user, settings.sign_in_attempts_per_address
+            ),
+        ),
         *webapp.routes(),
         *konnect_path_routes(settings, provider.endpoints),
     ]

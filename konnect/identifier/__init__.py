@@ -4,6 +4,7 @@ May import: config, crypto, keys, clients, identity, state, oidc.
 """
 
 from konnect.identifier.api import identifier_routes
+from konnect.identifier.throttle import ThrottleLimits
 from konnect.identifier.webapp import WebApp, build_webapp
 
-__all__ = ["WebApp", "build_webapp", "identifier_routes"]
+__all__ = ["ThrottleLimits", "WebApp", "build_webapp", "identifier_routes"]

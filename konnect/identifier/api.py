@@ -12,22 +12,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from konnect.clients import ClientLookupError, ClientRegistration
+from konnect.crypto import random_string
 from konnect.identifier.guard import same_origin_request
-from konnect.identity import BackendUnavailable, User, UsernameLookup
+from konnect.identifier.throttle import SignInThrottle, ThrottleLimits, canonical_name
+from konnect.identity import AccountCountedLogon, BackendUnavailable, User, UsernameLookup
 from konnect.oidc.claims import display_name
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.logout_channels import signed_out
 from konnect.oidc.provider import Provider
 from konnect.oidc.responses import NO_CACHE, apply_cookies, json_response, read_body
 from konnect.oidc.session import Consent, CookieSpec, Logon
+from konnect.oidc.signin_sessions import current_logon, end_signin_session
 from konnect.state import StateStoreUnavailable
 
 MAX_API_BODY = 16 * 1024
 STATE_HEADER = "Kopano-Konnect-State"
 OIDC_FLOWS = ("oidc", "oauth", "consent")
-THROTTLE_WINDOW = 300
-THROTTLE_LIMIT = 10
 MAX_USERNAME_LENGTH = 256
+MAX_STATE_LENGTH = 512
 _HEADERS = {
     **NO_CACHE,
     "X-Frame-Options": "DENY",
@@ -68,6 +70,11 @@ class Hello:
         return set(self.prompt.split())
 
 
+def _valid_state(state: str) -> bool:
+    """The state travels back in a response header: printable ASCII only, and short."""
+    return len(state) <= MAX_STATE_LENGTH and all(" " <= char <= "~" for char in state)
+
+
 def _no_success(state: str) -> Response:
     return Response(status_code=204, headers={**_HEADERS, STATE_HEADER: state})
 
@@ -105,8 +112,9 @@ def _error(error: OAuthError) -> Response:
 
 
 class IdentifierApi:
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: Provider, limits: ThrottleLimits) -> None:
         self.provider = provider
+        self.throttle = SignInThrottle(provider.store, limits)
 
     async def _body(self, request: Request) -> dict[str, Any]:
         if not same_origin_request(request.headers):
@@ -118,6 +126,8 @@ class IdentifierApi:
             raise OAuthError("invalid_request", "failed to decode request JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
             raise OAuthError("invalid_request", "failed to decode request JSON")
+        if not _valid_state(body.get("state", "")):
+            raise OAuthError("invalid_request", "state is malformed")
         return body
 
     # -- hello ----------------------------------------------------------------------------------
@@ -149,12 +159,10 @@ class IdentifierApi:
         except ClientLookupError as exc:
             raise OAuthError("invalid_request", str(exc)) from None
 
-    def _current_logon(self, request: Request, hello: Hello) -> Logon | None:
+    async def _current_logon(self, request: Request, hello: Hello) -> Logon | None:
         if "login" in hello.prompts:
             return None
-        logon = self.provider.cookies.read_logon(
-            request.cookies, max_age=hello.max_age, now=self.provider.now()
-        )
+        logon = await current_logon(self.provider, request.cookies, max_age=hello.max_age)
         if logon is None or logon.provider != self.provider.backend.name:
             return None
         return logon
@@ -165,7 +173,7 @@ class IdentifierApi:
             hello = Hello.parse(body)
             if "none" in hello.prompts:
                 raise OAuthError("invalid_request", "prompt none requested")
-            logon = self._current_logon(request, hello)
+            logon = await self._current_logon(request, hello)
             vouched = None
             if logon is None and "login" not in hello.prompts:
                 logon = vouched = await self._proxy_logon(request, None)
@@ -174,9 +182,11 @@ class IdentifierApi:
             response = json_response(self._hello_response(hello, logon), 200, _HEADERS)
         except OAuthError as error:
             return _error(error)
+        cookies = self.provider.cookies
         if vouched is not None:
-            cookies = self.provider.cookies
             apply_cookies(response, [cookies.logon(vouched)], cookies.policy)
+        else:
+            apply_cookies(response, cookies.kept_alive(logon, self.provider.now()), cookies.policy)
         return response
 
     # -- single sign-on through a trusted reverse proxy ------------------------------------------
@@ -206,12 +216,15 @@ class IdentifierApi:
         return None if user is None else self._new_logon(user)
 
     def _new_logon(self, user: User) -> Logon:
+        now = self.provider.now()
         return Logon(
             subject=user.subject,
             username=user.username,
             display_name=display_name(user),
             provider=self.provider.backend.name,
-            logon_time=self.provider.now(),
+            logon_time=now,
+            session_id=random_string(32),
+            last_seen=now,
         )
 
     # -- logon ----------------------------------------------------------------------------------
@@ -242,11 +255,10 @@ class IdentifierApi:
             {"success": True, "state": state, "hello": hello_response}, 200, _HEADERS
         )
         cookies = self.provider.cookies
-        apply_cookies(
-            response,
-            [cookies.logon(logon), cookies.delete_browser_state()],
-            cookies.policy,
-        )
+        signed_in = [cookies.logon(logon), cookies.delete_browser_state()]
+        if mode == "1":
+            signed_in.append(self._remember_browser(request, username))
+        apply_cookies(response, signed_in, cookies.policy)
         return response
 
     async def _sign_in(
@@ -265,32 +277,52 @@ class IdentifierApi:
         if not username or len(username) > MAX_USERNAME_LENGTH:
             return None
         if mode == "0" and not password:
-            current = self.provider.cookies.read_logon(request.cookies, now=self.provider.now())
+            current = await current_logon(self.provider, request.cookies)
             if current is not None and current.username == username:
                 return current
             return None
         if mode != "1" or not password:
             return None
-        user = await self._password_logon(username, password)
+        user = await self._password_logon(request, username, password)
         return None if user is None else self._new_logon(user)
 
-    async def _password_logon(self, username: str, password: str) -> User | None:
-        store = self.provider.store
-        throttle_key = "logon-failures:" + username.lower()
-        failures = await store.get(throttle_key)
-        if failures is not None and int(failures) >= THROTTLE_LIMIT:
-            raise OAuthError("slow_down", "too many failed sign-in attempts, try again later")
+    async def _password_logon(self, request: Request, username: str, password: str) -> User | None:
+        """Check the password, its attempt counted first (see `throttle`)."""
+        browser_id, names = self.provider.cookies.read_known_browser(request.cookies)
+        known = browser_id if canonical_name(username) in names else None
+        attempt = self.throttle.attempt(username, known)
+        await attempt.begin(self._client_address(request))
+        backend = self.provider.backend
         try:
-            user = await self.provider.backend.logon(username, password)
+            if isinstance(backend, AccountCountedLogon):
+                user = await backend.logon_counted(username, password, attempt.count_account)
+            else:
+                user = await backend.logon(username, password)
         except BackendUnavailable as exc:
             # The backend logs an outage once; every refused sign-in only at debug level.
             self.provider.log.debug("sign-in unavailable: %s", exc)
             raise OAuthError(
                 "temporarily_unavailable", "sign-in is temporarily unavailable"
             ) from None
-        if user is None:
-            await store.increment(throttle_key, THROTTLE_WINDOW)
+        if user is not None:
+            await attempt.succeeded()
         return user
+
+    def _client_address(self, request: Request) -> str:
+        """The TCP peer, or the address a trusted proxy says it forwards for."""
+        peer = request.client.host if request.client else ""
+        if self.provider.is_trusted_proxy(peer):
+            forwarded = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
+            return forwarded or peer
+        return peer
+
+    def _remember_browser(self, request: Request, username: str) -> CookieSpec:
+        """The known-browser cookie, now also naming `username`."""
+        cookies = self.provider.cookies
+        browser_id, names = cookies.read_known_browser(request.cookies)
+        name = canonical_name(username)
+        kept = tuple(item for item in names if item != name)
+        return cookies.known_browser(browser_id or random_string(32), (*kept, name))
 
     # -- logoff ---------------------------------------------------------------------------------
     async def logoff(self, request: Request) -> Response:
@@ -299,6 +331,7 @@ class IdentifierApi:
         except OAuthError as error:
             return _error(error)
         cookies = self.provider.cookies
+        await end_signin_session(self.provider, request.cookies)
         answer: dict[str, Any] = {"success": True, "state": str(body.get("state", ""))}
         # Front- and back-channel logout, and the way back to a relying party that asked
         # for the sign-out (RP-initiated logout); the web app continues at continue_uri.
@@ -332,7 +365,7 @@ class IdentifierApi:
                 allow, bool
             ):
                 raise OAuthError("invalid_request", "failed to decode request JSON")
-            if provider.cookies.read_logon(request.cookies, now=provider.now()) is None:
+            if await current_logon(provider, request.cookies) is None:
                 raise OAuthError("invalid_request", "sign in before giving consent")
             self._client(values["client_id"], values["redirect_uri"])
         except OAuthError as error:
@@ -355,8 +388,8 @@ class IdentifierApi:
         return response
 
 
-def identifier_routes(provider: Provider) -> list[Route]:
-    api = IdentifierApi(provider)
+def identifier_routes(provider: Provider, limits: ThrottleLimits | None = None) -> list[Route]:
+    api = IdentifierApi(provider, limits or ThrottleLimits())
     base = provider.endpoints.identifier_api
     return [
         Route(base + "hello", api.hello, methods=["POST"]),

@@ -6,6 +6,7 @@ May import: config, crypto, outgoing.
 """
 
 from konnect.identity.base import (
+    AccountCountedLogon,
     BackendUnavailable,
     BrowserSignIn,
     IdentityBackend,
@@ -17,6 +18,7 @@ from konnect.identity.base import (
 from konnect.identity.registry import create_backend
 
 __all__ = [
+    "AccountCountedLogon",
     "BackendUnavailable",
     "BrowserSignIn",
     "IdentityBackend",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -69,6 +69,23 @@ class PasswordLogon(Protocol):
 
     async def logon(self, username: str, password: str) -> User | None:
         """The user for valid credentials; None for wrong, unknown or disabled alike."""
+        ...
+
+
+#: Counts an attempt on the account a login name resolved to (None: no such account); it
+#: raises to refuse the attempt before the password is checked.
+CountAttempt = Callable[[str | None], Awaitable[None]]
+
+
+@runtime_checkable
+class AccountCountedLogon(Protocol):
+    """Checks a password after letting the caller count the attempt on the account the login
+    name resolves to; for directories that match several spellings of one name."""
+
+    async def logon_counted(
+        self, username: str, password: str, count_attempt: CountAttempt
+    ) -> User | None:
+        """As `PasswordLogon.logon`, calling `count_attempt` between lookup and check."""
         ...
 
 

@@ -28,7 +28,8 @@ from konnect.oidc.logout_channels import remember_client
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import fetched_request, merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
-from konnect.oidc.session import CookieSpec, Logon
+from konnect.oidc.session import CookieSpec, Logon, OidcSession
+from konnect.oidc.signin_sessions import current_logon
 
 RESPONSE_TYPES = (
     "code",
@@ -175,7 +176,7 @@ def _response_type(params: Mapping[str, str]) -> str:
     if not raw:
         raise OAuthError("invalid_request", "response_type is missing")
     if normalized not in RESPONSE_TYPES:
-        raise OAuthError("unsupported_response_type", f"response_type '{raw}' is not supported")
+        raise OAuthError("unsupported_response_type", "response_type is not supported")
     return normalized
 
 
@@ -201,7 +202,7 @@ def _response_mode(params: Mapping[str, str], response_type: str) -> str:
     if not mode:
         return default_response_mode(response_type)
     if mode not in RESPONSE_MODES:
-        raise OAuthError("invalid_request", f"response_mode '{mode}' is not supported")
+        raise OAuthError("invalid_request", "response_mode is not supported")
     if mode == "query" and response_type != "code":
         # OAuth 2.0 Multiple Response Types §2.1: tokens never travel in a query.
         raise OAuthError("invalid_request", "response_mode query is not allowed with tokens")
@@ -224,7 +225,7 @@ def _prompt(params: Mapping[str, str]) -> frozenset[str]:
     prompt = frozenset(params.get("prompt", "").split())
     unknown = prompt - PROMPTS
     if unknown:
-        raise OAuthError("invalid_request", f"unknown prompt value '{sorted(unknown)[0]}'")
+        raise OAuthError("invalid_request", "prompt has an unknown value")
     if "none" in prompt and len(prompt) > 1:
         raise OAuthError("invalid_request", "prompt none cannot be combined with other values")
     return prompt
@@ -265,7 +266,7 @@ def verified_hint(provider: Provider, hint: str) -> dict[str, Any]:
     try:
         claims = provider.keys.verify(hint, check_exp=False, now=provider.now())
     except InvalidToken as exc:
-        raise OAuthError("invalid_request", f"id_token_hint is invalid: {exc}") from None
+        raise OAuthError("invalid_request", "id_token_hint is invalid", detail=str(exc)) from None
     if claims.get("iss") != provider.issuer or not isinstance(claims.get("sub"), str):
         raise OAuthError("invalid_request", "id_token_hint was not issued by this provider")
     if not _is_id_token(claims):
@@ -323,7 +324,7 @@ async def authenticate(
         return await _browser_user(
             provider, provider.browser_sign_in, request, cookies, headers or {}
         )
-    logon = provider.cookies.read_logon(cookies, max_age=request.max_age, now=provider.now())
+    logon = await current_logon(provider, cookies, max_age=request.max_age)
     if logon is None or logon.provider != provider.backend.name:
         return None
     try:
@@ -518,17 +519,24 @@ def _session_cookies(
     public_sub: str,
     provider_name: str,
     client: ClientRegistration,
-) -> tuple[str, list[CookieSpec]]:
-    session = provider.cookies.read_session(cookies)
+) -> tuple[OidcSession, list[CookieSpec]]:
+    """The browser's OIDC session (the same while the same user stays signed in)."""
+    record = provider.cookies.read_session(cookies)
     clients: tuple[str, ...] = ()
-    if session and session.get("sub") == public_sub and isinstance(session.get("id"), str):
-        sid = session["id"]
-        clients = provider.cookies.session_clients(session)
+    if (
+        record
+        and record.get("sub") == public_sub
+        and isinstance(record.get("id"), str)
+        and isinstance(record.get("bs"), str)
+    ):
+        session = OidcSession(record["id"], record["bs"])
+        clients = provider.cookies.session_clients(record)
     else:
-        sid = random_string(32)
-    state_value = browser_state(public_sub, provider.issuer)
-    return sid, [
-        provider.cookies.session(sid, public_sub, provider_name, remember_client(clients, client)),
+        session = OidcSession(random_string(32), random_string(32))
+    clients = remember_client(clients, client)
+    state_value = browser_state(public_sub, provider.issuer, session.browser_salt)
+    return session, [
+        provider.cookies.session(session, public_sub, provider_name, clients),
         provider.cookies.browser_state(state_value),
     ]
 
@@ -543,7 +551,7 @@ def success(
     user = authenticated.user
     provider_name = authenticated.logon.provider
     public_sub = public_subject(user.subject, provider_name)
-    sid, session_cookies = _session_cookies(
+    session, session_cookies = _session_cookies(
         provider, cookies, public_sub, provider_name, request.client
     )
     grant = Grant(
@@ -553,7 +561,7 @@ def success(
         provider=provider_name,
         scopes=scopes,
         auth_time=authenticated.logon.logon_time,
-        sid=sid,
+        sid=session.sid,
         nonce=request.nonce,
         claims=_authorized_claims(request),
         include_auth_time=request.max_age is not None or wants_auth_time(request.claims),
@@ -566,7 +574,7 @@ def success(
     response["session_state"] = session_state(
         request.client.id,
         origin,
-        browser_state(public_sub, provider.issuer),
+        browser_state(public_sub, provider.issuer, session.browser_salt),
         random_string(32),
     )
     outcome = respond(request.redirect_uri, response, request.response_mode)
@@ -702,4 +710,5 @@ async def _decide(
             lambda: success(provider, request, authenticated, scopes, cookies)
         )
     outcome.cookies.extend(spent)
+    outcome.cookies.extend(provider.cookies.kept_alive(authenticated.logon, provider.now()))
     return outcome

@@ -39,6 +39,7 @@ from konnect.oidc.responses import (
 from konnect.oidc.responses import (
     error_page as plain_error_page,
 )
+from konnect.oidc.signin_sessions import end_signin_session
 from konnect.oidc.token_endpoint import TokenEndpoint
 from konnect.oidc.userinfo import bearer_token, signed_response, userinfo_claims
 from konnect.state import StateStoreUnavailable
@@ -101,6 +102,8 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             provider.log.info("end session refused: %s", error)
             return error_page(request, error)
         outcome = ended.outcome
+        if ended.signed_out:
+            await end_signin_session(provider, request.cookies)
         frames = []
         if ended.ended is not None:
             notify_back_channel(provider, ended.ended)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from konnect.clients import ClientRegistration
+from konnect.clients.dynamic import PREFIX as DYNAMIC_CLIENT_PREFIX
 from konnect.crypto import random_string
 from konnect.oidc.provider import Provider
 from konnect.outgoing import BACKCHANNEL_LOGOUT, FetchError
@@ -26,14 +27,24 @@ LOGOUT_TOKEN_LIFETIME = 120
 RETRY_DELAYS: tuple[float, ...] = (1.0, 3.0)
 #: How long the sign-out page waits for the front-channel iframes before moving on.
 FRONTCHANNEL_WAIT_MS = 3000
-#: The session cookie remembers at most this many clients, and this many characters of ids
-#: (dynamic client ids are long), dropping the oldest first.
+#: The session cookie remembers at most this many clients, newest last. Dynamic client ids
+#: carry their whole registration, so together they get at most this many characters, and
+#: they make room for each other, never at the cost of a registered client.
 MAX_SESSION_CLIENTS = 8
-MAX_SESSION_CLIENT_CHARS = 2048
+MAX_DYNAMIC_CLIENT_CHARS = 2048
 
 
 def has_logout_channel(client: ClientRegistration) -> bool:
     return bool(client.frontchannel_logout_uri or client.backchannel_logout_uri)
+
+
+def _is_dynamic(client_id: str) -> bool:
+    return client_id.startswith(DYNAMIC_CLIENT_PREFIX)
+
+
+def _oldest_to_drop(client_ids: list[str]) -> str:
+    """The oldest dynamic client, or the oldest client when all are registered."""
+    return next(filter(_is_dynamic, client_ids), client_ids[0])
 
 
 def remember_client(clients: tuple[str, ...], client: ClientRegistration) -> tuple[str, ...]:
@@ -41,10 +52,10 @@ def remember_client(clients: tuple[str, ...], client: ClientRegistration) -> tup
     if not has_logout_channel(client):
         return clients
     remembered = [*(item for item in clients if item != client.id), client.id]
-    while len(remembered) > MAX_SESSION_CLIENTS or (
-        len(remembered) > 1 and sum(map(len, remembered)) > MAX_SESSION_CLIENT_CHARS
-    ):
-        remembered.pop(0)
+    while sum(len(item) for item in remembered if _is_dynamic(item)) > MAX_DYNAMIC_CLIENT_CHARS:
+        remembered.remove(next(filter(_is_dynamic, remembered)))
+    while len(remembered) > MAX_SESSION_CLIENTS:
+        remembered.remove(_oldest_to_drop(remembered))
     return tuple(remembered)
 
 

@@ -20,9 +20,9 @@ def single_valued(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
         if count > MAX_PARAMETERS:
             raise OAuthError("invalid_request", "too many parameters")
         if len(value) > MAX_PARAMETER_LENGTH or len(key) > 128:
-            raise OAuthError("invalid_request", f"parameter '{key[:64]}' is too long")
+            raise OAuthError("invalid_request", "a parameter is too long")
         if key in params:
-            raise OAuthError("invalid_request", f"parameter '{key}' is repeated")
+            raise OAuthError("invalid_request", "a parameter is repeated")
         if value != "":
             params[key] = value
     return params

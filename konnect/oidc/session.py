@@ -8,7 +8,7 @@ which the check-session iframe must read from script (it only holds a hash).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from konnect.crypto import Sealer, consent_cookie_name
@@ -17,6 +17,9 @@ from konnect.oidc.urls import CookiePolicy, Endpoints
 LOGON_COOKIE = "KKT"
 SESSION_COOKIE = "KKCS"
 BROWSER_STATE_COOKIE = "KKBS"
+KNOWN_BROWSER_COOKIE = "KKKB"
+KNOWN_BROWSER_MAX_AGE = 180 * 86_400
+MAX_KNOWN_NAMES = 8
 CONSENT_MAX_AGE = 60
 LOGOUT_FRAMES_MAX_AGE = 300
 LOGOUT_RETURN_MAX_AGE = 1800
@@ -24,13 +27,34 @@ LOGOUT_RETURN_MAX_AGE = 1800
 
 @dataclass(frozen=True)
 class Logon:
-    """A signed-in browser: who, with which backend, since when."""
+    """A signed-in browser: who, with which backend, since when, and in which sign-in session
+    (its id is what a sign-out revokes; guests and cookie-backend users have none)."""
 
     subject: str
     username: str
     display_name: str
     provider: str
     logon_time: int
+    session_id: str = ""
+    last_seen: int = 0
+
+
+@dataclass(frozen=True)
+class SessionLifetime:
+    """How long a sign-in lasts: at most `absolute` seconds, and `idle` seconds unused."""
+
+    absolute: int = 36_000
+    idle: int = 3_600
+    #: The idle clock restarts on use, but the cookie is rewritten at most this often.
+    refresh_after: int = 60
+
+
+@dataclass(frozen=True)
+class OidcSession:
+    """The session relying parties know by `sid`, and the salt of its browser state."""
+
+    sid: str
+    browser_salt: str
 
 
 @dataclass(frozen=True)
@@ -53,13 +77,21 @@ class CookieSpec:
 class BrowserCookies:
     """Reads and writes konnect's browser cookies under one cookie policy."""
 
-    def __init__(self, sealer: Sealer, policy: CookiePolicy, endpoints: Endpoints) -> None:
+    def __init__(
+        self,
+        sealer: Sealer,
+        policy: CookiePolicy,
+        endpoints: Endpoints,
+        lifetime: SessionLifetime | None = None,
+    ) -> None:
         self._sealer = sealer
+        self.lifetime = lifetime or SessionLifetime()
         self.policy = policy
         self._endpoints = endpoints
         self.logon_name = policy.name(LOGON_COOKIE)
         self.session_name = policy.name(SESSION_COOKIE)
         self.browser_state_name = policy.name(BROWSER_STATE_COOKIE)
+        self.known_browser_name = policy.name(KNOWN_BROWSER_COOKIE)
 
     # -- logon --------------------------------------------------------------------------
     def logon(self, value: Logon) -> CookieSpec:
@@ -69,14 +101,17 @@ class BrowserCookies:
             "dn": value.display_name,
             "p": value.provider,
             "iat": value.logon_time,
+            "sid": value.session_id,
+            "ls": value.last_seen or value.logon_time,
         }
         sealed = self._sealer.seal_json(record, "konnect-logon-v1")
         return CookieSpec(self.logon_name, sealed, self._endpoints.identifier_api)
 
     def read_logon(
-        self, cookies: Mapping[str, str], *, max_age: int | None = None, now: int = 0
+        self, cookies: Mapping[str, str], *, now: int, max_age: int | None = None
     ) -> Logon | None:
-        """The signed-in user, or None when absent, tampered, or older than max_age."""
+        """The signed-in user, or None when absent, tampered, past one of the session's
+        lifetimes, or older than max_age. Whether it was signed out, the store knows."""
         record = self._sealer.open_json(cookies.get(self.logon_name, ""), "konnect-logon-v1")
         if record is None:
             return None
@@ -87,24 +122,53 @@ class BrowserCookies:
                 str(record.get("dn", "")),
                 str(record["p"]),
                 int(record["iat"]),
+                str(record["sid"]),
+                int(record["ls"]),
             )
         except (KeyError, TypeError, ValueError):
             return None
-        if not logon.subject or logon.logon_time <= 0:
+        if not logon.subject or not logon.session_id or logon.logon_time <= 0:
+            return None
+        if not self._alive(logon, now):
             return None
         if max_age is not None and logon.logon_time + max_age < now:
             return None
         return logon
+
+    def session_id(self, cookies: Mapping[str, str]) -> str:
+        """The sign-in session id of a logon cookie, whatever its age ("" without one)."""
+        record = self._sealer.open_json(cookies.get(self.logon_name, ""), "konnect-logon-v1")
+        session_id = record.get("sid") if record else None
+        return session_id if isinstance(session_id, str) else ""
+
+    def _alive(self, logon: Logon, now: int) -> bool:
+        lifetime = self.lifetime
+        return now < logon.logon_time + lifetime.absolute and now < logon.last_seen + lifetime.idle
+
+    def kept_alive(self, logon: Logon, now: int) -> list[CookieSpec]:
+        """The logon cookie with its idle clock restarted, when it is due to be rewritten."""
+        if not logon.session_id or now - logon.last_seen < self.lifetime.refresh_after:
+            return []
+        return [self.logon(replace(logon, last_seen=now))]
 
     def delete_logon(self) -> CookieSpec:
         return CookieSpec(self.logon_name, None, self._endpoints.identifier_api)
 
     # -- OIDC session (sid) ----------------------------------------------------------------
     def session(
-        self, sid: str, public_sub: str, provider: str, clients: tuple[str, ...] = ()
+        self,
+        session: OidcSession,
+        public_sub: str,
+        provider: str,
+        clients: tuple[str, ...] = (),
     ) -> CookieSpec:
         """`clients`: the clients with a logout channel that got tokens in this session."""
-        record: dict[str, Any] = {"id": sid, "sub": public_sub, "p": provider}
+        record: dict[str, Any] = {
+            "id": session.sid,
+            "bs": session.browser_salt,
+            "sub": public_sub,
+            "p": provider,
+        }
         if clients:
             record["c"] = list(clients)
         sealed = self._sealer.seal_json(record, "konnect-session-v1")
@@ -153,6 +217,29 @@ class BrowserCookies:
         if record is None or not isinstance(record.get("exp"), int) or record["exp"] < now:
             return None
         return record
+
+    # -- a browser users signed in with before (its own sign-in throttle budget) -------------
+    def known_browser(self, browser_id: str, names: tuple[str, ...]) -> CookieSpec:
+        """Remembers the canonical names that signed in here with a password, newest last."""
+        record = {"id": browser_id, "u": list(names[-MAX_KNOWN_NAMES:])}
+        sealed = self._sealer.seal_json(record, "konnect-known-browser-v1")
+        return CookieSpec(
+            self.known_browser_name,
+            sealed,
+            self._endpoints.identifier_api,
+            max_age=KNOWN_BROWSER_MAX_AGE,
+        )
+
+    def read_known_browser(self, cookies: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+        """The browser's id and the names that signed in here; ("", ()) when unknown."""
+        record = self._sealer.open_json(
+            cookies.get(self.known_browser_name, ""), "konnect-known-browser-v1"
+        )
+        browser_id = record.get("id") if record else None
+        names = record.get("u") if record else None
+        if not isinstance(browser_id, str) or not isinstance(names, list):
+            return "", ()
+        return browser_id, tuple(name for name in names if isinstance(name, str))
 
     # -- browser state (read by the check-session iframe) ------------------------------------
     def browser_state(self, value: str) -> CookieSpec:

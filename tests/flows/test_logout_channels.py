@@ -7,6 +7,7 @@ import html
 import json
 import logging
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -260,10 +261,7 @@ def test_a_slow_client_does_not_hold_up_the_browser(
     receiver.wait_for("/slow")
 
 
-def test_dynamic_clients_register_logout_channels(
-    server_factory: Callable[..., RunningServer], receiver: Receiver
-) -> None:
-    server = server_factory(allow_dynamic_client_registration=True)
+def register(server: RunningServer, receiver: Receiver, **extra: object) -> dict[str, Any]:
     registration = httpx.post(
         server.url + "/konnect/v1/register",
         json={
@@ -272,41 +270,80 @@ def test_dynamic_clients_register_logout_channels(
             "backchannel_logout_uri": receiver.url + "/bc",
             "backchannel_logout_session_required": True,
             "frontchannel_logout_uri": receiver.url + "/fc",
+            **extra,
         },
     )
     assert registration.status_code == 201, registration.text
-    body = registration.json()
-    assert body["backchannel_logout_session_required"] is True
-    assert body["frontchannel_logout_session_required"] is False
-    client_id = body["client_id"]
+    return dict(registration.json())
+
+
+def dynamic_tokens(
+    client: httpx.Client, server: RunningServer, registered: dict[str, Any]
+) -> dict[str, Any]:
+    """Consent to and authorize a dynamic client in this browser, and redeem its code."""
+    client_id = registered["client_id"]
+    consent = {
+        "state": "c1",
+        "allow": True,
+        "scope": "openid",
+        "client_id": client_id,
+        "redirect_uri": RP,
+        "ref": "st",
+        "flow_nonce": "nc",
+    }
+    said = client.post(
+        "/signin/v1/identifier/_/consent", json=consent, headers=api_headers(server.url)
+    )
+    assert said.status_code == 200
     params = good_params(client_id=client_id, scope="openid")
-    with browser(server.url) as client:
-        assert sign_in(client, server.url).status_code == 200
-        consent = {
-            "state": "c1",
-            "allow": True,
-            "scope": "openid",
-            "client_id": client_id,
-            "redirect_uri": RP,
-            "ref": "st",
-            "flow_nonce": "nc",
-        }
-        said = client.post(
-            "/signin/v1/identifier/_/consent", json=consent, headers=api_headers(server.url)
-        )
-        assert said.status_code == 200
-        done = client.get(AUTHORIZE + "?" + urlencode({**params, "konnect": "c1"}))
-        code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
-        tokens = httpx.post(
+    done = client.get(AUTHORIZE + "?" + urlencode({**params, "konnect": "c1"}))
+    code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
+    return dict(
+        httpx.post(
             server.url + "/konnect/v1/token",
             data=code_request(code),
-            auth=(client_id, body["client_secret"]),
+            auth=(client_id, registered["client_secret"]),
         ).json()
+    )
+
+
+def test_dynamic_clients_register_logout_channels(
+    server_factory: Callable[..., RunningServer], receiver: Receiver
+) -> None:
+    server = server_factory(allow_dynamic_client_registration=True)
+    body = register(server, receiver)
+    assert body["backchannel_logout_session_required"] is True
+    assert body["frontchannel_logout_session_required"] is False
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        tokens = dynamic_tokens(client, server, body)
         response = end_session(client, tokens["id_token"])
     assert response.status_code == 200
     assert "/fc?iss=" in response.text
     [token] = receiver.wait_for("/bc")
-    assert verified(server, token)[1]["aud"] == client_id
+    assert verified(server, token)[1]["aud"] == body["client_id"]
+
+
+def test_a_long_dynamic_client_id_does_not_silence_registered_clients(
+    server: RunningServer,
+    server_factory: Callable[..., RunningServer],
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    registry = tmp_path / "logout-registry.yaml"  # written by the server fixture
+    server = server_factory(
+        identifier_registration_conf=registry, allow_dynamic_client_registration=True
+    )
+    noise = [f"http://127.0.0.1:9999/{secrets.token_hex(64)}" for _ in range(20)]
+    bulky = register(server, receiver, redirect_uris=[RP, *noise])
+    assert len(bulky["client_id"]) > 2048
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200
+        authorized(client, server, "bc-app")
+        tokens = dynamic_tokens(client, server, bulky)
+        assert end_session(client, tokens["id_token"]).status_code < 400
+    audiences = [verified(server, token)[1]["aud"] for token in receiver.wait_for("/bc")]
+    assert audiences == ["bc-app"]
 
 
 def test_the_session_remembers_a_bounded_list_of_clients() -> None:
@@ -327,6 +364,18 @@ def test_the_session_remembers_a_bounded_list_of_clients() -> None:
     assert sum(map(len, long_ids)) <= 2048
     assert long_ids[-1].startswith("dyn.4")
     assert json.dumps(long_ids)
+
+
+def test_dynamic_clients_never_push_registered_ones_out() -> None:
+    registered = tuple(f"app{number}" for number in range(MAX_SESSION_CLIENTS - 1))
+    clients = registered
+    for number in range(6):
+        dynamic = ClientRegistration(id=f"dyn.{number}" + "x" * 40, frontchannel_logout_uri="y")
+        clients = remember_client(clients, dynamic)
+    huge = ClientRegistration(id="dyn.huge" + "x" * 4000, frontchannel_logout_uri="y")
+    clients = remember_client(clients, huge)
+    assert clients[: len(registered)] == registered
+    assert len(clients) <= MAX_SESSION_CLIENTS
 
 
 def test_signing_out_in_the_web_app_tells_both_channels(

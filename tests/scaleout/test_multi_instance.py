@@ -123,9 +123,13 @@ def test_redis_outage_fails_closed_and_recovers(pair: list[Instance], redis: Red
     with browser(first.url) as client:
         assert sign_in(client, first.url).status_code == 200
         tokens = redeem(first, code_from(first, client)).json()
+        pending = code_from(first, client)
         redis.stop()
-        down_code = code_from(second, client)  # authorize needs no shared state
-        unavailable = redeem(second, down_code)
+        # a sign-in cannot be checked against sign-outs, nor a code redeemed
+        down = client.get(second.url + AUTHORIZE + "?" + urlencode(good_params(prompt="none")))
+        down_error = parse_qs(urlsplit(down.headers["location"]).query)["error"]
+        assert down_error == ["temporarily_unavailable"]
+        unavailable = redeem(second, pending)
         assert unavailable.status_code == 503
         assert unavailable.json()["error"] == "temporarily_unavailable"
         logon = httpx.post(
@@ -167,3 +171,21 @@ def test_rotated_refresh_token_cannot_be_replayed_on_the_other_instance(
     replay = httpx.post(second.url + "/konnect/v1/token", data=data, auth=auth)
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
+
+
+def test_a_sign_out_at_one_instance_holds_at_the_other(pair: list[Instance]) -> None:
+    first, second = pair
+    with browser(first.url) as client:
+        assert sign_in(client, first.url).status_code == 200
+        copied = dict(client.cookies.items())
+        logoff = client.post(
+            first.url + "/signin/v1/identifier/_/logoff",
+            json={"state": "s"},
+            headers=api_headers(first.url),
+        )
+        assert logoff.status_code == 200
+    with browser(second.url) as thief:
+        for name, value in copied.items():
+            thief.cookies.set(name, value)
+        response = thief.get(AUTHORIZE + "?" + urlencode(good_params(prompt="none")))
+    assert parse_qs(urlsplit(response.headers["location"]).query)["error"] == ["login_required"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from konnect.config.errors import ConfigError
-from konnect.identity.base import BackendUnavailable, User
+from konnect.identity.base import BackendUnavailable, CountAttempt, User
 from konnect.identity.ldap.directory import Directory, DirectoryDown
 from konnect.identity.ldap.entries import (
     Entry,
@@ -75,14 +76,25 @@ class LdapBackend:
         if settings.groups == "search":
             _compile("LDAP_GROUP_FILTER", group_filter(settings, "cn=x", "x"))
         self._health = _Health()
+        # Binding as this entry, which does not exist, fails like a wrong password does.
+        self._nobody = f"cn=konnect-nobody-{secrets.token_hex(8)},{settings.base_dn}"
         # The executor bounds the threads; the semaphore bounds how long a request waits.
         self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="ldap")
         self._slots = asyncio.Semaphore(settings.pool_size)
 
     async def logon(self, username: str, password: str) -> User | None:
+        return await self.logon_counted(username, password, _uncounted)
+
+    async def logon_counted(
+        self, username: str, password: str, count_attempt: CountAttempt
+    ) -> User | None:
+        """Search, let the caller count the attempt on the entry found, then bind. Unknown
+        and disabled names bind too, as nobody, so they take as long as a wrong password."""
         if not username or not password:
             return None
-        return await self._call(lambda: self._logon(username, password))
+        entry = await self._call(lambda: self._find_by_login(username))
+        await count_attempt(entry.dn.lower() if entry else None)
+        return await self._call(lambda: self._bind(entry, password))
 
     async def lookup(self, subject: str) -> User | None:
         if not subject:
@@ -127,9 +139,9 @@ class LdapBackend:
 
     # -- blocking parts, run in worker threads ---------------------------------------------
 
-    def _logon(self, username: str, password: str) -> User | None:
-        entry = self._find_by_login(username)
-        if entry is None or not self._directory.check_password(entry.dn, password):
+    def _bind(self, entry: Entry | None, password: str) -> User | None:
+        dn = entry.dn if entry is not None else self._nobody
+        if not self._directory.check_password(dn, password) or entry is None:
             return None
         return to_user(self.settings, entry, self._groups(entry))
 
@@ -203,6 +215,10 @@ class LdapBackend:
             if not members:
                 break
         return tuple(sorted((name for name in names if name), key=str.lower))
+
+
+async def _uncounted(account: str | None) -> None:
+    return None
 
 
 def _compile(name: str, search_filter: str) -> bytes:

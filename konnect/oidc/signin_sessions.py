@@ -1,0 +1,43 @@
+"""Sign-in sessions across instances: a logon cookie counts only until its session is signed
+out. A sign-out is marked in the state store for as long as the session could have lasted,
+so a copy of the cookie taken before signs no one in afterwards, at any instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.provider import Provider
+from konnect.oidc.session import Logon
+from konnect.state import StateStoreUnavailable
+
+SIGNED_OUT_KEY = "signed-out:"
+
+
+async def current_logon(
+    provider: Provider, cookies: Mapping[str, str], *, max_age: int | None = None
+) -> Logon | None:
+    """The browser's sign-in, unless it is absent, too old or was signed out."""
+    logon = provider.cookies.read_logon(cookies, now=provider.now(), max_age=max_age)
+    if logon is None:
+        return None
+    try:
+        signed_out = await provider.store.get(SIGNED_OUT_KEY + logon.session_id)
+    except StateStoreUnavailable as exc:
+        provider.log.error("sign-in not honoured, state store unavailable: %s", exc)
+        raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
+    return None if signed_out is not None else logon
+
+
+async def end_signin_session(provider: Provider, cookies: Mapping[str, str]) -> None:
+    """Mark the browser's sign-in session as signed out, for every instance. Also when this
+    copy of the cookie went idle: another copy may have been kept in use."""
+    session_id = provider.cookies.session_id(cookies)
+    if not session_id:
+        return
+    try:
+        await provider.store.put(
+            SIGNED_OUT_KEY + session_id, "1", provider.cookies.lifetime.absolute
+        )
+    except StateStoreUnavailable as exc:
+        provider.log.error("sign-out not recorded, state store unavailable: %s", exc)
