@@ -15,6 +15,7 @@ LAYER = {
     "state": 2,
     "oidc": 3,
     "identifier": 4,
+    "jitsi": 4,
     "http": 5,
 }
 STARLETTE_ALLOWED = {
@@ -22,6 +23,7 @@ STARLETTE_ALLOWED = {
     "oidc/responses.py",
     "identifier/api.py",
     "identifier/webapp.py",
+    "jitsi/endpoints.py",
 }
 
 

@@ -27,6 +27,7 @@ from konnect.http.middleware import RequestLimits
 from konnect.identifier import build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
+from konnect.jitsi import jitsi_routes
 from konnect.keys import (
     KeySet,
     SigningKey,
@@ -209,6 +210,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         *identifier_routes(provider),
         *webapp.routes(),
         *konnect_path_routes(settings, provider.endpoints),
+        *jitsi_routes(settings.jitsi_conf, provider, webapp.error_response),
     ]
 
     @contextlib.asynccontextmanager
