@@ -15,8 +15,8 @@ LAYER = {
     "state": 2,
     "oidc": 3,
     "identifier": 4,
-    "jitsi": 4,
-    "http": 5,
+    "jitsi": 5,
+    "http": 6,
 }
 STARLETTE_ALLOWED = {
     "oidc/endpoints.py",
@@ -24,6 +24,8 @@ STARLETTE_ALLOWED = {
     "identifier/api.py",
     "identifier/webapp.py",
     "jitsi/endpoints.py",
+    "jitsi/invite_endpoints.py",
+    "jitsi/routes.py",
 }
 
 

@@ -210,7 +210,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         *identifier_routes(provider),
         *webapp.routes(),
         *konnect_path_routes(settings, provider.endpoints),
-        *jitsi_routes(settings.jitsi_conf, provider, webapp.error_response),
+        *jitsi_routes(settings, provider, webapp.error_response),
     ]
 
     @contextlib.asynccontextmanager

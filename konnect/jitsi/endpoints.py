@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from konnect.config.errors import ConfigError
 from konnect.crypto import public_subject
 from konnect.identity import BackendUnavailable, User
 from konnect.jitsi.asap import asap_directory
-from konnect.jitsi.config import ASAP_ALGORITHM, JitsiServer, JitsiServers, load_jitsi_servers
+from konnect.jitsi.config import JitsiServer, JitsiServers
 from konnect.jitsi.rooms import InvalidRoom, Room, parse_room
 from konnect.jitsi.tokens import Participant, is_moderator, may_join, sign_token, token_claims
 from konnect.oidc.endpoints import ErrorPage
@@ -32,24 +31,32 @@ _KEY_FILE = re.compile(r"[0-9a-f]{64}\.pem")
 _PEM_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
-def jitsi_routes(conf: Path | None, provider: Provider, error_page: ErrorPage) -> list[Route]:
-    """The Jitsi issuer's routes for the servers file `conf` (none without one).
+def pick_server(servers: Mapping[str, JitsiServer], name: str | None) -> JitsiServer:
+    """The server a request names, or the only one; OAuthError otherwise."""
+    if name is None and len(servers) == 1:
+        return next(iter(servers.values()))
+    if name is None:
+        raise OAuthError("invalid_request", "The meeting link does not name its Jitsi server.")
+    server = servers.get(name)
+    if server is None:
+        raise OAuthError("invalid_request", "The meeting link names an unknown Jitsi server.")
+    return server
 
-    Raises ConfigError for problems in the file, or ASAP without an RSA signing key.
-    """
-    if conf is None:
-        return []
-    config = load_jitsi_servers(conf, provider.issuer)
-    if config.asap and ASAP_ALGORITHM not in provider.keys.signing_algorithms:
-        raise ConfigError(
-            [
-                f"{conf}: 'asap: true' needs an RSA signing key (--signing-private-key): "
-                f"Jitsi verifies ASAP tokens only as {ASAP_ALGORITHM}"
-            ]
-        )
-    for warning in config.warnings:
-        provider.log.warning("%s", warning)
-    return JitsiIssuer(provider, config, error_page).routes()
+
+async def signed_in_user(provider: Provider, request: Request) -> User | None:
+    """The user the browser is signed in as, read again from the identity backend."""
+    try:
+        if provider.browser_sign_in is not None:
+            return await provider.browser_sign_in.from_cookies(request.cookies, request.headers)
+        logon = provider.cookies.read_logon(request.cookies, now=provider.now())
+        if logon is None or logon.provider != provider.backend.name:
+            return None
+        return await provider.backend.lookup(logon.subject)
+    except BackendUnavailable as error:
+        provider.log.error("Jitsi: the identity backend failed: %s", error)
+        raise OAuthError(
+            "temporarily_unavailable", "The user directory is unavailable, try again later."
+        ) from None
 
 
 class JitsiIssuer:
@@ -82,9 +89,9 @@ class JitsiIssuer:
     async def login(self, request: Request) -> Response:
         try:
             params = query_params(request)
-            server = self._server(params)
+            server = pick_server(self.servers, params.get("server"))
             room = _room(params)
-            user = await self._signed_in_user(request)
+            user = await signed_in_user(self.provider, request)
             if user is None:
                 return self._sign_in_first(request)
             if not may_join(server, user.groups):
@@ -96,33 +103,6 @@ class JitsiIssuer:
             return self.error_page(request, error)
         location = f"{server.url}/{room.path}?{urlencode({'jwt': token})}"
         return RedirectResponse(location, 302, headers={**NO_CACHE, **NO_STORE})
-
-    def _server(self, params: Mapping[str, str]) -> JitsiServer:
-        name = params.get("server")
-        if name is None and len(self.servers) == 1:
-            return next(iter(self.servers.values()))
-        if name is None:
-            raise OAuthError("invalid_request", "The meeting link does not name its Jitsi server.")
-        server = self.servers.get(name)
-        if server is None:
-            raise OAuthError("invalid_request", "The meeting link names an unknown Jitsi server.")
-        return server
-
-    async def _signed_in_user(self, request: Request) -> User | None:
-        """The user the browser is signed in as, read again from the identity backend."""
-        provider = self.provider
-        try:
-            if provider.browser_sign_in is not None:
-                return await provider.browser_sign_in.from_cookies(request.cookies, request.headers)
-            logon = provider.cookies.read_logon(request.cookies, now=provider.now())
-            if logon is None or logon.provider != provider.backend.name:
-                return None
-            return await provider.backend.lookup(logon.subject)
-        except BackendUnavailable as error:
-            provider.log.error("Jitsi login: the identity backend failed: %s", error)
-            raise OAuthError(
-                "temporarily_unavailable", "The user directory is unavailable, try again later."
-            ) from None
 
     def _sign_in_first(self, request: Request) -> Response:
         """The sign-in page, which comes back here once the user is signed in."""
@@ -147,6 +127,10 @@ class JitsiIssuer:
             moderator=is_moderator(server, user.groups),
             now=self.provider.now(),
         )
+        return await self.signed(server, claims)
+
+    async def signed(self, server: JitsiServer, claims: dict[str, Any]) -> str:
+        """The token, RSA signatures on the signing pool as for every other token."""
         if server.asap:
             return await self.provider.signing(
                 lambda: sign_token(server, claims, self.provider.keys), server.alg
@@ -168,7 +152,7 @@ class JitsiIssuer:
         provider = self.provider
         location = provider.endpoints.signed_out_url
         try:
-            back = self._server(query_params(request)).url + "/"
+            back = pick_server(self.servers, query_params(request).get("server")).url + "/"
         except OAuthError:
             back = None
         if back is not None:

@@ -45,16 +45,24 @@ def features_for(server: JitsiServer, groups: Iterable[str]) -> dict[str, bool]:
 
 
 def token_claims(
-    server: JitsiServer, room: Room, person: Participant, *, moderator: bool, now: int
+    server: JitsiServer,
+    room: Room,
+    person: Participant,
+    *,
+    moderator: bool,
+    now: int,
+    until: int | None = None,
+    lobby_bypass: bool | None = None,
 ) -> dict[str, Any]:
     """The claims Jitsi's prosody checks (`iss`, `aud`, `sub`, `room`, times) and the
-    `context` its web client and `mod_token_affiliation` read."""
+    `context` its web client and `mod_token_affiliation` read. `until` caps `exp` (the end
+    of an invitation); `lobby_bypass` overrides the server's setting."""
     user: dict[str, Any] = {"id": person.id, "name": person.name}
     if person.email:
         user["email"] = person.email
     user["affiliation"] = "owner" if moderator else "member"
     user["moderator"] = moderator
-    if server.lobby_bypass:
+    if server.lobby_bypass if lobby_bypass is None else lobby_bypass:
         user["lobby_bypass"] = True
     context: dict[str, Any] = {"user": user}
     if server.group:
@@ -68,7 +76,7 @@ def token_claims(
         "room": room.claim,
         "iat": now,
         "nbf": now - NOT_BEFORE_LEEWAY,
-        "exp": now + server.lifetime,
+        "exp": now + server.lifetime if until is None else min(now + server.lifetime, until),
         "context": context,
     }
 
