@@ -13,6 +13,7 @@ import pytest
 from icalendar import Calendar
 
 from konnect.http.app import Overrides
+from konnect.state import MemoryStateStore, StateStoreUnavailable
 from tests.conftest import Clock, RedisServer, RunningServer
 from tests.jitsi.conftest import JITSI_URL, SECRET, JitsiSite, SignedIn
 from tests.jitsi.prosody_rules import Prosody, ProsodyConfig, Refused
@@ -263,3 +264,27 @@ def test_cross_site_requests_are_refused(jitsi_site: JitsiSite, signed_in: Signe
         headers={"Kopano-Konnect-XSRF": "1", "Origin": "https://evil.example.com"},
     )
     assert answer.status_code == 400
+
+
+class StoreDown(MemoryStateStore):
+    """A state store that cannot be reached for reading revocations."""
+
+    async def get(self, key: str) -> str | None:
+        if key.startswith("jitsi-"):
+            raise StateStoreUnavailable("store unreachable")
+        return await super().get(key)
+
+
+def test_joining_fails_closed_when_revocations_cannot_be_read(
+    server_factory: Callable[..., RunningServer], jitsi_folder: Path, signed_in: SignedIn
+) -> None:
+    server = server_factory(
+        Overrides(store=StoreDown()),
+        jitsi_conf=jitsi_folder / "jitsi.yaml",
+        users_file=jitsi_folder / "users.yaml",
+    )
+    made = invite(signed_in(server.url, "jonas"))
+    with httpx.Client(base_url=server.url) as guest:
+        answer = join(guest, made["link"])
+    assert (answer.status_code, answer.json()["error"]) == (503, "temporarily_unavailable")
+    assert "location" not in answer.json()
