@@ -16,13 +16,17 @@ LAYER = {
     "state": 2,
     "oidc": 3,
     "identifier": 4,
-    "http": 5,
+    "jitsi": 5,
+    "http": 6,
 }
 STARLETTE_ALLOWED = {
     "oidc/endpoints.py",
     "oidc/responses.py",
     "identifier/api.py",
     "identifier/webapp.py",
+    "jitsi/endpoints.py",
+    "jitsi/invite_endpoints.py",
+    "jitsi/routes.py",
 }
 
 

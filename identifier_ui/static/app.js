@@ -191,7 +191,10 @@ const logonHello = () => (ctx.flow ? requestFields() : null);
 
 // --- screens ---------------------------------------------------------------------------
 
-const SCREENS = ['loading', 'signin', 'choose', 'consent', 'welcome', 'goodbye', 'signedout', 'failed'];
+const SCREENS = [
+  'loading', 'signin', 'choose', 'consent', 'welcome', 'goodbye', 'signedout', 'failed',
+  'invite', 'join', 'joinfailed',
+];
 const TITLES = { loading: 'app.title', consent: 'consent.windowTitle' };
 let screen = null;
 let draw = null; // fills the current screen's texts that depend on data
@@ -635,6 +638,188 @@ function showFailed(code, detail) {
   });
 }
 
+// --- Jitsi invitations ------------------------------------------------------------------
+
+// Error codes of the invitation API and the messages they show.
+const JITSI_ERRORS = {
+  invitation_invalid: 'join.invalid',
+  invitation_expired: 'join.expired',
+  invitation_early: 'join.early',
+  invitation_revoked: 'join.revoked',
+  invalid_name: 'join.invalidName',
+  invalid_request: 'invite.invalid',
+  access_denied: 'invite.denied',
+  temporarily_unavailable: 'error.unavailable',
+};
+
+// Like api(), for the invitation API: an ApiError carries the error code and its message.
+async function jitsiApi(op, payload) {
+  const state = newState();
+  let res;
+  try {
+    res = await fetch(apiBase + 'jitsi/' + op, {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'Content-Type': 'application/json', 'Kopano-Konnect-XSRF': '1' },
+      body: JSON.stringify({ state, ...payload }),
+    });
+  } catch {
+    throw new ApiError('error.offline');
+  }
+  const data = await res.json().catch(() => null);
+  if (!data || data.state !== state) throw new ApiError('error.generic');
+  if (res.ok) return data;
+  const code = String(data.error || '');
+  throw new ApiError(JITSI_ERRORS[code] || 'error.generic', false, code);
+}
+
+const localTime = (seconds) => new Date(seconds * 1000).toLocaleString(lang, {
+  dateStyle: 'medium', timeStyle: 'short',
+});
+
+// The value of a datetime-local input for a time, in the browser's time zone.
+function inputTime(date) {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+  return local.toISOString().slice(0, 16);
+}
+
+const inputSeconds = (input) => Math.floor(new Date(input.value).getTime() / 1000);
+
+// The page of an invitation that cannot be used, or of an invitation page one cannot use.
+function showJoinFailed(key, titleKey = 'joinfailed.title') {
+  $('joinfailed-title').dataset.i18n = titleKey;
+  show('joinfailed', { paint: () => { $('joinfailed-text').textContent = t(key); } });
+}
+
+let invitation = null; // {link, ics} of the invitation just made
+
+async function routeInvite() {
+  show('loading');
+  let data;
+  try {
+    data = await jitsiApi('servers', {});
+  } catch (err) {
+    showJoinFailed(err.key, 'invite.unavailableTitle');
+    return;
+  }
+  if (!data.signedIn) {
+    location.replace(`${prefix}/identifier?${new URLSearchParams({ continue: location.href })}`);
+    return;
+  }
+  const select = $('invite-server');
+  select.replaceChildren(...data.servers.map((server) => new Option(server.url, server.id)));
+  $('invite-server-field').hidden = data.servers.length < 2;
+  const start = new Date();
+  start.setSeconds(0, 0);
+  $('invite-from').value = inputTime(start);
+  $('invite-until').value = inputTime(new Date(start.getTime() + 2 * 3600 * 1000));
+  show('invite', { focus: $('invite-room') });
+}
+
+$('invite-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const button = $('invite-button');
+  if (isBusy(button)) return;
+  const room = $('invite-room').value.trim();
+  if (!room) {
+    setError('invite.missingRoom');
+    return;
+  }
+  setError(null);
+  setBusy(true, null, button);
+  try {
+    invitation = await jitsiApi('invite', {
+      server: $('invite-server').value,
+      room,
+      role: $('invite-role').value,
+      not_before: inputSeconds($('invite-from')),
+      not_after: inputSeconds($('invite-until')),
+      name: $('invite-name').value.trim(),
+    });
+    $('invite-link').value = invitation.link;
+    const ics = $('invite-ics');
+    if (ics.href.startsWith('blob:')) URL.revokeObjectURL(ics.href);
+    ics.href = URL.createObjectURL(new Blob([invitation.ics], { type: 'text/calendar' }));
+    $('invite-result').hidden = false;
+    $('invite-link').focus();
+    $('invite-link').select();
+  } catch (err) {
+    handleError(err);
+  } finally {
+    setBusy(false, null, button);
+  }
+});
+
+$('invite-copy').addEventListener('click', async () => {
+  $('invite-link').select();
+  try {
+    await navigator.clipboard.writeText($('invite-link').value);
+    announce('invite.copied');
+  } catch {
+    announce('invite.copyByHand');
+  }
+});
+
+$('invite-revoke').addEventListener('click', async (e) => {
+  const button = e.currentTarget;
+  if (isBusy(button) || !invitation) return;
+  setBusy(true, null, button);
+  try {
+    await jitsiApi('revoke', { invitation: invitation.link.split('#')[1] });
+    $('invite-result').hidden = true;
+    invitation = null;
+    setError('invite.revoked');
+  } catch (err) {
+    handleError(err);
+  } finally {
+    setBusy(false, null, button);
+  }
+});
+
+const sealedInvitation = () => location.hash.slice(1);
+
+async function routeJoin() {
+  show('loading');
+  let info;
+  try {
+    info = await jitsiApi('invitation', { invitation: sealedInvitation() });
+  } catch (err) {
+    showJoinFailed(err.key);
+    return;
+  }
+  const name = $('join-name');
+  if (!name.value) name.value = info.name || '';
+  const key = info.role === 'moderator' ? 'join.textModerator' : 'join.text';
+  show('join', {
+    focus: name,
+    paint: () => fill($('join-text'), key, {
+      room: strong(info.room), until: localTime(info.notAfter), server: info.server,
+    }),
+  });
+}
+
+$('join-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const button = $('join-button');
+  if (isBusy(button)) return;
+  const name = $('join-name').value.trim();
+  if (!name) {
+    setError('join.missingName');
+    return;
+  }
+  setError(null);
+  setBusy(true, null, button);
+  try {
+    const res = await jitsiApi('join', { invitation: sealedInvitation(), name });
+    location.assign(res.location);
+  } catch (err) {
+    setBusy(false, null, button);
+    if (err.key.startsWith('join.') && err.key !== 'join.invalidName') showJoinFailed(err.key);
+    else handleError(err);
+  }
+});
+
 // --- routes ----------------------------------------------------------------------------
 
 async function routeIdentifier() {
@@ -703,6 +888,12 @@ function start() {
       break;
     case '/goodbye':
       routeGoodbye();
+      break;
+    case '/jitsi/invite':
+      routeInvite();
+      break;
+    case '/jitsi/join':
+      routeJoin();
       break;
     default:
       go('/identifier');

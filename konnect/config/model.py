@@ -64,6 +64,7 @@ class Settings:
     encryption_secret: Path | None = None
     identifier_registration_conf: Path | None = None
     identifier_scopes_conf: Path | None = None
+    jitsi_conf: Path | None = None
     uri_base_path: str = ""
     sign_in_uri: str | None = None
     signed_out_uri: str | None = None

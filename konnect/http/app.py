@@ -29,6 +29,7 @@ from konnect.http.middleware import RequestLimits, WatchCaller
 from konnect.identifier import ThrottleLimits, build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
+from konnect.jitsi import jitsi_routes
 from konnect.keys import (
     KeySet,
     SigningKey,
@@ -258,6 +259,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         ),
         *webapp.routes(),
         *konnect_path_routes(settings, provider.endpoints),
+        *jitsi_routes(settings, provider, webapp.error_response),
     ]
 
     @contextlib.asynccontextmanager

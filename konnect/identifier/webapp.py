@@ -28,7 +28,16 @@ from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.responses import NO_CACHE, error_page
 
-PAGES = ("identifier", "chooseaccount", "consent", "welcome", "goodbye", "index.html")
+PAGES = (
+    "identifier",
+    "chooseaccount",
+    "consent",
+    "welcome",
+    "goodbye",
+    "index.html",
+    "jitsi/invite",
+    "jitsi/join",
+)
 NONCE = "__CSP_NONCE__"
 _PLACEHOLDER = re.compile(r"__(PATH_PREFIX|KONNECT_[A-Z]+)__(/static/[\w./-]+)?")
 _STATIC_HEADERS = {

@@ -17,6 +17,7 @@ from konnect.keys.jwt import (
     decode_unverified_header,
     key_from_jwk,
     left_half_hash,
+    sign_with_secret,
     verify_with_client_keys,
     verify_with_client_secret,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "left_half_hash",
     "load_signing_keys",
     "load_validation_keys",
+    "sign_with_secret",
     "verify_with_client_keys",
     "verify_with_client_secret",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import hmac
 import json
 import re
 import time
@@ -187,6 +188,17 @@ class JwsSigner:
         payload = json.dumps(claims, separators=_COMPACT, allow_nan=False).encode()
         signing_input = header + b"." + _b64(payload)
         return (signing_input + b"." + _b64(self._sign(signing_input))).decode("ascii")
+
+
+def sign_with_secret(claims: Mapping[str, Any], secret: bytes, alg: str) -> str:
+    """A compact JWS made with a shared secret (HS256/384/512); header {"alg", "typ": "JWT"}."""
+    if alg not in HMAC_ALGORITHMS:
+        raise UnsupportedAlgorithm(f"{alg} is not a shared-secret algorithm")
+    header = _b64(json.dumps({"alg": alg, "typ": "JWT"}, separators=_COMPACT).encode())
+    payload = json.dumps(claims, separators=_COMPACT, allow_nan=False).encode()
+    signing_input = header + b"." + _b64(payload)
+    mac = hmac.new(secret, signing_input, f"sha{alg[2:]}").digest()
+    return (signing_input + b"." + _b64(mac)).decode("ascii")
 
 
 def left_half_hash(value: str, alg: str) -> str:

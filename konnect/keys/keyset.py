@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from konnect.config.errors import ConfigError
@@ -55,6 +56,8 @@ class KeySet:
         if not any(key.family == "RSA" for key in signing_keys):
             self.warnings.append("no RSA signing key loaded: some clients might not be compatible")
         published = self._validation_set(signing_keys, validation_keys)
+        #: every published public key by kid: the signing keys, "default" and validation keys
+        self.public_keys: Mapping[str, PublicKey] = MappingProxyType(published)
         self._verifiers = {kid: JwsVerifier(key) for kid, key in published.items()}
         document = {"keys": [_public_jwk(kid, key) for kid, key in published.items()]}
         self.jwks_json = json.dumps(document, separators=(",", ":")).encode()
