@@ -135,6 +135,16 @@ class UsersFile:
     # -- writing --------------------------------------------------------------------------
 
     def _save(self, text: str) -> None:
+        try:
+            self._replace(text)
+        except OSError as error:
+            raise UsersFileError(f"{self.path}: cannot write ({error.strerror})") from None
+        self._signature = _signature(self.path)
+        self._text = text
+        self._document = yaml.compose(text)
+
+    def _replace(self, text: str) -> None:
+        """Write `text` beside the file, check it, and rename it over the file."""
         folder = self.path.parent
         descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.")
         try:
@@ -151,9 +161,6 @@ class UsersFile:
             Path(temporary).unlink(missing_ok=True)
             raise
         _sync_folder(folder)
-        self._signature = _signature(self.path)
-        self._text = text
-        self._document = yaml.compose(text)
 
     def _check_result(self, temporary: Path) -> None:
         try:
