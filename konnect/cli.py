@@ -137,7 +137,13 @@ def _users_parser() -> _Parser:
         "konnectd notices the change within a second. Passwords are asked for (or read as one "
         "line from standard input when it is not a terminal), never taken as arguments.",
     )
-    parser.add_argument("--file", "-f", type=Path, help="the users file (default: see above)")
+    parser.add_argument(
+        "--file",
+        "-f",
+        type=Path,
+        help="the users file (default: env KONNECTD_USERS_FILE, else users_file of the cfg file "
+        "named by KONNECTD_CONFIG)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="<command>")
     add = commands.add_parser("add", help="add a user and ask for the password")
     add.add_argument("username")

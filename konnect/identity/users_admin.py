@@ -61,8 +61,10 @@ class UsersFile:
             self._signature = _signature(self.path)
             self._text = self.path.read_text(encoding="utf-8")
             self._document = yaml.compose(self._text)
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsersFileError(f"{path}: cannot read the users file ({error})") from None
+        except OSError as error:
+            raise UsersFileError(f"{path}: cannot read ({error.strerror})") from None
+        except UnicodeDecodeError:
+            raise UsersFileError(f"{path}: the users file is not UTF-8 text") from None
         except yaml.YAMLError:
             raise UsersFileError(f"{path}: the users file is not valid YAML") from None
 
