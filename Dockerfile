@@ -7,6 +7,9 @@
 #       --encryption-secret /etc/konnect/encryption-secret.key \
 #       --identifier-registration-conf /etc/konnect/identifier-registration.yaml \
 #       users /etc/konnect/users.yaml
+# Like Kopano Konnect's image, it reads the secrets /run/secrets/konnectd_signing_private_key,
+# konnectd_encryption_secret, konnectd_validation_keys, konnectd_ldap_bind_dn and
+# konnectd_ldap_bind_password, the files of /etc/kopano, and appends $ARGS to the command.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,13 +17,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     KONNECTD_LISTEN=0.0.0.0:8777 \
     KONNECTD_DATA_DIR=/var/lib/konnect \
-    KONNECTD_IDENTIFIER_CLIENT_PATH=/usr/share/konnect/identifier_ui
+    KONNECTD_IDENTIFIER_CLIENT_PATH=/usr/share/konnect/identifier_ui \
+    ARGS=""
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY konnect ./konnect
 COPY identifier_ui /usr/share/konnect/identifier_ui
 COPY etc /usr/share/konnect/etc
+COPY scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 RUN pip install --no-compile . && rm -rf /src \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin konnect \
     && install -d -m 0700 -o 10001 -g 10001 /var/lib/konnect
@@ -33,5 +38,5 @@ WORKDIR /
 EXPOSE 8777
 HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \
     CMD ["konnectd", "healthcheck"]
-ENTRYPOINT ["konnectd"]
+ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["serve", "--help"]

@@ -1,4 +1,4 @@
-"""The `konnectd` command: serve, utils (jwk-from-pem, hash-password), healthcheck, version.
+"""The `konnectd` command: serve, users, utils (jwk-from-pem, hash-password), healthcheck, version.
 
 main() is the one place that reads the process environment; it hands it to the loaders.
 """
@@ -13,15 +13,20 @@ import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import konnect
 from konnect.config import ConfigError, load_settings, serve_help
+
+if TYPE_CHECKING:
+    from konnect.identity.users_admin import UsersFile
 
 USAGE = """usage: konnectd <command> [args...]
 
 commands:
   serve [flags] <identity-manager> [args]   run the OpenID Connect provider
+  users [--file FILE] add|passwd|disable|enable|list
+                                            manage the users file (prompts for passwords)
   utils jwk-from-pem [--kid K] [--use U] [--yaml] FILE
                                             print a PEM key as a JWK
   utils hash-password [--stdin]             print an argon2id hash for the users file
@@ -58,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     commands: dict[str, Callable[[list[str], Mapping[str, str]], int]] = {
         "serve": _serve,
+        "users": _users,
         "utils": _utils,
         "healthcheck": _healthcheck,
         "version": _version,
@@ -96,6 +102,144 @@ def _serve(args: list[str], environ: Mapping[str, str]) -> int:
 def _asks_for_help(args: Sequence[str]) -> bool:
     before_separator = args[: args.index("--")] if "--" in args else args
     return any(arg in ("-h", "--help") for arg in before_separator)
+
+
+# -- users --------------------------------------------------------------------------------
+
+
+def _users(args: list[str], environ: Mapping[str, str]) -> int:
+    parser = _users_parser()
+    options = parser.parse_args(args)
+    if options.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    path = options.file or _configured_users_file(environ)
+    if path is None:
+        print(
+            "konnectd: name the users file with --file, KONNECTD_USERS_FILE or the users_file "
+            "key of the cfg file in KONNECTD_CONFIG",
+            file=sys.stderr,
+        )
+        return 2
+    from konnect.identity.users_admin import UsersFile, UsersFileError
+
+    try:
+        return _change_users(UsersFile(path), options)
+    except UsersFileError as error:
+        print(f"konnectd: {error}", file=sys.stderr)
+        return 1
+
+
+def _users_parser() -> _Parser:
+    parser = _Parser(
+        prog="konnectd users",
+        description="Change the users file in place, keeping its comments and order. A running "
+        "konnectd notices the change within a second. Passwords are asked for (or read as one "
+        "line from standard input when it is not a terminal), never taken as arguments.",
+    )
+    parser.add_argument(
+        "--file",
+        "-f",
+        type=Path,
+        help="the users file (default: env KONNECTD_USERS_FILE, else users_file of the cfg file "
+        "named by KONNECTD_CONFIG)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+    add = commands.add_parser("add", help="add a user and ask for the password")
+    add.add_argument("username")
+    add.add_argument("--id", default="", help="stable unique id (default: a new UUID)")
+    for flag in ("--name", "--given-name", "--family-name", "--email"):
+        add.add_argument(flag, default="")
+    add.add_argument("--email-verified", action="store_true")
+    add.add_argument("--group", action="append", default=[], help="a group (repeatable)")
+    for name, help_text in (
+        ("passwd", "set a user's password (asked for)"),
+        ("disable", "stop a user from signing in and refreshing tokens"),
+        ("enable", "let a disabled user sign in again"),
+    ):
+        commands.add_parser(name, help=help_text).add_argument("username")
+    commands.add_parser("list", help="list the users (never their password hashes)")
+    return parser
+
+
+def _configured_users_file(environ: Mapping[str, str]) -> Path | None:
+    if environ.get("KONNECTD_USERS_FILE", "").strip():
+        return Path(environ["KONNECTD_USERS_FILE"].strip())
+    cfg = environ.get("KONNECTD_CONFIG", "").strip()
+    if not cfg:
+        return None
+    from konnect.config import parse_cfg
+
+    try:
+        values, _ = parse_cfg(Path(cfg).read_text(encoding="utf-8"), cfg)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return Path(values["users_file"][0]) if "users_file" in values else None
+
+
+def _change_users(users: UsersFile, options: argparse.Namespace) -> int:
+    from konnect.crypto import hash_password
+    from konnect.identity.users_admin import NewUser
+
+    if options.command == "list":
+        _print_users(users)
+        return 0
+    if options.command in ("disable", "enable"):
+        changed = users.set_disabled(options.username, options.command == "disable")
+        state = f"{options.command}d" if changed else f"already {options.command}d"
+        print(f"user '{options.username}' {state}")
+        return 0
+    if users.has(options.username) != (options.command == "passwd"):
+        known = "is unknown" if options.command == "passwd" else "already exists"
+        print(f"konnectd: user '{options.username}' {known}", file=sys.stderr)
+        return 1
+    password = _new_password()
+    if password is None:
+        return 1
+    if options.command == "passwd":
+        users.set_password_hash(options.username, hash_password(password))
+        print(f"password of '{options.username}' changed")
+        return 0
+    user_id = users.add(
+        NewUser(
+            username=options.username,
+            password_hash=hash_password(password),
+            id=options.id,
+            name=options.name,
+            given_name=options.given_name,
+            family_name=options.family_name,
+            email=options.email,
+            email_verified=options.email_verified,
+            groups=tuple(options.group),
+        )
+    )
+    print(f"user '{options.username}' added with id {user_id}")
+    return 0
+
+
+def _print_users(users: UsersFile) -> None:
+    rows = [("USERNAME", "ID", "STATUS", "NAME")] + [
+        (user.username, user.id, "disabled" if user.disabled else "enabled", user.name)
+        for user in users.users()
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[3]]).rstrip())
+
+
+def _new_password() -> str | None:
+    """A password asked for twice (or one line of standard input); None after an error."""
+    try:
+        password = _read_password(from_stdin=not sys.stdin.isatty())
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return None
+    if password is None:
+        print("konnectd: the passwords do not match", file=sys.stderr)
+    elif not password:
+        print("konnectd: an empty password is refused", file=sys.stderr)
+    return password or None
 
 
 # -- utils --------------------------------------------------------------------------------

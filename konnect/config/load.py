@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
+from konnect.config.container import ROOT_ENV, container_root, default_files, secret_variables
 from konnect.config.errors import ConfigError
 from konnect.config.model import (
     BRANDING_IMAGE_TYPES,
@@ -204,7 +205,7 @@ class _Raw:
 
     value: str | tuple[str, ...]
     where: str
-    source: Literal["flag", "env", "cfg"]
+    source: Literal["flag", "env", "cfg", "default"]
 
 
 class _FlagParser(argparse.ArgumentParser):
@@ -237,6 +238,9 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         except ValueError as error:
             problems.append(f"{raw.where}: {error}")
 
+    _apply_default_files(environ, values, sources, problems)
+    backend_env = _backend_env(environ, cfg)
+    _apply_secret_variables(environ, backend_env, problems)
     _resolve_web_resources(values, sources)
     _resolve_identity_manager(flags.positionals, values, sources, problems)
     _check_combinations(values, sources, problems, warnings)
@@ -248,7 +252,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         raise ConfigError(problems)
     return Settings(
         **values,
-        backend_env=MappingProxyType(_backend_env(environ, cfg)),
+        backend_env=MappingProxyType(backend_env),
         warnings=tuple(warnings),
     )
 
@@ -423,6 +427,33 @@ def _backend_env(environ: Mapping[str, str], cfg: Mapping[str, tuple[str, int]])
         if key.startswith(BACKEND_ENV_PREFIXES) and value.strip()
     )
     return dict(sorted(merged.items()))
+
+
+# -- Konnect's packaging conventions --------------------------------------------------------
+
+
+def _apply_default_files(
+    environ: Mapping[str, str],
+    values: dict[str, Any],
+    sources: dict[str, _Raw],
+    problems: list[str],
+) -> None:
+    """Docker secrets and /etc/kopano files for options nothing else set."""
+    root = container_root(environ)
+    if not root.is_dir():
+        problems.append(f"{ROOT_ENV}: directory not found: {root}")
+        return
+    unset = {option.field for option in OPTIONS} - set(sources)
+    for field, path in default_files(environ, unset).items():
+        values[field] = (path,) if field == "signing_private_keys" else path
+        sources[field] = _Raw(str(path), str(path), "default")
+
+
+def _apply_secret_variables(
+    environ: Mapping[str, str], backend_env: dict[str, str], problems: list[str]
+) -> None:
+    """LDAP bind DN and password from Docker secrets, unless set otherwise."""
+    backend_env.update(secret_variables(environ, backend_env, problems))
 
 
 # -- picking and converting values --------------------------------------------------------

@@ -102,6 +102,17 @@ def build_sealer(settings: Settings) -> Sealer:
     return Sealer(secret)
 
 
+def _warn_without_registry(settings: Settings) -> None:
+    if settings.identifier_registration_conf is not None:
+        return
+    meaning = (
+        "only clients that register themselves dynamically are known"
+        if settings.allow_dynamic_client_registration
+        else "every client is unknown, so no relying party can sign anyone in"
+    )
+    log.warning("NO CLIENT REGISTRY CONFIGURED: %s (set --identifier-registration-conf)", meaning)
+
+
 def build_store(settings: Settings) -> StateStore:
     """The configured store; a sqlite file is created now, so a bad path stops startup."""
     spec = settings.state_store
@@ -185,6 +196,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         collected.problems.extend(_unsignable_clients(keys, clients))
     for warning in clients.warnings if clients is not None else ():
         log.warning("%s", warning)
+    _warn_without_registry(settings)
     # `is None`: an empty client registry (no registry file) is fine, though falsy.
     if (
         collected.problems
@@ -239,9 +251,27 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     )
 
 
+def _log_files_in_use(settings: Settings) -> None:
+    """Which files this start reads, wherever they were configured (cfg, secret, /etc/kopano)."""
+    files = {
+        "signing key": settings.signing_private_keys,
+        "validation keys": (settings.validation_keys_path,),
+        "encryption secret": (settings.encryption_secret,),
+        "client registry": (settings.identifier_registration_conf,),
+        "scopes": (settings.identifier_scopes_conf,),
+        "users file": (settings.users_file,),
+        "LDAP bind password": (settings.backend_env.get("LDAP_BINDPW_FILE"),),
+    }
+    for what, paths in files.items():
+        for path in paths:
+            if path is not None:
+                log.info("%s: %s", what, path)
+
+
 def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIApp:
     for warning in settings.warnings:
         log.warning("%s", warning)
+    _log_files_in_use(settings)
     provider = build_provider(settings, overrides or Overrides())
     webapp = build_webapp(
         provider,

@@ -1,5 +1,7 @@
 """Identity backends: the capability protocols, the user model and the backend registry.
 
+Also the users file editor behind `konnectd users` (users_admin).
+
 A backend answers "who is this" questions and nothing else: it never sees HTTP. Wrong
 credentials are a `None` result; a broken backend raises `BackendUnavailable`.
 May import: config, crypto, outgoing.

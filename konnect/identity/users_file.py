@@ -1,10 +1,16 @@
-"""The embedded default backend: users from a YAML file with argon2id password hashes."""
+"""The embedded default backend: users from a YAML file with argon2id password hashes.
+
+A changed file is noticed (at most once a second) and read again; a broken one is logged
+and the users loaded before stay in effect.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +21,7 @@ from konnect.config.errors import ConfigError
 from konnect.crypto import hash_password, verify_password
 from konnect.identity.base import User
 
+log = logging.getLogger("konnect.identity.users_file")
 BACKEND_NAME = "identifier-users"
 _SCOPES = ("profile", "email", "konnect/id", "konnect/uuid", "konnect/raw_sub", "groups")
 _KNOWN_KEYS = {
@@ -111,15 +118,44 @@ def _user_nodes(document: yaml.Node | None, path: Path) -> list[yaml.Node]:
     raise ConfigError([f"{path}:1: expected a list of users (or a 'users:' list)"])
 
 
+class _FileChanges:
+    """Tells, at most once a second, whether a file was rewritten or replaced since last asked."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen = self._signature()
+        self._checked = time.monotonic()
+
+    def changed(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked < self.INTERVAL:
+            return False
+        self._checked = now
+        signature = self._signature()
+        if signature == self._seen:
+            return False
+        self._seen = signature
+        return True
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 class UsersFileBackend:
-    """Users from a YAML file; loaded once at startup."""
+    """Users from a YAML file, read again when it changes."""
 
     name: str = BACKEND_NAME
     scopes: tuple[str, ...] = _SCOPES
 
-    def __init__(self, entries: list[_Entry]) -> None:
-        self._by_username = {entry.user.username.lower(): entry for entry in entries}
-        self._by_subject = {entry.user.subject: entry for entry in entries}
+    def __init__(self, entries: list[_Entry], changes: _FileChanges | None = None) -> None:
+        self._use(entries)
+        self._changes = changes
         # Unknown users are checked against this hash, so they cost as much time as known ones.
         self._dummy_hash = hash_password(secrets.token_hex(16))
         # Each check holds its hash's memory cost (19 MiB by default) for its duration: as many
@@ -128,9 +164,28 @@ class UsersFileBackend:
 
     @classmethod
     def from_file(cls, path: Path) -> UsersFileBackend:
-        return cls(load_users(path))
+        changes = _FileChanges(path)  # before reading, so a change while reading is seen
+        return cls(load_users(path), changes)
+
+    def _use(self, entries: list[_Entry]) -> None:
+        self._by_username = {entry.user.username.lower(): entry for entry in entries}
+        self._by_subject = {entry.user.subject: entry for entry in entries}
+
+    async def _reload_if_changed(self) -> None:
+        if self._changes is None or not self._changes.changed():
+            return
+        path = self._changes.path
+        try:
+            entries = await asyncio.to_thread(load_users, path)
+        except ConfigError as error:
+            problems = "; ".join(error.problems)
+            log.error("users file not reloaded, the users read before stay: %s", problems)
+            return
+        self._use(entries)
+        log.info("users file %s reloaded: %d users", path, len(entries))
 
     async def logon(self, username: str, password: str) -> User | None:
+        await self._reload_if_changed()
         if not password:
             return None
         entry = self._by_username.get(username.lower())
@@ -143,12 +198,14 @@ class UsersFileBackend:
         return entry.user
 
     async def lookup(self, subject: str) -> User | None:
+        await self._reload_if_changed()
         entry = self._by_subject.get(subject)
         if entry is None or entry.disabled:
             return None
         return entry.user
 
     async def lookup_username(self, username: str) -> User | None:
+        await self._reload_if_changed()
         entry = self._by_username.get(username.lower())
         if entry is None or entry.disabled:
             return None
