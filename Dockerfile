@@ -18,7 +18,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY konnect ./konnect
-COPY identifier_ui /usr/share/konnect/identifier_ui
+COPY konnect/identifier_ui /usr/share/konnect/identifier_ui
 COPY etc /usr/share/konnect/etc
 RUN pip install --no-compile . && rm -rf /src \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin konnect
