@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any
 import yaml
 
 from konnect.config.errors import ConfigError
-from konnect.crypto import hash_password, verify_password
+from konnect.crypto import PasswordChecks, hash_password
 from konnect.identity.base import User
 
 BACKEND_NAME = "identifier-users"
@@ -122,9 +120,7 @@ class UsersFileBackend:
         self._by_subject = {entry.user.subject: entry for entry in entries}
         # Unknown users are checked against this hash, so they cost as much time as known ones.
         self._dummy_hash = hash_password(secrets.token_hex(16))
-        # Each check holds its hash's memory cost (19 MiB by default) for its duration: as many
-        # at once as there are cores keeps sign-ins fast and memory bounded.
-        self._checks = asyncio.Semaphore(os.cpu_count() or 2)
+        self._checks = PasswordChecks()
 
     @classmethod
     def from_file(cls, path: Path) -> UsersFileBackend:
@@ -135,9 +131,7 @@ class UsersFileBackend:
             return None
         entry = self._by_username.get(username.lower())
         password_hash = entry.password_hash if entry else self._dummy_hash
-        # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
-        async with self._checks:
-            matches = await asyncio.to_thread(verify_password, password_hash, password)
+        matches = await self._checks.verify(password_hash, password)
         if entry is None or entry.disabled or not matches:
             return None
         return entry.user
@@ -155,4 +149,4 @@ class UsersFileBackend:
         return entry.user
 
     async def close(self) -> None:
-        return None
+        self._checks.close()
