@@ -117,3 +117,11 @@ def test_installed_konnectd_serves_discovery_and_the_sign_in_page(installed_konn
     assert any(name.endswith(".css") for name in assets), page.text
     for name in assets:
         assert httpx.get(f"{url}/signin/v1/static/{name}", timeout=10).status_code == 200, name
+
+
+def test_the_container_image_copies_what_the_package_build_needs() -> None:
+    """The Dockerfile builds the same package from a copy of these paths; none may be missing."""
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    copied = [part for line in lines if line.startswith("COPY ") for part in line.split()[1:-1]]
+    assert {"pyproject.toml", "README.md", "konnect", "etc"} <= set(copied)
+    assert all((ROOT / path).exists() for path in copied)

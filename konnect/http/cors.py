@@ -24,6 +24,8 @@ ANY_ORIGIN = None
 PREFLIGHT_MAX_AGE = "600"
 # `*` does not cover Authorization, so it is named.
 ALLOWED_HEADERS = "Authorization, *"
+# Bearer and client authentication errors say what went wrong in this header (RFC 6750 §3).
+EXPOSED = (b"access-control-expose-headers", b"WWW-Authenticate")
 
 
 @dataclass(frozen=True)
@@ -70,15 +72,14 @@ class Cors:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = self.rules.get(scope["path"]) if scope["type"] == "http" else None
         headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if rule is None or origin is None:
+        if rule is None or "origin" not in headers:
             await self.app(scope, receive, send)
             return
-        allowed = rule.allow_origin(origin)
+        allowed = rule.allow_origin(headers["origin"])
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             await _preflight(send, rule, allowed)
             return
-        await self.app(scope, receive, _with_headers(send, allowed or []))
+        await self.app(scope, receive, _with_headers(send, [*allowed, EXPOSED] if allowed else []))
 
 
 async def _preflight(send: Send, rule: CorsRule, allowed: list[tuple[bytes, bytes]] | None) -> None:
@@ -90,7 +91,7 @@ async def _preflight(send: Send, rule: CorsRule, allowed: list[tuple[bytes, byte
             (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
             (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
         ]
-    elif rule.origins is not ANY_ORIGIN:
+    else:
         headers.append((b"vary", b"Origin"))
     status = 204 if allowed is not None else 403
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -98,13 +99,14 @@ async def _preflight(send: Send, rule: CorsRule, allowed: list[tuple[bytes, byte
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    """Adds the allow-origin headers to the answer unless the endpoint set its own."""
+    """Adds the CORS headers to the answer, except those the endpoint set itself."""
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start" and extra:
             headers = list(message.get("headers", []))
-            if not any(name == b"access-control-allow-origin" for name, _ in headers):
-                message = {**message, "headers": headers + extra}
+            present = {name.lower() for name, _ in headers}
+            added = [(name, value) for name, value in extra if name not in present]
+            message = {**message, "headers": headers + added}
         await send(message)
 
     return sending

@@ -85,3 +85,14 @@ def test_errors_of_open_endpoints_are_readable_cross_origin(server: RunningServe
     )
     assert response.status_code in (400, 401)
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_userinfo_errors_show_their_challenge_cross_origin(server: RunningServer) -> None:
+    response = httpx.get(
+        server.url + "/konnect/v1/userinfo",
+        headers={"Origin": APP_ORIGIN, "Authorization": "Bearer nope"},
+    )
+    assert response.status_code == 401
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-expose-headers"] == "WWW-Authenticate"
+    assert response.headers["www-authenticate"].startswith("Bearer error=")
