@@ -71,15 +71,20 @@ class Cors:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = self.rules.get(scope["path"]) if scope["type"] == "http" else None
-        headers = Headers(scope=scope)
-        if rule is None or "origin" not in headers:
+        origin = Headers(scope=scope).get("origin") if rule else None
+        if rule is None or origin is None:
             await self.app(scope, receive, send)
             return
-        allowed = rule.allow_origin(headers["origin"])
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+        allowed = rule.allow_origin(origin)
+        if scope["method"] == "OPTIONS" and _asks_permission(scope):
             await _preflight(send, rule, allowed)
             return
         await self.app(scope, receive, _with_headers(send, [*allowed, EXPOSED] if allowed else []))
+
+
+def _asks_permission(scope: Scope) -> bool:
+    """A CORS preflight, not just any OPTIONS request."""
+    return "access-control-request-method" in Headers(scope=scope)
 
 
 async def _preflight(send: Send, rule: CorsRule, allowed: list[tuple[bytes, bytes]] | None) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import httpx
 import pytest
+from starlette.types import ASGIApp, Message
 
-from tests.conftest import RunningServer
+from konnect.config.model import Settings
+from konnect.http.app import create_app
+from tests.conftest import RunningServer, free_port
 
 APP_ORIGIN = "http://localhost:5173"
 # untrusted-app's redirect URI is https://rp.example.com/cb, so this origin is registered.
@@ -96,3 +102,26 @@ def test_userinfo_errors_show_their_challenge_cross_origin(server: RunningServer
     assert response.headers["access-control-allow-origin"] == "*"
     assert response.headers["access-control-expose-headers"] == "WWW-Authenticate"
     assert response.headers["www-authenticate"].startswith("Bearer error=")
+
+
+def test_startup_and_shutdown_pass_the_cors_layer(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    """The layer sees lifespan messages too; they must reach the app, which closes its
+    backend, store and outgoing connections on shutdown."""
+    answers = asyncio.run(run_lifespan(create_app(settings_factory(free_port()))))
+    assert answers == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+async def run_lifespan(app: ASGIApp) -> list[str]:
+    """Start and stop the app as a server does; the types of the app's answers."""
+    incoming: asyncio.Queue[Message] = asyncio.Queue()
+    incoming.put_nowait({"type": "lifespan.startup"})
+    incoming.put_nowait({"type": "lifespan.shutdown"})
+    answers: list[str] = []
+
+    async def send(message: Message) -> None:
+        answers.append(message["type"])
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}}, incoming.get, send)
+    return answers
