@@ -17,14 +17,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     KONNECTD_LISTEN=0.0.0.0:8777 \
     KONNECTD_DATA_DIR=/var/lib/konnect \
-    KONNECTD_IDENTIFIER_CLIENT_PATH=/usr/share/konnect/identifier_ui \
     ARGS=""
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
+# The package carries the sign-in web app; the example configs land in
+# /usr/local/share/konnect/etc.
 COPY konnect ./konnect
-COPY identifier_ui /usr/share/konnect/identifier_ui
-COPY etc /usr/share/konnect/etc
+COPY etc ./etc
 COPY scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 RUN pip install --no-compile . && rm -rf /src \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin konnect \

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import konnect
 
-DEFAULT_IDENTIFIER_CLIENT_PATH = Path(konnect.__file__).resolve().parent.parent / "identifier_ui"
+DEFAULT_IDENTIFIER_CLIENT_PATH = Path(konnect.__file__).resolve().parent / "identifier_ui"
 
 IDENTITY_MANAGERS = ("users", "ldap", "cookie", "dummy")
 SIGNING_METHODS = (

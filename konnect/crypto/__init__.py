@@ -9,11 +9,12 @@ from konnect.crypto.hashes import (
     public_subject,
     session_state,
 )
-from konnect.crypto.passwords import hash_password, verify_password
+from konnect.crypto.passwords import PasswordChecks, hash_password, verify_password
 from konnect.crypto.random import random_string
 from konnect.crypto.sealing import Sealer, load_secret
 
 __all__ = [
+    "PasswordChecks",
     "Sealer",
     "browser_state",
     "consent_cookie_name",

@@ -22,6 +22,7 @@ from konnect.clients.dynamic import DynamicClients
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.crypto import Sealer, load_secret
+from konnect.http.cors import Cors, cors_rules
 from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.konnect_paths import konnect_path_routes
@@ -305,7 +306,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestLimits), Middleware(WatchCaller)],
+        middleware=[
+            Middleware(RequestLimits),
+            Middleware(WatchCaller),
+            Middleware(Cors, rules=cors_rules(provider)),
+        ],
         exception_handlers={HTTPException: http_exception, Exception: unexpected},
         lifespan=lifespan,
     )

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from konnect.config.errors import ConfigError
-from konnect.crypto import hash_password, verify_password
+from konnect.crypto import PasswordChecks, hash_password
 from konnect.identity.base import User
 
 log = logging.getLogger("konnect.identity.users_file")
@@ -158,9 +158,7 @@ class UsersFileBackend:
         self._changes = changes
         # Unknown users are checked against this hash, so they cost as much time as known ones.
         self._dummy_hash = hash_password(secrets.token_hex(16))
-        # Each check holds its hash's memory cost (19 MiB by default) for its duration: as many
-        # at once as there are cores keeps sign-ins fast and memory bounded.
-        self._checks = asyncio.Semaphore(os.cpu_count() or 2)
+        self._checks = PasswordChecks()
 
     @classmethod
     def from_file(cls, path: Path) -> UsersFileBackend:
@@ -190,9 +188,7 @@ class UsersFileBackend:
             return None
         entry = self._by_username.get(username.lower())
         password_hash = entry.password_hash if entry else self._dummy_hash
-        # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
-        async with self._checks:
-            matches = await asyncio.to_thread(verify_password, password_hash, password)
+        matches = await self._checks.verify(password_hash, password)
         if entry is None or entry.disabled or not matches:
             return None
         return entry.user
@@ -212,4 +208,4 @@ class UsersFileBackend:
         return entry.user
 
     async def close(self) -> None:
-        return None
+        self._checks.close()

@@ -219,7 +219,7 @@ def test_browser_language_and_the_switcher(server: RunningServer, open_page: Ope
 
 
 def test_every_language_has_every_message() -> None:
-    folder = ROOT / "identifier_ui" / "static" / "i18n"
+    folder = ROOT / "konnect" / "identifier_ui" / "static" / "i18n"
     english = json.loads((folder / "en.json").read_text(encoding="utf-8"))
     codes = sorted(path.stem for path in folder.glob("*.json"))
     assert {"en", "de", "fr", "nl", "es", "it"} <= set(codes)

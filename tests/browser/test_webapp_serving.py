@@ -278,7 +278,7 @@ def test_hello_names_the_client_web_page_and_logo(
 
 
 def test_webapp_can_be_built_without_a_provider() -> None:
-    folder = Path(__file__).resolve().parents[2] / "identifier_ui"
+    folder = Path(__file__).resolve().parents[2] / "konnect" / "identifier_ui"
     webapp = WebApp.build(folder, "/auth/signin/v1")
     assert set(webapp.rendered) >= {"en", "de"}
     assert '"/auth/signin/v1/static/app.' in webapp.rendered["en"]
