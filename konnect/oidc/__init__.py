@@ -1,7 +1,7 @@
 """The OpenID Provider: authorization, token, userinfo, discovery and JWKS endpoints,
 client registration, end session and the logout channels.
 
-Protocol rules live in plain modules (`authorize`, `tokens`, `claims`, `scopes`, `userinfo`,
+Protocol rules live in plain modules (`authorize`, `pkce`, `tokens`, `claims`, `scopes`, `userinfo`,
 `client_auth`, `registration`, `endsession`, `logout_channels`); authlib runs the token
 endpoint's grants (`token_endpoint`); back-channel logout runs in `background`;
 only `endpoints` and `responses` touch Starlette.

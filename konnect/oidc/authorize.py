@@ -25,6 +25,7 @@ from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.guest import GUEST_PROVIDER, admit
 from konnect.oidc.logout_channels import remember_client
+from konnect.oidc.pkce import requested_challenge
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import fetched_request, merge, verified_claims
 from konnect.oidc.scopes import OFFLINE_ACCESS, OPENID
@@ -41,9 +42,6 @@ RESPONSE_TYPES = (
 )
 RESPONSE_MODES = ("query", "fragment", "form_post")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
-_CODE_CHALLENGE_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-)
 
 
 @dataclass
@@ -160,7 +158,7 @@ async def parse_request(
         nonce=nonce,
         prompt=prompt,
         max_age=_max_age(params),
-        code_challenge=_code_challenge(params, client, response_type),
+        code_challenge=requested_challenge(params, client, response_type),
         hint_subject=_hint_subject(provider, params),
         claims=claims_request,
         consent_ref=params.get("konnect", ""),
@@ -238,27 +236,6 @@ def _max_age(params: Mapping[str, str]) -> int | None:
     if not raw.isdigit() or len(raw) > 10:
         raise OAuthError("invalid_request", "max_age must be a non-negative integer")
     return int(raw)
-
-
-def _code_challenge(
-    params: Mapping[str, str], client: ClientRegistration, response_type: str
-) -> str:
-    """RFC 7636 with S256 only; public clients must use it for codes."""
-    challenge = params.get("code_challenge", "")
-    method = params.get("code_challenge_method", "")
-    if "code" not in response_type.split():
-        return ""
-    if not challenge:
-        if method:
-            raise OAuthError("invalid_request", "code_challenge is missing")
-        if client.is_public:
-            raise OAuthError("invalid_request", "public clients must use PKCE (S256)")
-        return ""
-    if method != "S256":
-        raise OAuthError("invalid_request", "code_challenge_method must be S256")
-    if not 43 <= len(challenge) <= 128 or not set(challenge) <= _CODE_CHALLENGE_CHARS:
-        raise OAuthError("invalid_request", "code_challenge is malformed")
-    return challenge
 
 
 def verified_hint(provider: Provider, hint: str) -> dict[str, Any]:

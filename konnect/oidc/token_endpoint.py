@@ -15,7 +15,6 @@ from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc7636 import CodeChallenge
 
 from konnect.clients import ClientRegistration
 from konnect.clients.model import (
@@ -29,6 +28,7 @@ from konnect.crypto import random_string
 from konnect.identity import BackendUnavailable
 from konnect.oidc.client_auth import AssertedClient, ClientAssertions
 from konnect.oidc.grants import Grant
+from konnect.oidc.pkce import S256Verifier
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OFFLINE_ACCESS
 from konnect.oidc.tokens import OpenedToken
@@ -130,17 +130,6 @@ class _RefreshRecord:
         return " ".join(self.grant.scopes)
 
 
-class _Pkce(CodeChallenge):  # type: ignore[misc]
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-
-    def get_authorization_code_challenge(self, authorization_code: _CodeRecord) -> str:
-        return authorization_code.grant.code_challenge
-
-    def get_authorization_code_challenge_method(self, authorization_code: _CodeRecord) -> str:
-        return "S256"
-
-
 #: Every method a confidential or public client may use at the token endpoint.
 AUTH_METHODS = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, CLIENT_SECRET_JWT, PRIVATE_KEY_JWT, "none"]
 
@@ -185,7 +174,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, provider: Provider) -> None:
         super().__init__()
         self._provider = provider
-        self.register_grant(_CodeGrant, [_Pkce(required=True)])
+        self.register_grant(_CodeGrant, [S256Verifier(required=True)])
         self.register_grant(_RefreshGrant)
         self.register_grant(_ClientCredentialsGrant)
         self.register_token_generator("default", self._generate)
