@@ -1,8 +1,8 @@
 """Client authentication with a signed JWT: `client_secret_jwt` and `private_key_jwt`.
 
 RFC 7523 §2.2 and §3, OpenID Connect Core §9. The assertion is verified before authlib's grant
-runs (its keys may have to be fetched and its `jti` is claimed in the StateStore, both I/O);
-authlib then only learns which client it proved to be.
+runs (its keys may have to be fetched and its `jti` is spent in the grant lifecycle, both
+I/O); authlib then only learns which client it proved to be.
 """
 
 from __future__ import annotations
@@ -123,5 +123,6 @@ class ClientAssertions:
     async def _use_once(self, client_id: str, claims: Mapping[str, Any]) -> None:
         """RFC 7523 §3 item 7: a jti is accepted once, on every instance, until it expires."""
         ttl = max(float(claims["exp"]) - self._provider.now() + LEEWAY, 1)
-        if not await self._provider.store.claim(f"jti:{client_id}:{claims['jti']}", ttl):
+        lifecycle = self._provider.lifecycle
+        if not await lifecycle.first_use_of_assertion(client_id, claims["jti"], ttl):
             raise _refused("client_assertion has already been used")

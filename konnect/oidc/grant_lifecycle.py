@@ -1,16 +1,19 @@
 """The lifecycle of a grant in the state store: its code works once, its refresh tokens
 rotate, reuse revokes it, a client may revoke it, and every token of it asks whether it was.
+The one-time proofs a grant is asked for with (a client assertion's or a guest request
+object's `jti`) are accepted once here too.
 
 Endpoints ask this module, never the store. The keys it owns: `code:<code id>` (a code was
 redeemed), `family:<grant id>` (the current refresh token of a grant, the one it replaced and
-when), `revoked:<grant id>`. A refresh token whose family record is missing is refused: the
-record is the only proof that the token was not rotated away (and its family revoked) before
-the store lost it.
+when), `revoked:<grant id>`, `jti:<client id>:<jti>` (a client assertion was used) and
+`guest-jti:<client id>:<jti>` (a guest request object was used). A refresh token whose family
+record is missing is refused: the record is the only proof that the token was not rotated
+away (and its family revoked) before the store lost it.
 
 An unreachable store: every rule here fails closed, raising `StateStoreUnavailable` (the
-endpoints answer `503 temporarily_unavailable`). The one exception is an operator's choice:
-with `userinfo_revocation_check = available` userinfo's revocation check logs and lets a
-valid token through.
+endpoints answer `503 temporarily_unavailable`; a guest is refused, as not signed in). The one
+exception is an operator's choice: with `userinfo_revocation_check = available` userinfo's
+revocation check logs and lets a valid token through.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from konnect.oidc.tokens import OpenedToken
 from konnect.state import StateStore, StateStoreUnavailable
 
 _CODE, _FAMILY, _REVOKED = "code:", "family:", "revoked:"
+_ASSERTION_JTI, _GUEST_JTI = "jti:", "guest-jti:"
 _ANSWERED = "answered"
 #: Compare-and-set rounds a rotation tries while other requests rotate the same family.
 _ROTATION_ATTEMPTS = 5
@@ -168,6 +172,16 @@ class GrantLifecycle:
                 raise
             self._log.warning("revocation check skipped, state store unavailable: %s", exc)
             return False
+
+    async def first_use_of_assertion(self, client_id: str, jti: str, ttl: float) -> bool:
+        """RFC 7523 §3 item 7: whether a client assertion's `jti` is used for the first
+        time, on every instance sharing the store; it is remembered `ttl` seconds."""
+        return await self._store.claim(f"{_ASSERTION_JTI}{client_id}:{jti}", ttl)
+
+    async def first_use_of_guest_object(self, client_id: str, jti: str, ttl: float) -> bool:
+        """Whether a guest request object's `jti` is used for the first time, on every
+        instance sharing the store; it is remembered `ttl` seconds."""
+        return await self._store.claim(f"{_GUEST_JTI}{client_id}:{jti}", ttl)
 
     async def _revoke_reused(self, grant: Grant, reason: str) -> None:
         await self.revoke(grant.grant_id, reason)
