@@ -9,7 +9,7 @@ The handler in `konnect.oidc.endpoints` only translates the `Outcome` into HTTP.
 
 from konnect.oidc.authorize.endpoint import authorize
 from konnect.oidc.authorize.outcome import Outcome
-from konnect.oidc.authorize.request import RESPONSE_MODES, RESPONSE_TYPES, verified_hint
+from konnect.oidc.authorize.request import RESPONSE_MODES, RESPONSE_TYPES
 from konnect.oidc.authorize.respond import redirect_with
 
 __all__ = [
@@ -18,5 +18,4 @@ __all__ = [
     "Outcome",
     "authorize",
     "redirect_with",
-    "verified_hint",
 ]

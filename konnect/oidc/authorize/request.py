@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from konnect.clients import ClientLookupError, ClientRegistration
-from konnect.keys import InvalidToken
 from konnect.oidc.claims import claims_scopes
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.id_token_hint import hint_claims
 from konnect.oidc.pkce import requested_challenge
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import fetched_request, merge, verified_claims
@@ -219,33 +219,9 @@ def _max_age(params: Mapping[str, str]) -> int | None:
     return int(raw)
 
 
-def verified_hint(provider: Provider, hint: str) -> dict[str, Any]:
-    """An ID token we issued, as a hint: signature and issuer checked, expiry ignored."""
-    try:
-        claims = provider.keys.verify(hint, check_exp=False, now=provider.now())
-    except InvalidToken as exc:
-        raise OAuthError("invalid_request", "id_token_hint is invalid", detail=str(exc)) from None
-    if claims.get("iss") != provider.issuer or not isinstance(claims.get("sub"), str):
-        raise OAuthError("invalid_request", "id_token_hint was not issued by this provider")
-    if not _is_id_token(claims):
-        raise OAuthError("invalid_request", "id_token_hint must be an ID token")
-    return claims
-
-
-def _is_id_token(claims: Mapping[str, Any]) -> bool:
-    """Our other JWTs (access tokens, logout tokens, signed userinfo) are never hints."""
-    other_kinds = ("kc.isAccessToken", "kc.identity", "events")
-    return (
-        not any(name in claims for name in other_kinds)
-        and isinstance(claims.get("exp"), int)
-        and isinstance(claims.get("iat"), int)
-        and isinstance(claims.get("aud"), str | list)
-    )
-
-
 def _hint_subject(provider: Provider, params: Mapping[str, str]) -> str | None:
-    hint = params.get("id_token_hint")
-    return None if hint is None else str(verified_hint(provider, hint)["sub"])
+    hint = hint_claims(provider, params)
+    return None if hint is None else str(hint["sub"])
 
 
 def _claims(params: Mapping[str, str]) -> dict[str, Any] | None:

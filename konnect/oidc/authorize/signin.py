@@ -20,6 +20,7 @@ from konnect.oidc.authorize.request import AuthorizeRequest
 from konnect.oidc.claims import requested_subjects, subject_for
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.guest import GUEST_PROVIDER, admit
+from konnect.oidc.id_token_hint import hint_names
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OFFLINE_ACCESS
 from konnect.oidc.session import Logon
@@ -55,10 +56,7 @@ async def authenticate(
         ) from None
     if user is None:
         return None
-    if request.hint_subject is not None and request.hint_subject not in (
-        user.subject,
-        public_subject(user.subject, provider.backend.name),
-    ):
+    if not _matches_hint(request, user.subject, provider.backend.name):
         raise OAuthError("login_required", "id_token_hint does not match the signed-in user")
     return Authenticated(user, logon)
 
@@ -78,10 +76,7 @@ async def _browser_user(
         raise OAuthError("server_error", "the sign-in backend failed") from None
     if user is None:
         return None
-    if request.hint_subject is not None and request.hint_subject not in (
-        user.subject,
-        public_subject(user.subject, provider.backend.name),
-    ):
+    if not _matches_hint(request, user.subject, provider.backend.name):
         raise OAuthError("login_required", "id_token_hint does not match the signed-in user")
     logon = Logon(user.subject, user.username, user.name, provider.backend.name, provider.now())
     return Authenticated(user, logon, scopes=_browser_scopes(provider, request))
@@ -104,10 +99,7 @@ async def admitted_guest(provider: Provider, request: AuthorizeRequest) -> Authe
     )
     if guest is None:
         return None
-    if request.hint_subject is not None and request.hint_subject not in (
-        guest.user.subject,
-        public_subject(guest.user.subject, GUEST_PROVIDER),
-    ):
+    if not _matches_hint(request, guest.user.subject, GUEST_PROVIDER):
         provider.log.warning("guest sign-in refused: id_token_hint names someone else")
         return None
     logon = Logon(
@@ -118,6 +110,12 @@ async def admitted_guest(provider: Provider, request: AuthorizeRequest) -> Authe
         logon_time=provider.now(),
     )
     return Authenticated(guest.user, logon, scopes=guest.scopes)
+
+
+def _matches_hint(request: AuthorizeRequest, subject: str, provider_name: str) -> bool:
+    """Core §3.1.2.1: without an id_token_hint any user; with one, only the user it names."""
+    hinted = request.hint_subject
+    return hinted is None or hint_names(hinted, subject, provider_name)
 
 
 def check_requested_subject(request: AuthorizeRequest, authenticated: Authenticated) -> None:
