@@ -33,16 +33,14 @@ RESPONSE_TYPES = (
     "code token",
     "code id_token token",
 )
-
-
 RESPONSE_MODES = ("query", "fragment", "form_post")
-
-
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 
 
 @dataclass(frozen=True)
 class AuthorizeRequest:
+    """The authorization request, parsed once; `params` keeps what the browser sent."""
+
     client: ClientRegistration
     redirect_uri: str
     response_type: str
