@@ -23,8 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
-
+from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.tokens import OpenedToken
 from konnect.state import StateStore, StateStoreUnavailable
@@ -102,9 +101,9 @@ class GrantLifecycle:
         if not await self._store.claim(key, self._code_ttl(code), proof):
             if await self._store.get(key) != proof:
                 await self._revoke_reused(code.grant, "authorization code reused")
-                raise InvalidGrantError("the code has already been used")
+                raise OAuthError("invalid_grant", "the code has already been used")
             if await self.is_revoked(code.grant.grant_id):
-                raise InvalidGrantError("the code has already been used")
+                raise OAuthError("invalid_grant", "the code has already been used")
         # The same for every redemption of this code, so a retry answers like the first.
         return code.token_id
 
@@ -138,7 +137,9 @@ class GrantLifecycle:
                     "refresh token of client %s refused: its grant's family record is missing",
                     grant.client_id,
                 )
-                raise InvalidGrantError("the refresh token is no longer valid, sign in again")
+                raise OAuthError(
+                    "invalid_grant", "the refresh token is no longer valid, sign in again"
+                )
             known, now = _Family.parse(record), self._clock()
             if used.token_id == known.current:
                 rotated = _Family(grant.next_refresh_id, used.token_id, now).encode()
@@ -148,7 +149,7 @@ class GrantLifecycle:
             if used.token_id == known.previous and self._within_reuse_interval(known, now):
                 return known.current
             await self._revoke_reused(grant, "refresh token reused")
-            raise InvalidGrantError("the refresh token has already been used")
+            raise OAuthError("invalid_grant", "the refresh token has already been used")
         raise StateStoreUnavailable("the refresh-token family keeps changing")
 
     def _within_reuse_interval(self, family: _Family, now: float) -> bool:
