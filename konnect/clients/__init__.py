@@ -1,5 +1,6 @@
-"""Registered clients: the registration model, redirect URI rules, the YAML registry and
-dynamically registered clients (sealed into their client ids).
+"""Registered clients: the registration model, the metadata reader (for the YAML registry
+and dynamic registration alike), redirect URI rules, the YAML registry and dynamically
+registered clients (sealed into their client ids).
 
 May import: config, crypto.
 """

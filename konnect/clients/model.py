@@ -1,4 +1,5 @@
-"""The client registration record and turning one registry entry into it (keys and types)."""
+"""The client registration record and turning one registry entry into it: the keys Konnect's
+registry knows, read by `konnect.clients.metadata`, and the values an entry needs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from konnect.clients.metadata import REGISTRY_RULES, EntryProblem, MetadataReader
 
 WEB = "web"
 NATIVE = "native"
@@ -152,75 +155,9 @@ class ClientLookupError(Exception):
     """A client or its redirect URI or origin was refused; `str()` is safe to show."""
 
 
-@dataclass(frozen=True)
-class EntryProblem:
-    """One thing wrong with a registry entry, pointing at the key (and list item) to blame."""
-
-    reason: str
-    key: str | None = None
-    index: int | None = None
-
-
-class _EntryReader:
-    """Reads typed values from one entry, collecting a problem for each wrong value."""
-
-    def __init__(self, entry: Mapping[Any, Any]) -> None:
-        self.entry = entry
-        self.problems: list[EntryProblem] = []
-        self.bad_keys: set[str] = set()
-
-    def _problem(self, key: str, reason: str, index: int | None = None) -> None:
-        self.problems.append(EntryProblem(reason, key, index))
-        self.bad_keys.add(key)
-
-    def text(self, key: str) -> str | None:
-        value = self.entry.get(key)
-        if value is None or isinstance(value, str):
-            return value
-        self._problem(key, f"{key} must be a string")
-        return None
-
-    def flag(self, key: str) -> bool:
-        value = self.entry.get(key)
-        if value is None or isinstance(value, bool):
-            return bool(value)
-        self._problem(key, f"{key} must be yes/no or true/false")
-        return False
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        value = self.entry.get(key)
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self._problem(key, f"{key} must be a list of strings")
-            return ()
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                self._problem(key, f"{key} item {index + 1} must be a string", index)
-        return tuple(item for item in value if isinstance(item, str))
-
-    def alg(self, key: str, *, none_allowed: bool = False, hmac: bool = False) -> str | None:
-        value = self.text(key)
-        known = (
-            SIGNING_ALGS | (HMAC_ALGS if hmac else set()) | ({"none"} if none_allowed else set())
-        )
-        if value is None or value in known:
-            return value
-        allowed = ", ".join(sorted(known))
-        self._problem(key, f"{key} {value!r} is not a known JWS algorithm ({allowed})")
-        return None
-
-    def jwks(self) -> Mapping[str, Any] | None:
-        value = self.entry.get("jwks")
-        if value is None:
-            return None
-        if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
-            self._problem("jwks", "jwks must be a mapping with a `keys` list")
-            return None
-        for index, key in enumerate(value["keys"]):
-            if not isinstance(key, dict) or not isinstance(key.get("kty"), str):
-                self._problem("jwks", f"jwks key {index + 1} must be a JWK object with `kty`")
-        return value
+def _jws_algs(*, none_allowed: bool = False, hmac: bool = False) -> frozenset[str]:
+    """The algorithms a registry entry may name: asymmetric ones, HMAC or `none` where fit."""
+    return SIGNING_ALGS | (HMAC_ALGS if hmac else set()) | ({"none"} if none_allowed else set())
 
 
 def _unknown_key_problems(entry: Mapping[Any, Any]) -> list[EntryProblem]:
@@ -242,7 +179,7 @@ def client_from_entry(
     Checks keys, value types and required values. The rules for redirect URIs and origins
     live in `konnect.clients.redirects`.
     """
-    read = _EntryReader(entry)
+    read = MetadataReader(entry, REGISTRY_RULES)
     client = ClientRegistration(
         id=read.text("id") or "",
         secret=read.text("secret"),
@@ -255,11 +192,15 @@ def client_from_entry(
         origins=read.texts("origins"),
         jwks=read.jwks(),
         jwks_uri=read.text("jwks_uri") or "",
-        request_object_signing_alg=read.alg("request_object_signing_alg", none_allowed=True),
-        id_token_signed_response_alg=read.alg("id_token_signed_response_alg"),
-        userinfo_signed_response_alg=read.alg("userinfo_signed_response_alg"),
+        request_object_signing_alg=read.alg(
+            "request_object_signing_alg", _jws_algs(none_allowed=True)
+        ),
+        id_token_signed_response_alg=read.alg("id_token_signed_response_alg", SIGNING_ALGS),
+        userinfo_signed_response_alg=read.alg("userinfo_signed_response_alg", SIGNING_ALGS),
         token_endpoint_auth_method=read.text("token_endpoint_auth_method"),
-        token_endpoint_auth_signing_alg=read.alg("token_endpoint_auth_signing_alg", hmac=True),
+        token_endpoint_auth_signing_alg=read.alg(
+            "token_endpoint_auth_signing_alg", _jws_algs(hmac=True)
+        ),
         grant_types=read.texts("grant_types"),
         response_types=read.texts("response_types"),
         post_logout_redirect_uris=read.texts("post_logout_redirect_uris"),

@@ -7,7 +7,8 @@ import re
 from dataclasses import replace
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from konnect.clients.model import NATIVE, WEB, ClientRegistration, EntryProblem
+from konnect.clients.metadata import EntryProblem
+from konnect.clients.model import NATIVE, WEB, ClientRegistration
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -1,8 +1,8 @@
 """Client authentication with a signed JWT: `client_secret_jwt` and `private_key_jwt`.
 
 RFC 7523 §2.2 and §3, OpenID Connect Core §9. The assertion is verified before authlib's grant
-runs (its keys may have to be fetched and its `jti` is claimed in the StateStore, both I/O);
-authlib then only learns which client it proved to be.
+runs (its keys may have to be fetched and its `jti` is spent in the grant lifecycle, both
+I/O); authlib then only learns which client it proved to be.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
-
 from konnect.clients import ClientRegistration
 from konnect.clients.model import CLIENT_SECRET_JWT, JWT_AUTH_METHODS
 from konnect.keys import InvalidToken, decode_unverified_claims, verify_with_client_secret
 from konnect.oidc.client_keys import KeysUnavailable, verify_signed_by_client
+from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -35,8 +34,8 @@ class AssertedClient:
     method: str
 
 
-def _refused(description: str) -> InvalidClientError:
-    return InvalidClientError(status_code=401, description=description)
+def _refused(description: str) -> OAuthError:
+    return OAuthError("invalid_client", description)
 
 
 class ClientAssertions:
@@ -48,17 +47,17 @@ class ClientAssertions:
     async def verify(
         self, form: Mapping[str, str], headers: Mapping[str, str], endpoint_url: str
     ) -> AssertedClient | None:
-        """The client an assertion in the form proves, None without one. Raises OAuth2Error."""
+        """The client an assertion in the form proves, None without one. Raises OAuthError."""
         kind, assertion = form.get("client_assertion_type"), form.get("client_assertion")
         if kind is None and assertion is None:
             return None
         if "client_secret" in form or headers.get("authorization"):
             # RFC 6749 §2.3: a client uses one authentication method per request.
-            raise InvalidRequestError(description="use one client authentication method only")
+            raise OAuthError("invalid_request", "use one client authentication method only")
         if kind != ASSERTION_TYPE:
-            raise InvalidRequestError(description=f"client_assertion_type must be {ASSERTION_TYPE}")
+            raise OAuthError("invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}")
         if not assertion:
-            raise InvalidRequestError(description="client_assertion is missing")
+            raise OAuthError("invalid_request", "client_assertion is missing")
         client = self._claimed_client(assertion, form.get("client_id"))
         method = client.token_endpoint_auth_method or ""
         if method not in JWT_AUTH_METHODS:
@@ -123,5 +122,6 @@ class ClientAssertions:
     async def _use_once(self, client_id: str, claims: Mapping[str, Any]) -> None:
         """RFC 7523 §3 item 7: a jti is accepted once, on every instance, until it expires."""
         ttl = max(float(claims["exp"]) - self._provider.now() + LEEWAY, 1)
-        if not await self._provider.store.claim(f"jti:{client_id}:{claims['jti']}", ttl):
+        lifecycle = self._provider.lifecycle
+        if not await lifecycle.first_use_of_assertion(client_id, claims["jti"], ttl):
             raise _refused("client_assertion has already been used")

@@ -28,12 +28,14 @@ from konnect.oidc.responses import (
     NO_CACHE,
     NO_STORE,
     apply_cookies,
+    bearer_error,
     error_json,
     form_params,
     form_post_page,
     json_response,
     query_params,
     read_body,
+    registration_token_error,
     request_params,
 )
 from konnect.oidc.responses import (
@@ -195,12 +197,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             claims, client_id = await userinfo_claims(provider, token)
             signed = await provider.signing(lambda: signed_response(provider, claims, client_id))
         except OAuthError as error:
-            challenge = f'Bearer error="{error.error}", error_description="{error.description}"'
-            headers = {**_CORS, **NO_CACHE}
-            if error.status == 401 or error.error == "invalid_request":
-                headers["WWW-Authenticate"] = challenge
-            status = 401 if error.error == "invalid_request" else error.status
-            return json_response(error.as_dict(), status, headers)
+            return bearer_error(error, {**_CORS, **NO_CACHE})
         if signed is not None:
             return Response(signed, headers={**_CORS, **NO_CACHE}, media_type="application/jwt")
         return json_response(claims, 200, {**_CORS, **NO_CACHE})
@@ -222,13 +219,12 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
         """RFC 7592: read with the registration access token; no update or delete."""
         if request.method != "GET":
             error = OAuthError("method_not_allowed", "a registration cannot be changed")
-            return json_response(error.as_dict(), 405, {**NO_STORE, "Allow": "GET"})
+            return error_json(error, {"Allow": "GET"})
         try:
             token = bearer_token(request.headers.get("authorization"))
             body = read_registration(provider, request.path_params["client_id"], token)
         except OAuthError as error:
-            headers = {**NO_STORE, "WWW-Authenticate": f'Bearer error="{error.error}"'}
-            return json_response(error.as_dict(), 401, headers)
+            return registration_token_error(error)
         return json_response(body, 200, NO_STORE)
 
     registration_routes = [

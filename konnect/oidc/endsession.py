@@ -12,17 +12,12 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from konnect.clients import ClientRegistration
-from konnect.crypto import public_subject
-from konnect.oidc.authorize import Outcome, redirect_with, verified_hint
+from konnect.oidc.authorize import Outcome, redirect_with
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.id_token_hint import hint_claims, hint_names
 from konnect.oidc.logout_channels import EndedSession, ended_session
 from konnect.oidc.provider import Provider
 from konnect.oidc.session import CookieSpec
-
-
-def _hint_claims(provider: Provider, params: Mapping[str, str]) -> dict[str, object] | None:
-    hint = params.get("id_token_hint")
-    return None if hint is None else verified_hint(provider, hint)
 
 
 def _client(
@@ -52,7 +47,7 @@ class EndSession:
 def end_session(
     provider: Provider, params: Mapping[str, str], cookies: Mapping[str, str]
 ) -> EndSession:
-    hint = _hint_claims(provider, params)
+    hint = hint_claims(provider, params)
     client = _client(provider, params, hint)
     target = params.get("post_logout_redirect_uri")
     if target is not None and (
@@ -62,8 +57,7 @@ def end_session(
     logon = provider.cookies.read_logon(cookies, now=provider.now())
     hint_matches = False
     if logon is not None and hint is not None:
-        subjects = (logon.subject, public_subject(logon.subject, logon.provider))
-        if hint.get("sub") not in subjects:
+        if not hint_names(hint.get("sub"), logon.subject, logon.provider):
             raise OAuthError("invalid_request", "id_token_hint names another user")
         hint_matches = True
     # Only an ID token of the signed-in user shows that the user's own app asks: anything

@@ -3,6 +3,11 @@
 An `OAuthError` carries the OAuth/OIDC error code, a public description, a private detail for
 the log, and its HTTP status (from one table). Whether it may be redirected to the client is
 decided by the caller: only after the client and its redirect_uri are verified.
+
+It is the only error konnect's protocol code raises. authlib's errors belong to authlib's
+engine: the token endpoint (`token_endpoint`) answers an OAuthError through authlib, so that
+its answers keep one shape. The renderers per route style are in `responses` (JSON, bearer,
+page) and `authorize.respond` (redirect).
 """
 
 from __future__ import annotations

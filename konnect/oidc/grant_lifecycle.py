@@ -1,16 +1,19 @@
 """The lifecycle of a grant in the state store: its code works once, its refresh tokens
 rotate, reuse revokes it, a client may revoke it, and every token of it asks whether it was.
+The one-time proofs a grant is asked for with (a client assertion's or a guest request
+object's `jti`) are accepted once here too.
 
 Endpoints ask this module, never the store. The keys it owns: `code:<code id>` (a code was
 redeemed), `family:<grant id>` (the current refresh token of a grant, the one it replaced and
-when), `revoked:<grant id>`. A refresh token whose family record is missing is refused: the
-record is the only proof that the token was not rotated away (and its family revoked) before
-the store lost it.
+when), `revoked:<grant id>`, `jti:<client id>:<jti>` (a client assertion was used) and
+`guest-jti:<client id>:<jti>` (a guest request object was used). A refresh token whose family
+record is missing is refused: the record is the only proof that the token was not rotated
+away (and its family revoked) before the store lost it.
 
 An unreachable store: every rule here fails closed, raising `StateStoreUnavailable` (the
-endpoints answer `503 temporarily_unavailable`). The one exception is an operator's choice:
-with `userinfo_revocation_check = available` userinfo's revocation check logs and lets a
-valid token through.
+endpoints answer `503 temporarily_unavailable`; a guest is refused, as not signed in). The one
+exception is an operator's choice: with `userinfo_revocation_check = available` userinfo's
+revocation check logs and lets a valid token through.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
-
+from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.tokens import OpenedToken
 from konnect.state import StateStore, StateStoreUnavailable
 
 _CODE, _FAMILY, _REVOKED = "code:", "family:", "revoked:"
+_ASSERTION_JTI, _GUEST_JTI = "jti:", "guest-jti:"
 _ANSWERED = "answered"
 #: Compare-and-set rounds a rotation tries while other requests rotate the same family.
 _ROTATION_ATTEMPTS = 5
@@ -98,9 +101,9 @@ class GrantLifecycle:
         if not await self._store.claim(key, self._code_ttl(code), proof):
             if await self._store.get(key) != proof:
                 await self._revoke_reused(code.grant, "authorization code reused")
-                raise InvalidGrantError("the code has already been used")
+                raise OAuthError("invalid_grant", "the code has already been used")
             if await self.is_revoked(code.grant.grant_id):
-                raise InvalidGrantError("the code has already been used")
+                raise OAuthError("invalid_grant", "the code has already been used")
         # The same for every redemption of this code, so a retry answers like the first.
         return code.token_id
 
@@ -134,7 +137,9 @@ class GrantLifecycle:
                     "refresh token of client %s refused: its grant's family record is missing",
                     grant.client_id,
                 )
-                raise InvalidGrantError("the refresh token is no longer valid, sign in again")
+                raise OAuthError(
+                    "invalid_grant", "the refresh token is no longer valid, sign in again"
+                )
             known, now = _Family.parse(record), self._clock()
             if used.token_id == known.current:
                 rotated = _Family(grant.next_refresh_id, used.token_id, now).encode()
@@ -144,7 +149,7 @@ class GrantLifecycle:
             if used.token_id == known.previous and self._within_reuse_interval(known, now):
                 return known.current
             await self._revoke_reused(grant, "refresh token reused")
-            raise InvalidGrantError("the refresh token has already been used")
+            raise OAuthError("invalid_grant", "the refresh token has already been used")
         raise StateStoreUnavailable("the refresh-token family keeps changing")
 
     def _within_reuse_interval(self, family: _Family, now: float) -> bool:
@@ -168,6 +173,16 @@ class GrantLifecycle:
                 raise
             self._log.warning("revocation check skipped, state store unavailable: %s", exc)
             return False
+
+    async def first_use_of_assertion(self, client_id: str, jti: str, ttl: float) -> bool:
+        """RFC 7523 §3 item 7: whether a client assertion's `jti` is used for the first
+        time, on every instance sharing the store; it is remembered `ttl` seconds."""
+        return await self._store.claim(f"{_ASSERTION_JTI}{client_id}:{jti}", ttl)
+
+    async def first_use_of_guest_object(self, client_id: str, jti: str, ttl: float) -> bool:
+        """Whether a guest request object's `jti` is used for the first time, on every
+        instance sharing the store; it is remembered `ttl` seconds."""
+        return await self._store.claim(f"{_GUEST_JTI}{client_id}:{jti}", ttl)
 
     async def _revoke_reused(self, grant: Grant, reason: str) -> None:
         await self.revoke(grant.grant_id, reason)

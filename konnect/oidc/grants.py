@@ -2,6 +2,8 @@
 
 A `Grant` is sealed into the authorization code and into the refresh token, so the token
 endpoint needs no backend call for a code and no server-side record beyond single-use marks.
+The rules about a grant live in modules named for them: `grant_lifecycle` (a code used once,
+refresh rotation and reuse detection, revocation, jti replay) and `pkce` (the code's challenge).
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ async def _spend_jti(provider: Provider, client_id: str, request_object: Mapping
         else JTI_MEMORY_WITHOUT_EXP
     )
     try:
-        first = await provider.store.claim(f"guest-jti:{client_id}:{jti}", ttl)
+        first = await provider.lifecycle.first_use_of_guest_object(client_id, jti, ttl)
     except StateStoreUnavailable as exc:
         raise GuestRefused(f"state store unavailable for the jti check: {exc}") from None
     if not first:

@@ -68,7 +68,7 @@ class Provider:
 
     @cached_property
     def lifecycle(self) -> GrantLifecycle:
-        """The grant-state rules: single-use codes, rotation, revocation."""
+        """The grant-state rules: single-use codes and jtis, rotation, revocation."""
         lifetime = self.tokens.lifetimes.refresh_token
         return GrantLifecycle(self.store, lifetime, self.clock, self.log, self.grant_policy)
 

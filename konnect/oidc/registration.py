@@ -1,7 +1,8 @@
 """Dynamic client registration (RFC 7591, OpenID Connect Dynamic Client Registration 1.0) and
 reading a registration back (RFC 7592 §2.1).
 
-The metadata is checked here, field by field, with the same redirect URI rules as the client
+The metadata is read by the client registry's reader (`konnect.clients.metadata`) with RFC
+7591's limits, and checked here, field by field, with the same redirect URI rules as the client
 registry; `konnect.clients.dynamic` turns the result into a self-contained client id. Being
 stateless, a registration cannot be changed or deleted (RFC 7592 §2.2 and §2.3 answer 405).
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from konnect.clients import ClientRegistration
 from konnect.clients.dynamic import SECRET_LENGTH, DynamicRegistration, RegistrationTooLarge
+from konnect.clients.metadata import REGISTRATION_RULES, EntryProblem, MetadataReader
 from konnect.clients.model import (
     APPLICATION_TYPES,
     CLIENT_SECRET_BASIC,
@@ -31,8 +33,6 @@ from konnect.oidc.provider import Provider
 from konnect.outgoing import SECTOR_IDENTIFIER, FetchError
 
 GRANT_TYPES = ("authorization_code", "implicit", "refresh_token", "client_credentials")
-_MAX_TEXT = 2048
-_MAX_ITEMS = 32
 _MAX_KEYS = 10
 MAX_REQUEST_URIS = 8
 #: Metadata asking for encrypted responses or request objects: konnect encrypts nothing.
@@ -64,46 +64,16 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return metadata
 
 
-class _Reader:
-    """Typed access to the metadata; a wrong type is an invalid_client_metadata error."""
-
-    def __init__(self, metadata: Mapping[str, Any]) -> None:
-        self.metadata = metadata
-
-    def text(self, name: str, default: str = "") -> str:
-        value = self.metadata.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, str) or len(value) > _MAX_TEXT:
-            raise _metadata_error(f"{name} must be a string")
-        return value
-
-    def texts(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        value = self.metadata.get(name)
-        if value is None:
-            return default
-        if (
-            not isinstance(value, list)
-            or len(value) > _MAX_ITEMS
-            or not all(isinstance(item, str) and len(item) <= _MAX_TEXT for item in value)
-        ):
-            raise _metadata_error(f"{name} must be a list of strings")
-        return tuple(dict.fromkeys(value))
-
-    def flag(self, name: str) -> bool:
-        value = self.metadata.get(name, False)
-        if not isinstance(value, bool):
-            raise _metadata_error(f"{name} must be true or false")
-        return value
-
-    def alg(self, name: str, allowed: tuple[str, ...] | list[str]) -> str | None:
-        value = self.text(name) or None
-        if value is not None and value not in allowed:
-            raise _metadata_error(f"{name} {value} is not supported")
-        return value
+def _reader(metadata: Mapping[str, Any]) -> MetadataReader:
+    """The metadata read by RFC 7591's rules; the first wrong value raises."""
+    return MetadataReader(metadata, REGISTRATION_RULES, _refuse)
 
 
-def _redirect_uris(read: _Reader) -> tuple[str, ...]:
+def _refuse(problem: EntryProblem) -> NoReturn:
+    raise _metadata_error(problem.reason)
+
+
+def _redirect_uris(read: MetadataReader) -> tuple[str, ...]:
     try:
         uris = read.texts("redirect_uris")
     except OAuthError:
@@ -113,7 +83,7 @@ def _redirect_uris(read: _Reader) -> tuple[str, ...]:
     return uris
 
 
-def _response_and_grant_types(read: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _response_and_grant_types(read: MetadataReader) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """OIDC Registration §2: every response type needs the grant type that yields it."""
     response_types = tuple(
         " ".join(sorted(value.split())) for value in read.texts("response_types", ("code",))
@@ -133,7 +103,7 @@ def _response_and_grant_types(read: _Reader) -> tuple[tuple[str, ...], tuple[str
     return response_types, grant_types
 
 
-def _jwks(read: _Reader) -> dict[str, Any] | None:
+def _jwks(read: MetadataReader) -> dict[str, Any] | None:
     value = read.metadata.get("jwks")
     if value is None:
         return None
@@ -150,16 +120,16 @@ def _jwks(read: _Reader) -> dict[str, Any] | None:
     return {"keys": keys}
 
 
-def _remote_uri(provider: Provider, read: _Reader, name: str) -> str:
+def _remote_uri(provider: Provider, read: MetadataReader, name: str) -> str:
     """A URL konnect itself calls: https; http only on a loopback host, and only while the
     issuer is a plain-http loopback one too (trying konnect out)."""
-    uri = read.text(name)
+    uri = read.text(name, "")
     if uri and not _callable_uri(provider, uri):
         raise _metadata_error(f"{name} must be an https URL without a fragment")
     return uri
 
 
-def _request_uris(provider: Provider, read: _Reader) -> tuple[str, ...]:
+def _request_uris(provider: Provider, read: MetadataReader) -> tuple[str, ...]:
     """Where the client keeps request objects; a fragment (a hash of the content) may follow."""
     uris = read.texts("request_uris")
     if len(uris) > MAX_REQUEST_URIS:
@@ -181,7 +151,7 @@ def _callable_uri(provider: Provider, uri: str) -> bool:
     )
 
 
-def _check_unsupported(read: _Reader) -> None:
+def _check_unsupported(read: MetadataReader) -> None:
     for name in _ENCRYPTION_FIELDS:
         if read.metadata.get(name) is not None:
             raise _metadata_error(f"{name}: encrypted responses are not supported")
@@ -190,7 +160,7 @@ def _check_unsupported(read: _Reader) -> None:
         raise _metadata_error("subject_type must be public")
 
 
-def _id_token_alg(read: _Reader, signing: list[str]) -> str:
+def _id_token_alg(read: MetadataReader, signing: list[str]) -> str:
     """OIDC Registration §2: ID tokens are RS256 unless the client registers another alg."""
     alg = read.alg("id_token_signed_response_alg", signing)
     if alg is None and "RS256" not in signing:
@@ -203,7 +173,7 @@ def _id_token_alg(read: _Reader, signing: list[str]) -> str:
 
 def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> ClientRegistration:
     """The registration the metadata asks for; OAuthError with the spec's error if invalid."""
-    read = _Reader(metadata)
+    read = _reader(metadata)
     redirect_uris = _redirect_uris(read)
     response_types, grant_types = _response_and_grant_types(read)
     _check_unsupported(read)
@@ -222,7 +192,7 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
     signing = provider.keys.signing_algorithms
     client = ClientRegistration(
         id="",
-        name=read.text("client_name"),
+        name=read.text("client_name", ""),
         application_type=application_type,
         redirect_uris=redirect_uris,
         jwks=jwks,
@@ -233,17 +203,17 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         id_token_signed_response_alg=_id_token_alg(read, signing),
         userinfo_signed_response_alg=read.alg("userinfo_signed_response_alg", signing),
         token_endpoint_auth_method=method,
-        token_endpoint_auth_signing_alg=read.text("token_endpoint_auth_signing_alg") or None,
+        token_endpoint_auth_signing_alg=read.text("token_endpoint_auth_signing_alg", "") or None,
         grant_types=grant_types,
         response_types=response_types,
         post_logout_redirect_uris=read.texts("post_logout_redirect_uris"),
         contacts=read.texts("contacts"),
-        uri=read.text("client_uri"),
-        logo_uri=read.text("logo_uri"),
-        policy_uri=read.text("policy_uri"),
-        tos_uri=read.text("tos_uri"),
+        uri=read.text("client_uri", ""),
+        logo_uri=read.text("logo_uri", ""),
+        policy_uri=read.text("policy_uri", ""),
+        tos_uri=read.text("tos_uri", ""),
         request_uris=_request_uris(provider, read),
-        frontchannel_logout_uri=read.text("frontchannel_logout_uri"),
+        frontchannel_logout_uri=read.text("frontchannel_logout_uri", ""),
         frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
         backchannel_logout_uri=_remote_uri(provider, read, "backchannel_logout_uri"),
         backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
@@ -275,7 +245,7 @@ def _check_rules(provider: Provider, client: ClientRegistration) -> None:
 
 async def _check_sector_identifier(provider: Provider, metadata: Mapping[str, Any]) -> None:
     """OIDC Registration §5: the document at sector_identifier_uri lists every redirect URI."""
-    uri = _remote_uri(provider, _Reader(metadata), "sector_identifier_uri")
+    uri = _remote_uri(provider, _reader(metadata), "sector_identifier_uri")
     if not uri:
         return
     try:

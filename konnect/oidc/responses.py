@@ -1,5 +1,7 @@
 """Starlette plumbing shared by the endpoint modules: strict parameter reading, cookies,
-JSON and error responses with Konnect's headers."""
+JSON responses, and the one place errors are rendered, per route style: `error_json` (JSON
+endpoints), `bearer_error` (userinfo), `registration_token_error` (RFC 7592), `error_page`
+(before the client is verified); redirected errors are built by `konnect.oidc.authorize`."""
 
 from __future__ import annotations
 
@@ -81,7 +83,25 @@ def json_response(
 
 
 def error_json(error: OAuthError, headers: Mapping[str, str] | None = None) -> Response:
+    """An error of a JSON endpoint (token, revocation, introspection, registration)."""
     return json_response(error.as_dict(), error.status, {**NO_STORE, **(headers or {})})
+
+
+def bearer_error(error: OAuthError, headers: Mapping[str, str]) -> Response:
+    """An error of userinfo (RFC 6750 §3): a missing or malformed token is answered like an
+    invalid one, 401 with the challenge."""
+    challenge = f'Bearer error="{error.error}", error_description="{error.description}"'
+    headers = dict(headers)
+    if error.status == 401 or error.error == "invalid_request":
+        headers["WWW-Authenticate"] = challenge
+    status = 401 if error.error == "invalid_request" else error.status
+    return json_response(error.as_dict(), status, headers)
+
+
+def registration_token_error(error: OAuthError) -> Response:
+    """An error of reading a registration back (RFC 7592 §2.1): always 401 with a challenge."""
+    headers = {**NO_STORE, "WWW-Authenticate": f'Bearer error="{error.error}"'}
+    return json_response(error.as_dict(), 401, headers)
 
 
 def error_page(request: Request, error: OAuthError) -> Response:

@@ -13,9 +13,8 @@ from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc7636 import CodeChallenge
 
 from konnect.clients import ClientRegistration
 from konnect.clients.model import (
@@ -28,7 +27,9 @@ from konnect.clients.model import (
 from konnect.crypto import random_string
 from konnect.identity import BackendUnavailable
 from konnect.oidc.client_auth import AssertedClient, ClientAssertions
+from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
+from konnect.oidc.pkce import S256Verifier
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OFFLINE_ACCESS
 from konnect.oidc.tokens import OpenedToken
@@ -130,17 +131,6 @@ class _RefreshRecord:
         return " ".join(self.grant.scopes)
 
 
-class _Pkce(CodeChallenge):  # type: ignore[misc]
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-
-    def get_authorization_code_challenge(self, authorization_code: _CodeRecord) -> str:
-        return authorization_code.grant.code_challenge
-
-    def get_authorization_code_challenge_method(self, authorization_code: _CodeRecord) -> str:
-        return "S256"
-
-
 #: Every method a confidential or public client may use at the token endpoint.
 AUTH_METHODS = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, CLIENT_SECRET_JWT, PRIVATE_KEY_JWT, "none"]
 
@@ -185,7 +175,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, provider: Provider) -> None:
         super().__init__()
         self._provider = provider
-        self.register_grant(_CodeGrant, [_Pkce(required=True)])
+        self.register_grant(_CodeGrant, [S256Verifier(required=True)])
         self.register_grant(_RefreshGrant)
         self.register_grant(_ClientCredentialsGrant)
         self.register_token_generator("default", self._generate)
@@ -306,7 +296,10 @@ class TokenEndpoint:
                 await self._code_answered(grant, request.prefetched, "refresh_token" in body)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
-            return self._server.handle_error_response(request, _Unavailable())  # type: ignore[no-any-return]
+            unavailable = OAuthError("temporarily_unavailable", _UNAVAILABLE)
+            return self._server.handle_error_response(request, _for_authlib(unavailable))  # type: ignore[no-any-return]
+        except OAuthError as error:
+            return self._server.handle_error_response(request, _for_authlib(error))  # type: ignore[no-any-return]
         except OAuth2Error as error:
             return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
         return status, body, response_headers
@@ -320,7 +313,10 @@ class TokenEndpoint:
         if endpoint == "revocation":
             methods.append("none")
         request = TokenRequest(url, headers, form)
-        request.prefetched.asserted = await self._assertions.verify(form, headers, url)
+        try:
+            request.prefetched.asserted = await self._assertions.verify(form, headers, url)
+        except OAuthError as error:
+            raise _for_authlib(error) from None
         client: ClientModel = self._server.authenticate_client(request, methods, endpoint)
         return client.registration
 
@@ -375,7 +371,9 @@ class TokenEndpoint:
         try:
             user = await self._provider.backend.lookup(grant.user.subject)
         except BackendUnavailable:
-            raise _Unavailable("the user directory is unavailable, try again later") from None
+            raise OAuthError(
+                "temporarily_unavailable", "the user directory is unavailable, try again later"
+            ) from None
         if user is None:
             return None
         return replace(grant, user=user)
@@ -388,17 +386,22 @@ def _reusable(grant: grants.BaseGrant) -> bool:
 
 def _opened(prefetched: Prefetched) -> OpenedToken:
     if prefetched.opened is None:  # validate_token_request already refused such a request
-        raise InvalidGrantError("invalid code")
+        raise OAuthError("invalid_grant", "invalid code")
     return prefetched.opened
 
 
 def _issuing(prefetched: Prefetched) -> Grant:
     if prefetched.grant is None:  # validate_token_request already refused such a request
-        raise InvalidGrantError()
+        raise OAuthError("invalid_grant")
     return prefetched.grant
 
 
-class _Unavailable(OAuth2Error):  # type: ignore[misc]
-    error = "temporarily_unavailable"
-    description = "the service is temporarily unavailable, try again later"
-    status_code = 503
+_UNAVAILABLE = "the service is temporarily unavailable, try again later"
+
+
+def _for_authlib(error: OAuthError) -> OAuth2Error:
+    """konnect's error as authlib answers it at this endpoint: the same body and status, and
+    for a client refused with 401 the WWW-Authenticate challenge (RFC 6749 §5.2)."""
+    if error.error == "invalid_client":
+        return InvalidClientError(description=error.description, status_code=error.status)
+    return OAuth2Error(description=error.description, status_code=error.status, error=error.error)
