@@ -19,15 +19,14 @@ from konnect.identity.base import BackendUnavailable, CountAttempt, User
 from konnect.identity.ldap.directory import Directory, DirectoryDown
 from konnect.identity.ldap.entries import (
     Entry,
-    group_filter,
     group_names,
     matches_login,
     parse_sub_attributes,
     to_user,
     user_attributes,
 )
+from konnect.identity.ldap.filters import and_filter, compiled_filter, equality_filter, group_filter
 from konnect.identity.ldap.settings import LdapSettings
-from konnect.identity.ldap.wire import and_filter, compiled_filter, equality_filter
 
 BACKEND_NAME = "identifier-ldap"
 _SCOPES = ("profile", "email", "konnect/uuid", "konnect/raw_sub")

@@ -1,4 +1,4 @@
-"""Pure LDAP rules: filter escaping and building, and turning a directory entry into a User.
+"""Pure LDAP rules: turning a directory entry into a User, and back from a subject.
 
 Nothing here does I/O, so every rule is testable without a server.
 """
@@ -17,19 +17,6 @@ from konnect.identity.ldap.settings import LdapSettings
 #: Active Directory's userAccountControl bit for a disabled account.
 AD_ACCOUNT_DISABLED = 0x2
 USER_ACCOUNT_CONTROL = "userAccountControl"
-
-_FILTER_ESCAPES = {"\\": r"\5c", "*": r"\2a", "(": r"\28", ")": r"\29", "\0": r"\00"}
-
-
-def escape_filter_value(value: str) -> str:
-    """RFC 4515 §3: a value that matches itself only, never a wildcard or a new clause."""
-    return "".join(_FILTER_ESCAPES.get(char, char) for char in value)
-
-
-def group_filter(settings: LdapSettings, member_dn: str, login: str) -> str:
-    return settings.group_filter.replace("{dn}", escape_filter_value(member_dn)).replace(
-        "{login}", escape_filter_value(login)
-    )
 
 
 def user_attributes(settings: LdapSettings) -> list[str]:

@@ -3,21 +3,14 @@
 ldap3 builds each request as pyasn1 objects from a filter string; for a sign-in that costs
 more CPU than everything else konnect does. Here the configured filter is compiled once, the
 login value goes into the request as raw bytes (it is never parsed as filter text, so it
-cannot add clauses or wildcards), and the message is written to the connection's socket.
+cannot add clauses or wildcards; see filters.py), and the message is written to the
+connection's socket.
 Responses are still read and decoded by ldap3 on the same connection.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
-
-with warnings.catch_warnings():
-    # ldap3 2.9 imports pyasn1 names that pyasn1 0.6 deprecates; nothing for us to act on.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from ldap3.core.exceptions import LDAPException
-    from ldap3.operation.search import compile_filter, parse_filter
-    from ldap3.utils.asn1 import encode
 
 _SCOPE_CODES = {"base": 0, "one": 1, "sub": 2}
 _NEVER_DEREF_ALIASES = 0
@@ -30,39 +23,17 @@ def _length(size: int) -> bytes:
     return bytes([0x80 | len(octets)]) + octets
 
 
-def _tlv(tag: int, content: bytes) -> bytes:
+def tlv(tag: int, content: bytes) -> bytes:
     return bytes([tag]) + _length(len(content)) + content
 
 
 def _integer(value: int, tag: int = 0x02) -> bytes:
     size = max(1, (value.bit_length() + 8) // 8)
-    return _tlv(tag, value.to_bytes(size, "big", signed=True))
+    return tlv(tag, value.to_bytes(size, "big", signed=True))
 
 
-def _octets(value: bytes, tag: int = 0x04) -> bytes:
-    return _tlv(tag, value)
-
-
-def compiled_filter(search_filter: str) -> bytes:
-    """The BER encoding of a filter string, compiled with ldap3; ValueError if malformed."""
-    try:
-        tree = parse_filter(search_filter, None, True, True, None, False)
-        return bytes(encode(compile_filter(tree.elements[0])))
-    except (LDAPException, IndexError, AttributeError) as exc:
-        raise ValueError(str(exc) or exc.__class__.__name__) from None
-
-
-def equality_filter(attributes: tuple[str, ...], value: str) -> bytes:
-    """`(attr=value)`, or `(|(a=value)(b=value))` for several attributes; value as raw bytes."""
-    raw = value.encode("utf-8")
-    matches = [
-        _tlv(0xA3, _octets(attribute.encode("utf-8")) + _octets(raw)) for attribute in attributes
-    ]
-    return matches[0] if len(matches) == 1 else _tlv(0xA1, b"".join(matches))
-
-
-def and_filter(*parts: bytes) -> bytes:
-    return _tlv(0xA0, b"".join(parts))
+def octets(value: bytes, tag: int = 0x04) -> bytes:
+    return tlv(tag, value)
 
 
 def search_request(
@@ -75,22 +46,22 @@ def search_request(
 ) -> bytes:
     content = b"".join(
         [
-            _octets(base.encode("utf-8")),
+            octets(base.encode("utf-8")),
             _integer(_SCOPE_CODES[scope], tag=0x0A),
             _integer(_NEVER_DEREF_ALIASES, tag=0x0A),
             _integer(size_limit),
             _integer(time_limit),
-            _tlv(0x01, b"\x00"),  # typesOnly FALSE
+            tlv(0x01, b"\x00"),  # typesOnly FALSE
             filter_ber,
-            _tlv(0x30, b"".join(_octets(name.encode("utf-8")) for name in attributes)),
+            tlv(0x30, b"".join(octets(name.encode("utf-8")) for name in attributes)),
         ]
     )
-    return _tlv(0x63, content)
+    return tlv(0x63, content)
 
 
 def simple_bind_request(dn: str, password: bytes) -> bytes:
-    content = _integer(3) + _octets(dn.encode("utf-8")) + _octets(password, tag=0x80)
-    return _tlv(0x60, content)
+    content = _integer(3) + octets(dn.encode("utf-8")) + octets(password, tag=0x80)
+    return tlv(0x60, content)
 
 
 def _send(conn: Any, operation: bytes, request: dict[str, Any]) -> int:
@@ -99,7 +70,7 @@ def _send(conn: Any, operation: bytes, request: dict[str, Any]) -> int:
         raise OSError("the connection is closed")
     message_id = int(conn.server.next_message_id())
     outstanding[message_id] = request  # ldap3 reads answers only for outstanding ids
-    conn.socket.sendall(_tlv(0x30, _integer(message_id) + operation))
+    conn.socket.sendall(tlv(0x30, _integer(message_id) + operation))
     return message_id
 
 

@@ -20,15 +20,15 @@ with warnings.catch_warnings():
 
 from konnect.config.errors import ConfigError
 from konnect.crypto import public_subject
-from konnect.identity.ldap import LdapBackend, wire
+from konnect.identity.ldap import LdapBackend, filters, wire
 from konnect.identity.ldap.entries import (
     Entry,
-    escape_filter_value,
     group_names,
     parse_sub_attributes,
     subject_of,
     unique_id,
 )
+from konnect.identity.ldap.filters import escape_filter_value
 from konnect.identity.ldap.settings import LdapSettings, ServerAddress, load_ldap_settings
 
 BASE = {"LDAP_URI": "ldap://ldap.example.com", "LDAP_BASEDN": "dc=example,dc=com"}
@@ -62,7 +62,7 @@ def ldap3_message(kind: str, request: object) -> bytes:
 
 
 def our_message(operation: bytes) -> bytes:
-    return wire._tlv(0x30, wire._integer(300) + operation)
+    return wire.tlv(0x30, wire._integer(300) + operation)
 
 
 @pytest.mark.parametrize(
@@ -89,9 +89,9 @@ def test_login_search_is_byte_for_byte_what_ldap3_sends_for_the_escaped_filter(
         True,
         True,
     )
-    ber_filter = wire.and_filter(
-        wire.compiled_filter("(objectClass=inetOrgPerson)"),
-        wire.equality_filter(attributes, value),
+    ber_filter = filters.and_filter(
+        filters.compiled_filter("(objectClass=inetOrgPerson)"),
+        filters.equality_filter(attributes, value),
     )
     ours = wire.search_request("dc=example,dc=com", "sub", ber_filter, names, 2, 10)
     assert our_message(ours) == ldap3_message("searchRequest", theirs)
@@ -106,7 +106,7 @@ def test_bind_request_is_byte_for_byte_what_ldap3_sends() -> None:
 
 def test_malformed_filters_are_refused_at_startup() -> None:
     with pytest.raises(ValueError, match="filter"):
-        wire.compiled_filter("(&(objectClass=person)(uid=x)")
+        filters.compiled_filter("(&(objectClass=person)(uid=x)")
     with pytest.raises(ConfigError, match="LDAP_FILTER"):
         LdapBackend(settings(LDAP_FILTER="(uid=x)(cn=y)"))
 
