@@ -119,7 +119,7 @@ def _konnect_files(folder: Path, key_dir: Path, port: int) -> Path:
     (folder / "konnectd-identifier-scopes.yaml").write_text(SCOPES)
     web = folder / "kopano-konnect"
     web.mkdir()
-    (web / "identifier-webapp").symlink_to(ROOT / "identifier_ui")
+    (web / "identifier-webapp").symlink_to(ROOT / "konnect" / "identifier_ui")
     closed = free_port()
     cfg = folder / "konnectd.cfg"
     cfg.write_text(
@@ -180,6 +180,7 @@ def test_konnects_configuration_starts_unchanged(tmp_path: Path, key_dir: Path) 
         [sys.executable, "-m", "konnect", "serve", "--config", str(cfg)],
         env=env,
         stderr=subprocess.PIPE,
+        cwd=tmp_path,  # the state file goes to the default data folder of the working directory
     )
     try:
         wait_until_healthy(url, process)

@@ -150,7 +150,7 @@ def test_an_unusable_invitation_gets_a_clear_page_in_every_language(
     )
     server = server_factory(jitsi_conf=tmp_path / "jitsi.yaml")
     catalog = json.loads(
-        (ROOT / "identifier_ui" / "static" / "i18n" / f"{language}.json").read_text()
+        (ROOT / "konnect" / "identifier_ui" / "static" / "i18n" / f"{language}.json").read_text()
     )
     page, watch = open_page(server, locale=language)
     watch.expect_status(400)
