@@ -64,7 +64,10 @@ class Konnectd:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         status = self.process.wait(timeout=30)
-        assert "Traceback" not in self.log_text(), self.log_text()
+        text = self.log_text()
+        # uvicorn logs the requests it cancels after --shutdown-timeout with their traceback.
+        if "timeout graceful shutdown exceeded" not in text:
+            assert "Traceback" not in text, text
         return status
 
 
