@@ -39,6 +39,8 @@ log = logging.getLogger("konnect")
 HEAD_TIMEOUT = 10.0
 #: Seconds an idle connection stays open between requests.
 KEEP_ALIVE_TIMEOUT = 5
+#: Seconds an idle connection stays open once the server stops, for a request already sent.
+SHUTDOWN_LINGER = 0.5
 
 _LOG_LEVELS = {
     "panic": logging.CRITICAL,
@@ -105,6 +107,31 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
+class KonnectProtocol(HeadDeadlineProtocol):
+    """The head deadline, and a shutdown that answers what a client already sent.
+
+    uvicorn closes every connection without a request in progress as soon as it stops, so a
+    request a client sent at that moment on a kept-alive connection (or whose head was still
+    arriving) is lost. Instead such a connection lingers a moment: a request arriving is still
+    answered, with `Connection: close`.
+    """
+
+    _stopping = False
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self._stopping and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def shutdown(self) -> None:
+        self._stopping = True
+        if self.cycle is not None and not self.cycle.response_complete:
+            super().shutdown()
+            return
+        self._stop_waiting()
+        self._head_deadline = self.loop.call_later(SHUTDOWN_LINGER, self._head_too_slow)
+
+
 def uvicorn_config(
     app: ASGIApp, host: str, port: int, shutdown_timeout: int = 10
 ) -> uvicorn.Config:
@@ -112,7 +139,7 @@ def uvicorn_config(
         app,
         host=host,
         port=port,
-        http=HeadDeadlineProtocol,
+        http=KonnectProtocol,
         timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
         log_level="warning",
         access_log=False,
@@ -159,6 +186,9 @@ def _serve_workers(app: ReloadingApp, config: uvicorn.Config, count: int) -> int
     ]
     for worker in workers:
         worker.start()
+    # Only the workers listen: once they all stopped, new connections are refused instead of
+    # waiting in a backlog no one accepts from.
+    sock.close()
     stopping = False
 
     def tell_workers(signum: int) -> None:
@@ -182,7 +212,6 @@ def _serve_workers(app: ReloadingApp, config: uvicorn.Config, count: int) -> int
                 log.error("worker %s exited with %s: stopping", worker.pid, worker.exitcode)
                 failed = True
                 stop(signal.SIGTERM, None)
-    sock.close()
     return 1 if failed else 0
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
-from tests.reload.conftest import Konnectd
+from tests.reload.conftest import Konnectd, signed_in_browser, silent_code
 
 BODY = b"grant_type=authorization_code&code=unknown&redirect_uri=http%3A%2F%2F127.0.0.1%3A9999%2Fcb"
 
@@ -74,3 +78,52 @@ def test_shutdown_timeout_bounds_the_wait(start_konnectd: Callable[..., Konnectd
     finally:
         stuck.close()
     assert "timeout graceful shutdown exceeded" in server.log_text()
+
+
+def test_a_request_sent_on_a_kept_alive_connection_at_sigterm_is_answered(
+    start_konnectd: Callable[..., Konnectd],
+) -> None:
+    server = start_konnectd()
+    address = urlsplit(server.url)
+    request = f"GET /health-check HTTP/1.1\r\nHost: {address.netloc}\r\n\r\n".encode()
+    with socket.create_connection((address.hostname or "", address.port or 0), 20) as sock:
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        server.process.terminate()
+        time.sleep(0.1)  # the server is stopping; the client does not know yet
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    assert b"connection: close" in answer.lower()
+
+
+def test_sigterm_under_load_drops_no_request_it_received(
+    start_konnectd: Callable[..., Konnectd],
+) -> None:
+    server = start_konnectd()
+    stop = threading.Event()
+
+    def load(client: httpx.Client) -> list[str]:
+        failures = []
+        while not stop.is_set():
+            try:
+                if silent_code(client) is None:
+                    failures.append("no code")
+            except httpx.ConnectError:
+                pass  # refused: the server stopped listening, nothing was sent
+            except httpx.HTTPError as error:
+                failures.append(repr(error))
+        return failures
+
+    with contextlib.ExitStack() as stack:
+        browsers = [stack.enter_context(signed_in_browser(server.url)) for _ in range(8)]
+        with ThreadPoolExecutor(len(browsers)) as pool:
+            running = [pool.submit(load, client) for client in browsers]
+            time.sleep(1)
+            server.process.terminate()
+            server.process.wait(timeout=20)
+            stop.set()
+            failures = [future.result(timeout=30) for future in running]
+    assert failures == [[]] * len(browsers)
