@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +15,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.flows.test_bad_input import code_request
 from tests.reload.conftest import Konnectd, signed_in_browser, silent_code
 
 NEW_CLIENT = {
@@ -22,6 +25,15 @@ NEW_CLIENT = {
     "application_type": "native",
     "redirect_uris": ["http://127.0.0.1:9999/cb"],
 }
+
+
+def redeem(url: str, code: str | None) -> str:
+    assert code is not None
+    tokens = httpx.post(
+        url + "/konnect/v1/token", data=code_request(code), auth=("trusted-app", "trusted-secret")
+    )
+    assert tokens.status_code == 200, tokens.text
+    return str(tokens.json()["access_token"])
 
 
 def change_registry(config_dir: Path, *, add: list[dict[str, object]], remove: set[str]) -> None:
@@ -41,11 +53,16 @@ def test_reload_adds_and_removes_clients_and_keeps_sessions(
 ) -> None:
     server = start_konnectd(workers)
     with signed_in_browser(server.url) as client:
-        assert silent_code(client, "public-app") is None  # consent needed, but a known client
         assert silent_code(client, "new-app") is None
+        access_token = redeem(server.url, silent_code(client))
         change_registry(config_dir, add=[NEW_CLIENT], remove={"legacy-app"})
         server.reload()
         assert "configuration reloaded" in server.log_text()
+        userinfo = httpx.get(
+            server.url + "/konnect/v1/userinfo",
+            headers={"Authorization": "Bearer " + access_token},
+        )
+        assert userinfo.status_code == 200, "a token issued before the reload was refused"
         for _ in range(4):  # every worker
             assert silent_code(client) is not None, "the session ended"
             assert silent_code(client, "new-app") is not None, "the new client is unknown"
@@ -127,3 +144,16 @@ def _run_load_while_reloading(
             server.reload()
         stop.set()
         return [future.result(timeout=30) for future in running]
+
+
+def test_reload_command_signals_only_a_konnectd_server() -> None:
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        command = [sys.executable, "-m", "konnect", "reload", "--pid", str(other.pid)]
+        refused = subprocess.run(command, check=False, capture_output=True, timeout=20)
+        assert refused.returncode == 1
+        assert b"is not a running `konnectd serve`" in refused.stderr
+        assert other.poll() is None, "the other process got the signal"
+    finally:
+        other.kill()
+        other.wait()
