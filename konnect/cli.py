@@ -1,4 +1,5 @@
-"""The `konnectd` command: serve, users, utils (jwk-from-pem, hash-password), healthcheck, version.
+"""The `konnectd` command: serve, reload, users, utils (jwk-from-pem, hash-password), healthcheck,
+version.
 
 main() is the one place that reads the process environment; it hands it to the loaders.
 """
@@ -10,6 +11,7 @@ import getpass
 import json
 import os
 import platform
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,6 +27,7 @@ USAGE = """usage: konnectd <command> [args...]
 
 commands:
   serve [flags] <identity-manager> [args]   run the OpenID Connect provider
+  reload [--pid PID]                        make a running konnectd re-read its files
   users [--file FILE] add|passwd|disable|enable|list
                                             manage the users file (prompts for passwords)
   utils jwk-from-pem [--kid K] [--use U] [--yaml] FILE
@@ -63,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     commands: dict[str, Callable[[list[str], Mapping[str, str]], int]] = {
         "serve": _serve,
+        "reload": _reload,
         "users": _users,
         "utils": _utils,
         "healthcheck": _healthcheck,
@@ -102,6 +106,47 @@ def _serve(args: list[str], environ: Mapping[str, str]) -> int:
 def _asks_for_help(args: Sequence[str]) -> bool:
     before_separator = args[: args.index("--")] if "--" in args else args
     return any(arg in ("-h", "--help") for arg in before_separator)
+
+
+# -- reload -------------------------------------------------------------------------------
+
+
+def _reload(args: list[str], environ: Mapping[str, str]) -> int:
+    parser = _Parser(
+        prog="konnectd reload",
+        description="Send SIGHUP to a running konnectd, which then re-reads its client registry, "
+        "scopes, Jitsi servers and validation keys; a broken file is logged and the running "
+        "configuration stays. Its log says whether the reload worked.",
+    )
+    parser.add_argument(
+        "--pid",
+        type=int,
+        default=1,
+        help="process id of `konnectd serve` (default: 1, the server in a container)",
+    )
+    pid = parser.parse_args(args).pid
+    if not _is_konnectd_serve(pid):
+        print(
+            f"konnectd: process {pid} is not a running `konnectd serve` (name it with --pid)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except OSError as error:
+        print(f"konnectd: cannot signal process {pid}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"reload requested from process {pid}")
+    return 0
+
+
+def _is_konnectd_serve(pid: int) -> bool:
+    """Whether `pid` runs `konnectd serve`: a SIGHUP would end or disturb any other process."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"serve" in words and any(b"konnect" in word for word in words)
 
 
 # -- users --------------------------------------------------------------------------------

@@ -99,6 +99,7 @@ class Settings:
     state_store: str = "sqlite"
     data_dir: Path = Path("data")
     workers: int = 1
+    shutdown_timeout: int = 10
     identity_manager: str = "users"
     identity_manager_args: tuple[str, ...] = ()
     users_file: Path | None = None

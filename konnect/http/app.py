@@ -7,8 +7,9 @@ import ipaddress
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,6 +28,7 @@ from konnect.http.errors import http_exception, unexpected
 from konnect.http.fastpath import FastPath, Prebuilt
 from konnect.http.konnect_paths import konnect_path_routes
 from konnect.http.middleware import RequestLimits, WatchCaller
+from konnect.http.reload import ReloadingApp
 from konnect.identifier import ThrottleLimits, build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
 from konnect.identity import IdentityBackend, create_backend
@@ -38,6 +40,7 @@ from konnect.keys import (
     load_signing_keys,
     load_validation_keys,
 )
+from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
 from konnect.oidc.provider import GuestPolicy, Provider
@@ -66,7 +69,14 @@ class Overrides:
     store: StateStore | None = None
 
 
-def build_keys(settings: Settings) -> KeySet:
+def build_signing_keys(settings: Settings) -> list[SigningKey]:
+    if settings.signing_private_keys:
+        return load_signing_keys(settings.signing_private_keys, settings.signing_kid)
+    return [_generated_key(settings)]
+
+
+def build_keys(settings: Settings, signers: Sequence[SigningKey]) -> KeySet:
+    """The key set: the given signing keys and the validation keys read now."""
     validation, warnings = (
         load_validation_keys(settings.validation_keys_path)
         if settings.validation_keys_path
@@ -74,10 +84,6 @@ def build_keys(settings: Settings) -> KeySet:
     )
     for warning in warnings:
         log.warning("%s", warning)
-    if settings.signing_private_keys:
-        signers = load_signing_keys(settings.signing_private_keys, settings.signing_kid)
-    else:
-        signers = [_generated_key(settings)]
     keys = KeySet(signers, validation, settings.signing_method)
     for warning in keys.warnings:
         log.warning("%s", warning)
@@ -163,18 +169,50 @@ def _unsignable_clients(keys: KeySet, clients: ClientRegistry) -> list[str]:
     ]
 
 
-def build_provider(settings: Settings, overrides: Overrides) -> Provider:
-    endpoints = Endpoints(
-        settings.issuer, settings.uri_base_path, settings.sign_in_uri, settings.signed_out_uri
+@dataclass(frozen=True)
+class Kept:
+    """What a reload keeps: the signing keys and the secret that issued tokens and browser
+    sessions depend on, the state, the identity backend and the open connections."""
+
+    signing_keys: Sequence[SigningKey]
+    sealer: Sealer
+    store: StateStore
+    backend: IdentityBackend
+    http: Outgoing
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    signing_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")
     )
-    collected = _Problems()
-    keys = collected.attempt(lambda: build_keys(settings))
+
+
+def build_kept(settings: Settings, overrides: Overrides, collected: _Problems) -> Kept | None:
+    """The parts built once per process; None when one of them failed (problems collected)."""
+    signers = collected.attempt(lambda: build_signing_keys(settings))
     store = overrides.store or collected.attempt(lambda: build_store(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))
     backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
+    if signers is None or store is None or sealer is None or backend is None:
+        return None
+    http = Outgoing(
+        verify=not settings.insecure,
+        allowed_networks=settings.outgoing_allowed_networks,
+        clock=overrides.clock,
+    )
+    return Kept(signers, sealer, store, backend, http)
+
+
+def build_provider(
+    settings: Settings, overrides: Overrides, kept: Kept | None, collected: _Problems
+) -> Provider:
+    """The provider around `kept` with the client registry, scopes and validation keys read
+    now; raises ConfigError with every problem collected so far."""
+    endpoints = Endpoints(
+        settings.issuer, settings.uri_base_path, settings.sign_in_uri, settings.signed_out_uri
+    )
+    keys = kept and collected.attempt(lambda: build_keys(settings, kept.signing_keys))
     dynamic = (
-        DynamicClients(sealer, overrides.clock, settings.dynamic_client_secret_expiration)
-        if sealer and settings.allow_dynamic_client_registration
+        DynamicClients(kept.sealer, overrides.clock, settings.dynamic_client_secret_expiration)
+        if kept and settings.allow_dynamic_client_registration
         else None
     )
     clients = collected.attempt(
@@ -189,7 +227,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     scopes = collected.attempt(
         lambda: build_catalog(
             settings.identifier_scopes_conf,
-            backend.scopes if backend else (),
+            kept.backend.scopes if kept else (),
             settings.allowed_scopes,
         )
     )
@@ -199,15 +237,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         log.warning("%s", warning)
     _warn_without_registry(settings)
     # `is None`: an empty client registry (no registry file) is fine, though falsy.
-    if (
-        collected.problems
-        or keys is None
-        or sealer is None
-        or backend is None
-        or clients is None
-        or scopes is None
-        or store is None
-    ):
+    if collected.problems or not kept or not keys or clients is None or scopes is None:
         raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
         access_token=settings.access_token_expiration,
@@ -221,22 +251,20 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         keys=keys,
         clients=clients,
         scopes=scopes,
-        backend=backend,
-        store=store,
-        tokens=TokenIssuer(keys, sealer, settings.issuer, lifetimes, overrides.clock),
+        backend=kept.backend,
+        store=kept.store,
+        tokens=TokenIssuer(keys, kept.sealer, settings.issuer, lifetimes, overrides.clock),
         cookies=BrowserCookies(
-            sealer,
+            kept.sealer,
             CookiePolicy(endpoints.secure),
             endpoints,
             SessionLifetime(settings.session_max_age, settings.session_idle_timeout),
         ),
         clock=overrides.clock,
         log=log,
-        http=Outgoing(
-            verify=not settings.insecure,
-            allowed_networks=settings.outgoing_allowed_networks,
-            clock=overrides.clock,
-        ),
+        http=kept.http,
+        background=kept.background,
+        signing_pool=kept.signing_pool,
         trusted_proxies=tuple(
             ipaddress.ip_network(value, strict=False) for value in settings.trusted_proxies
         ),
@@ -269,11 +297,28 @@ def _log_files_in_use(settings: Settings) -> None:
                 log.info("%s: %s", what, path)
 
 
-def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIApp:
+def create_app(settings: Settings, overrides: Overrides | None = None) -> ReloadingApp:
+    """The app for `settings`; its `reload()` reads the registry, scopes, validation keys and
+    Jitsi servers again and swaps them in whole, keeping what `Kept` holds."""
     for warning in settings.warnings:
         log.warning("%s", warning)
     _log_files_in_use(settings)
-    provider = build_provider(settings, overrides or Overrides())
+    chosen = overrides or Overrides()
+    collected = _Problems()
+    kept = build_kept(settings, chosen, collected)
+    first = _assemble(settings, chosen, kept, collected)
+
+    def rebuild() -> ASGIApp:
+        return _assemble(settings, chosen, kept, _Problems())
+
+    return ReloadingApp(first, rebuild)
+
+
+def _assemble(
+    settings: Settings, overrides: Overrides, kept: Kept | None, collected: _Problems
+) -> ASGIApp:
+    provider = build_provider(settings, overrides, kept, collected)
+    assert kept is not None  # build_provider raised otherwise
     webapp = build_webapp(
         provider,
         settings.identifier_client_path,
@@ -290,7 +335,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         ),
         *webapp.routes(),
         *konnect_path_routes(settings, provider.endpoints),
-        *jitsi_routes(settings, provider, webapp.error_response),
+        *jitsi_routes(settings, provider, webapp.error_response, kept.sealer),
     ]
 
     @contextlib.asynccontextmanager

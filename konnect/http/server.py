@@ -4,12 +4,17 @@ With `--workers N` the parent builds the app once (so generated keys and secrets
 binds the socket, and forks N workers that serve it; it stops them all on SIGTERM/SIGINT and
 when any one of them dies, so a process manager can restart the whole service.
 
+SIGHUP reloads the files a running server may re-read (see `create_app`); the parent passes it
+on to every worker. SIGTERM stops accepting connections and lets the requests in flight finish,
+for at most `--shutdown-timeout` seconds.
+
 A connection must bring each request's head within HEAD_TIMEOUT seconds, counted from its
 opening or from the previous answer, so slow or idle connections (slowloris) are closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
@@ -26,6 +31,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
 from konnect.http.app import create_app
+from konnect.http.reload import ReloadingApp
 
 log = logging.getLogger("konnect")
 
@@ -33,6 +39,8 @@ log = logging.getLogger("konnect")
 HEAD_TIMEOUT = 10.0
 #: Seconds an idle connection stays open between requests.
 KEEP_ALIVE_TIMEOUT = 5
+#: Seconds an idle connection stays open once the server stops, for a request already sent.
+SHUTDOWN_LINGER = 0.5
 
 _LOG_LEVELS = {
     "panic": logging.CRITICAL,
@@ -99,18 +107,45 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+class KonnectProtocol(HeadDeadlineProtocol):
+    """The head deadline, and a shutdown that answers what a client already sent.
+
+    uvicorn closes every connection without a request in progress as soon as it stops, so a
+    request a client sent at that moment on a kept-alive connection (or whose head was still
+    arriving) is lost. Instead such a connection lingers a moment: a request arriving is still
+    answered, with `Connection: close`.
+    """
+
+    _stopping = False
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self._stopping and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def shutdown(self) -> None:
+        self._stopping = True
+        if self.cycle is not None and not self.cycle.response_complete:
+            super().shutdown()
+            return
+        self._stop_waiting()
+        self._head_deadline = self.loop.call_later(SHUTDOWN_LINGER, self._head_too_slow)
+
+
+def uvicorn_config(
+    app: ASGIApp, host: str, port: int, shutdown_timeout: int = 10
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
         port=port,
-        http=HeadDeadlineProtocol,
+        http=KonnectProtocol,
         timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
         log_level="warning",
         access_log=False,
         proxy_headers=False,
         server_header=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=shutdown_timeout,
         backlog=4096,
     )
 
@@ -125,29 +160,48 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(app: ASGIApp, host: str, port: int, sock: socket.socket) -> None:
+class ReloadingServer(uvicorn.Server):
+    """uvicorn's server that reloads the app's files on SIGHUP once it serves."""
+
+    def __init__(self, config: uvicorn.Config, app: ReloadingApp) -> None:
+        super().__init__(config)
+        self.reloading_app = app
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, self.reloading_app.reload_soon)
+
+
+def _worker(app: ReloadingApp, config: uvicorn.Config, sock: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    uvicorn.Server(uvicorn_config(app, host, port)).run(sockets=[sock])
+    ReloadingServer(config, app).run(sockets=[sock])
 
 
-def _serve_workers(app: ASGIApp, host: str, port: int, count: int) -> int:
-    sock = _bind(host, port)
+def _serve_workers(app: ReloadingApp, config: uvicorn.Config, count: int) -> int:
+    sock = _bind(config.host, config.port)
     context = multiprocessing.get_context("fork")
     workers = [
-        context.Process(target=_worker, args=(app, host, port, sock), daemon=True)
-        for _ in range(count)
+        context.Process(target=_worker, args=(app, config, sock), daemon=True) for _ in range(count)
     ]
     for worker in workers:
         worker.start()
+    # Only the workers listen: once they all stopped, new connections are refused instead of
+    # waiting in a backlog no one accepts from.
+    sock.close()
     stopping = False
+
+    def tell_workers(signum: int) -> None:
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                os.kill(worker.pid, signum)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
-        for worker in workers:
-            if worker.is_alive() and worker.pid is not None:
-                os.kill(worker.pid, signal.SIGTERM)
+        tell_workers(signal.SIGTERM)
 
+    signal.signal(signal.SIGHUP, lambda signum, frame: tell_workers(signal.SIGHUP))
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     failed = False
@@ -158,12 +212,13 @@ def _serve_workers(app: ASGIApp, host: str, port: int, count: int) -> int:
                 log.error("worker %s exited with %s: stopping", worker.pid, worker.exitcode)
                 failed = True
                 stop(signal.SIGTERM, None)
-    sock.close()
     return 1 if failed else 0
 
 
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
+    # Until the server can reload, a SIGHUP must not end the process (its default action).
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         app = create_app(settings)
     except ConfigError as error:
@@ -173,14 +228,16 @@ def serve(settings: Settings) -> int:
         return 2
     host, port = split_listen(settings.listen)
     log.info(
-        "konnect listening on http://%s:%d (%d worker%s), issuer %s",
+        "konnect listening on http://%s:%d (%d worker%s, pid %d), issuer %s",
         host,
         port,
         settings.workers,
         "" if settings.workers == 1 else "s",
+        os.getpid(),
         settings.issuer,
     )
+    config = uvicorn_config(app, host, port, settings.shutdown_timeout)
     if settings.workers > 1:
-        return _serve_workers(app, host, port, settings.workers)
-    uvicorn.Server(uvicorn_config(app, host, port)).run()
+        return _serve_workers(app, config, settings.workers)
+    ReloadingServer(config, app).run()
     return 0

@@ -1,4 +1,4 @@
-"""Wiring: the Jitsi issuer's routes, built from the servers file once at startup."""
+"""Wiring: the Jitsi issuer's routes, built from the servers file at startup and on reload."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from starlette.routing import Route
 
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
-from konnect.crypto import Sealer, load_secret
+from konnect.crypto import Sealer
 from konnect.jitsi.config import ASAP_ALGORITHM, load_jitsi_servers
 from konnect.jitsi.endpoints import JitsiIssuer
 from konnect.jitsi.invite_endpoints import InvitationApi
@@ -14,8 +14,11 @@ from konnect.oidc.endpoints import ErrorPage
 from konnect.oidc.provider import Provider
 
 
-def jitsi_routes(settings: Settings, provider: Provider, error_page: ErrorPage) -> list[Route]:
-    """The Jitsi issuer's routes for the servers file `settings.jitsi_conf` (none without).
+def jitsi_routes(
+    settings: Settings, provider: Provider, error_page: ErrorPage, sealer: Sealer
+) -> list[Route]:
+    """The Jitsi issuer's routes for the servers file `settings.jitsi_conf` (none without);
+    invitations are sealed with `sealer`, the cookies' one.
 
     Raises ConfigError for problems in the file, or ASAP without an RSA signing key.
     """
@@ -32,7 +35,5 @@ def jitsi_routes(settings: Settings, provider: Provider, error_page: ErrorPage) 
         )
     for warning in config.warnings:
         provider.log.warning("%s", warning)
-    # The same secret as the cookies (random per start when none is configured).
-    sealer = Sealer(load_secret(settings.encryption_secret)[0])
     issuer = JitsiIssuer(provider, config, error_page)
     return [*issuer.routes(), *InvitationApi(issuer, sealer).routes()]

@@ -1,4 +1,5 @@
-"""The provider's live parts, built once by the composition root and passed to endpoints."""
+"""The provider's live parts, built by the composition root at startup and again on each reload
+(around the parts a reload keeps), and passed to endpoints."""
 
 from __future__ import annotations
 
