@@ -107,6 +107,20 @@ def _destination(redirect_uri: str) -> str:
     return f"{parts.scheme}://{host}" if host else f"{parts.scheme}:"
 
 
+def new_logon(provider: Provider, user: User) -> Logon:
+    """A new sign-in session for `user`, signed in now with the identity backend."""
+    now = provider.now()
+    return Logon(
+        subject=user.subject,
+        username=user.username,
+        display_name=display_name(user),
+        provider=provider.backend.name,
+        logon_time=now,
+        session_id=random_string(32),
+        last_seen=now,
+    )
+
+
 def _error(error: OAuthError) -> Response:
     return json_response(error.as_dict(), error.status, _HEADERS)
 
@@ -213,19 +227,7 @@ class IdentifierApi:
             raise OAuthError(
                 "temporarily_unavailable", "sign-in is temporarily unavailable"
             ) from None
-        return None if user is None else self._new_logon(user)
-
-    def _new_logon(self, user: User) -> Logon:
-        now = self.provider.now()
-        return Logon(
-            subject=user.subject,
-            username=user.username,
-            display_name=display_name(user),
-            provider=self.provider.backend.name,
-            logon_time=now,
-            session_id=random_string(32),
-            last_seen=now,
-        )
+        return None if user is None else new_logon(self.provider, user)
 
     # -- logon ----------------------------------------------------------------------------------
     async def logon(self, request: Request) -> Response:
@@ -284,7 +286,7 @@ class IdentifierApi:
         if mode != "1" or not password:
             return None
         user = await self._password_logon(request, username, password)
-        return None if user is None else self._new_logon(user)
+        return None if user is None else new_logon(self.provider, user)
 
     async def _password_logon(self, request: Request, username: str, password: str) -> User | None:
         """Check the password, its attempt counted first (see `throttle`)."""
