@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
+from konnect.authorities import Authorities
 from konnect.clients import ClientRegistry, load_registry
 from konnect.clients.dynamic import DynamicClients
 from konnect.config.errors import ConfigError
@@ -274,11 +275,13 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         log.warning("%s", warning)
     _log_files_in_use(settings)
     provider = build_provider(settings, overrides or Overrides())
+    authorities = Authorities(provider, Sealer(load_secret(settings.encryption_secret)[0]))
     webapp = build_webapp(
         provider,
         settings.identifier_client_path,
         disabled=settings.disable_identifier_client,
         branding=Branding.from_settings(settings),
+        authorities=authorities.buttons(),
     )
     routes = [
         *provider_routes(provider, webapp.error_response),
@@ -288,6 +291,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
                 settings.sign_in_attempts_per_user, settings.sign_in_attempts_per_address
             ),
         ),
+        *authorities.routes(webapp.error_response, webapp.page),
         *webapp.routes(),
         *konnect_path_routes(settings, provider.endpoints),
         *jitsi_routes(settings, provider, webapp.error_response),

@@ -1,0 +1,156 @@
+"""The upstream sign-in routes: start, the upstream's callback, and (with a default
+authority) the sign-in page that goes straight to it.
+
+Errors after the authorization request's client is verified go back to it as an OAuth error;
+before that, and for an answer no browser here waits for, they are shown as a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from konnect.authorities.flow import CallbackRefused, RoundTrip
+from konnect.authorities.upstream import Upstream
+from konnect.clients import ClientLookupError
+from konnect.identifier.api import new_logon
+from konnect.oidc.authorize.request import error_mode, with_redirect_uri
+from konnect.oidc.authorize.respond import error_redirect
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.responses import NO_CACHE, NO_STORE, apply_cookies, form_post_page, query_params
+from konnect.oidc.signin_sessions import current_logon
+from konnect.state import StateStoreUnavailable
+
+ErrorPage = Callable[[Request, OAuthError], Response]
+Page = Callable[[Request], Awaitable[Response]]
+#: The sign-in page goes to the default authority for these flows (Konnect's rule).
+SKIPPING_FLOWS = ("", "oidc", "oauth")
+_HEADERS = {**NO_CACHE, **NO_STORE}
+
+
+class AuthorityRoutes:
+    def __init__(self, round_trip: RoundTrip, error_page: ErrorPage) -> None:
+        self.round_trip = round_trip
+        self.provider = round_trip.provider
+        self.error_page = error_page
+
+    def chosen(self, params: Mapping[str, str]) -> Upstream | None:
+        """The authority the request names, else the default one."""
+        upstreams = self.round_trip.upstreams
+        if "authority" in params:
+            return upstreams.get(params["authority"])
+        return next((item for item in upstreams.values() if item.settings.default), None)
+
+    async def start(self, request: Request) -> Response:
+        try:
+            params = query_params(request)
+        except OAuthError as error:
+            return self.error_page(request, error)
+        upstream = self.chosen(params)
+        authorize_request = {key: value for key, value in params.items() if key != "authority"}
+        if upstream is None:
+            return self.error_page(request, OAuthError("invalid_request", "unknown authority"))
+        try:
+            location, cookie = await self.round_trip.start(upstream, authorize_request)
+        except OAuthError as error:
+            return await self._refused(request, authorize_request, error)
+        response = RedirectResponse(location, 302, headers=_HEADERS)
+        apply_cookies(response, [cookie], self.provider.cookies.policy)
+        return response
+
+    async def callback(self, request: Request) -> Response:
+        try:
+            answer = query_params(request)
+            pending = self.round_trip.pending(answer, request.cookies)
+        except (OAuthError, CallbackRefused) as exc:
+            self.provider.log.info("upstream answer refused: %s", exc)
+            error = OAuthError("invalid_request", "this sign-in was not started in this browser")
+            return self.error_page(request, error)
+        cookies = self.provider.cookies
+        try:
+            user = await self.round_trip.finish(pending, answer)
+        except StateStoreUnavailable as exc:
+            self.provider.log.error("upstream sign-in refused, state store unavailable: %s", exc)
+            error = OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable")
+            response = await self._refused(request, pending.request, error)
+        except OAuthError as error:
+            response = await self._refused(request, pending.request, error)
+        else:
+            location = (
+                self.provider.endpoints.signin_page + "?" + urlencode(_signed_in(pending.request))
+            )
+            response = RedirectResponse(location, 302, headers=_HEADERS)
+            logon = new_logon(self.provider, user)
+            apply_cookies(
+                response, [cookies.logon(logon), cookies.delete_browser_state()], cookies.policy
+            )
+        apply_cookies(response, [self.round_trip.forget(pending.state)], cookies.policy)
+        return response
+
+    async def _refused(
+        self, request: Request, params: Mapping[str, str], error: OAuthError
+    ) -> Response:
+        """The error to the relying party when its registration is verified, else a page."""
+        self.provider.log.info("upstream sign-in refused: %s (%s)", error, error.detail)
+        try:
+            params = await with_redirect_uri(self.provider, params)
+            redirect_uri = params.get("redirect_uri", "")
+            client = self.provider.clients.lookup(params.get("client_id", ""), redirect_uri)
+        except (OAuthError, ClientLookupError):
+            return self.error_page(request, error)
+        if not redirect_uri or not client.verified:
+            return self.error_page(request, error)
+        outcome = error_redirect(self.provider, params, error_mode(params), error)
+        if outcome.form_post is not None:
+            return form_post_page(outcome.location, outcome.form_post)
+        return RedirectResponse(outcome.location, 302, headers=_HEADERS)
+
+    def signin_page(self, page: Page) -> Page:
+        """The sign-in page, which sends a browser no one is signed in at to the default
+        authority (Konnect's `default: yes`)."""
+
+        async def handler(request: Request) -> Response:
+            params = dict(request.query_params)
+            if await self._goes_upstream(request, params):
+                location = self.round_trip.start_path + "?" + urlencode(params)
+                return RedirectResponse(location, 302, headers=_HEADERS)
+            return await page(request)
+
+        return handler
+
+    async def _goes_upstream(self, request: Request, params: Mapping[str, str]) -> bool:
+        if request.method != "GET" or params.get("flow", "") not in SKIPPING_FLOWS:
+            return False
+        if params.get("error") or self.chosen(params) is None:
+            return False
+        if "login" in params.get("prompt", "").split():
+            return True
+        try:
+            return await current_logon(self.provider, request.cookies) is None
+        except OAuthError:
+            return False
+
+    def routes(self, page: Page) -> list[Route]:
+        round_trip = self.round_trip
+        routes = [
+            Route(round_trip.start_path, self.start, methods=["GET"]),
+            Route(round_trip.callback_path, self.callback, methods=["GET"]),
+        ]
+        if self.chosen({}) is not None:
+            signin = self.provider.endpoints.signin_page
+            routes.append(Route(signin, self.signin_page(page), methods=["GET", "HEAD"]))
+        return routes
+
+
+def _signed_in(request: Mapping[str, str]) -> dict[str, str]:
+    """The authorization request to continue with: the user has just signed in, so a
+    prompt to sign in (again) or to pick an account is done."""
+    params = dict(request)
+    prompts = [p for p in params.pop("prompt", "").split() if p not in ("login", "select_account")]
+    if prompts:
+        params["prompt"] = " ".join(prompts)
+    return params

@@ -1,0 +1,47 @@
+"""An upstream that cannot be reached answers temporarily_unavailable at the relying party,
+and sign-in works again by itself once the upstream is back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+import httpx
+
+from konnect.authorities.upstream import RETRY_AFTER
+from konnect.http.app import Overrides
+from tests.authorities.conftest import Federation, follow, path_of
+from tests.authorities.test_authorities_signin import (
+    AUTHORIZE,
+    SIGNIN_PAGE,
+    error_at_client,
+    upstream_round_trip,
+)
+from tests.conftest import Clock, browser
+from tests.flows.test_bad_input import good_params
+
+START = "/signin/v1/identifier/oauth2/start"
+
+
+def through_start(client: httpx.Client, federation: Federation) -> httpx.Response:
+    response = client.get(AUTHORIZE + "?" + urlencode(good_params()))
+    location = str(response.url.join(response.headers["location"]))
+    return client.get(follow(client, location, federation.konnect.url + START))
+
+
+def test_an_unreachable_upstream_answers_temporarily_unavailable_and_recovers(
+    federation_factory: Callable[..., Federation],
+) -> None:
+    clock = Clock(time.time())
+    federation = federation_factory(overrides=Overrides(clock=clock))
+    federation.upstream.stop()
+    with browser(federation.konnect.url) as client:
+        refused = error_at_client(through_start(client, federation))
+    assert refused["error"] == ["temporarily_unavailable"]
+    assert refused["state"] == ["st"]
+    federation.upstream.start()
+    clock.advance(RETRY_AFTER + 1)
+    with browser(federation.konnect.url) as client:
+        back = upstream_round_trip(client, federation)
+        assert path_of(back.headers["location"]) == SIGNIN_PAGE
