@@ -1,6 +1,9 @@
 """The upstream sign-in routes: start, the upstream's callback, and (with a default
 authority) the sign-in page that goes straight to it.
 
+After the callback the browser goes back to the authorization endpoint (the sign-in cookie
+is not sent to the sign-in page, which would go to the default authority again).
+
 Errors after the authorization request's client is verified go back to it as an OAuth error;
 before that, and for an answer no browser here waits for, they are shown as a page.
 """
@@ -80,16 +83,21 @@ class AuthorityRoutes:
         except OAuthError as error:
             response = await self._refused(request, pending.request, error)
         else:
-            location = (
-                self.provider.endpoints.signin_page + "?" + urlencode(_signed_in(pending.request))
-            )
-            response = RedirectResponse(location, 302, headers=_HEADERS)
+            response = RedirectResponse(self._onwards(pending.request), 302, headers=_HEADERS)
             logon = new_logon(self.provider, user)
             apply_cookies(
                 response, [cookies.logon(logon), cookies.delete_browser_state()], cookies.policy
             )
         apply_cookies(response, [self.round_trip.forget(pending.state)], cookies.policy)
         return response
+
+    def _onwards(self, request: Mapping[str, str]) -> str:
+        """Where a browser goes once signed in: back to the authorization request, which
+        asks for consent like after a password sign-in; without one, the welcome page."""
+        endpoints = self.provider.endpoints
+        if not request.get("client_id"):
+            return endpoints.signin_prefix + "/welcome"
+        return endpoints.authorize + "?" + urlencode(_signed_in(request))
 
     async def _refused(
         self, request: Request, params: Mapping[str, str], error: OAuthError
@@ -149,7 +157,7 @@ class AuthorityRoutes:
 def _signed_in(request: Mapping[str, str]) -> dict[str, str]:
     """The authorization request to continue with: the user has just signed in, so a
     prompt to sign in (again) or to pick an account is done."""
-    params = dict(request)
+    params = {key: value for key, value in request.items() if key != "flow"}
     prompts = [p for p in params.pop("prompt", "").split() if p not in ("login", "select_account")]
     if prompts:
         params["prompt"] = " ".join(prompts)

@@ -22,7 +22,7 @@ from tests.authorities.conftest import (
     follow,
     path_of,
 )
-from tests.authorities.test_authorities_signin import AUTHORIZE, SIGNIN_PAGE, error_at_client
+from tests.authorities.test_authorities_signin import AUTHORIZE, error_at_client
 from tests.conftest import browser
 from tests.flows.test_bad_input import good_params
 
@@ -120,7 +120,7 @@ def test_each_id_token_check_refuses_a_bad_token(
         state, nonce = pending_sign_in(client, federation)
         good = signed(upstream.key, claims(upstream, nonce, exp=now + 30, iat=now + 30))
         accepted = answer(client, state, good)  # within the leeway
-        assert path_of(accepted.headers["location"]) == SIGNIN_PAGE, accepted.text
+        assert path_of(accepted.headers["location"]) == AUTHORIZE, accepted.text
     with browser(federation.konnect.url) as client:
         # The same token in a later sign-in: its nonce belongs to the earlier one.
         state, _ = pending_sign_in(client, federation)

@@ -9,12 +9,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from tests.authorities.conftest import CALLBACK, Federation, authority_entry, follow, path_of
-from tests.conftest import api_headers, browser, sign_in
+from tests.conftest import browser, sign_in
 from tests.flows.test_bad_input import REDIRECT, good_params
 from tests.flows.test_consent_and_prompts import claims_of, exchange
 
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
-SIGNIN_PAGE = "/signin/v1/identifier"
 
 
 def upstream_round_trip(
@@ -30,13 +29,10 @@ def upstream_round_trip(
     return client.get(callback)
 
 
-def code_after_sign_in(client: httpx.Client, federation: Federation) -> str:
-    """Continue as the sign-in page does once signed in: hello, then authorize."""
-    konnect = federation.konnect.url
-    body = {"state": "h", "flow": "oidc", "client_id": "trusted-app", "redirect_uri": REDIRECT}
-    hello = client.post("/signin/v1/identifier/_/hello", json=body, headers=api_headers(konnect))
-    assert hello.status_code == 200, hello.text
-    answer = client.get(AUTHORIZE + "?" + urlencode(good_params(prompt="none")))
+def code_after_sign_in(client: httpx.Client, back: httpx.Response) -> str:
+    """Back at the authorization endpoint, signed in: the relying party gets its code."""
+    assert path_of(back.headers["location"]) == AUTHORIZE, back.text
+    answer = client.get(back.headers["location"])
     assert answer.headers["location"].startswith(REDIRECT), answer.headers["location"]
     return parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
 
@@ -55,10 +51,7 @@ def test_signing_in_upstream_gives_konnects_own_code_tokens_and_subject(
 ) -> None:
     federation = federation_factory()
     with browser(federation.konnect.url) as client:
-        back = upstream_round_trip(client, federation)
-        assert back.status_code == 302, back.text
-        assert path_of(back.headers["location"]) == SIGNIN_PAGE
-        code = code_after_sign_in(client, federation)
+        code = code_after_sign_in(client, upstream_round_trip(client, federation))
     tokens = exchange(federation.konnect, code)
     claims = claims_of(tokens["id_token"])
     assert claims["iss"] == federation.konnect.url
@@ -77,8 +70,7 @@ def test_an_alias_maps_the_upstream_name_to_the_local_user(
     federation = federation_factory()
     with browser(federation.konnect.url) as client:
         back = upstream_round_trip(client, federation, login_hint="brekke")
-        assert path_of(back.headers["location"]) == SIGNIN_PAGE
-        code = code_after_sign_in(client, federation)
+        code = code_after_sign_in(client, back)
     assert claims_of(exchange(federation.konnect, code)["id_token"])["sub"] == local_subject(
         federation
     )
@@ -102,7 +94,7 @@ def test_a_user_unknown_here_or_without_a_required_alias_is_refused_at_the_clien
         assert answer["state"] == ["st"]
     with browser(federation.konnect.url) as client:
         back = upstream_round_trip(client, federation, login_hint="brekke")
-        assert path_of(back.headers["location"]) == SIGNIN_PAGE
+        assert path_of(back.headers["location"]) == AUTHORIZE
 
 
 def test_a_replayed_answer_is_refused(federation_factory: Callable[..., Federation]) -> None:
@@ -114,7 +106,7 @@ def test_a_replayed_answer_is_refused(federation_factory: Callable[..., Federati
             client, str(response.url.join(response.headers["location"])), konnect + CALLBACK
         )
         kept = list(client.cookies.jar)
-        assert path_of(client.get(callback).headers["location"]) == SIGNIN_PAGE
+        assert path_of(client.get(callback).headers["location"]) == AUTHORIZE
     with browser(konnect) as replay:
         for cookie in kept:  # the answer and the cookie, copied before their use
             replay.cookies.jar.set_cookie(cookie)
