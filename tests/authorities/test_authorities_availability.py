@@ -8,8 +8,9 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 import httpx
+from joserfc.jwk import RSAKey
 
-from konnect.authorities.upstream import RETRY_AFTER
+from konnect.authorities.upstream import KEYS_RETRY_AFTER, RETRY_AFTER
 from konnect.http.app import Overrides
 from tests.authorities.conftest import Federation, follow, path_of
 from tests.authorities.test_authorities_signin import (
@@ -44,3 +45,20 @@ def test_an_unreachable_upstream_answers_temporarily_unavailable_and_recovers(
     with browser(federation.konnect.url) as client:
         back = upstream_round_trip(client, federation)
         assert path_of(back.headers["location"]) == AUTHORIZE, back.headers["location"]
+
+
+def test_a_rotated_upstream_key_is_fetched_when_a_token_names_it(
+    federation_factory: Callable[..., Federation],
+) -> None:
+    clock = Clock(time.time())
+    federation = federation_factory(overrides=Overrides(clock=clock))
+    with browser(federation.konnect.url) as client:
+        assert path_of(upstream_round_trip(client, federation).headers["location"]) == AUTHORIZE
+    federation.upstream.stop()
+    federation.upstream.key = RSAKey.generate_key(
+        2048, parameters={"kid": "upstream-2", "alg": "RS256", "use": "sig"}
+    )
+    federation.upstream.start()
+    clock.advance(KEYS_RETRY_AFTER + 1)
+    with browser(federation.konnect.url) as client:
+        assert path_of(upstream_round_trip(client, federation).headers["location"]) == AUTHORIZE
