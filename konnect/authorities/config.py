@@ -2,7 +2,8 @@
 
 Keys and defaults are Konnect's, except `response_type`: the authorization code with PKCE
 by default (Konnect asked for an ID token in the front channel). New keys:
-`token_endpoint` and `end_session_endpoint`, for `discover: no`.
+`token_endpoint` and `end_session_endpoint`, for `discover: no`, and `domains`, the e-mail
+domains whose users a `login_hint` or `domain_hint` sends to this authority.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _KEYS = {
     "identity_aliases",
     "identity_alias_required",
     "end_session_enabled",
+    "domains",
 }
 
 
@@ -68,6 +70,7 @@ class AuthoritySettings:
     identity_aliases: Mapping[str, str] = field(default_factory=dict)
     identity_alias_required: bool = False
     end_session_enabled: bool = False
+    domains: tuple[str, ...] = ()
 
     @property
     def discovery_url(self) -> str:
@@ -112,6 +115,7 @@ def _authority(entry: Mapping[str, Any]) -> tuple[AuthoritySettings | None, list
     problems.extend(f"{label}: {problem}" for problem in _missing(values))
     if problems:
         return None, problems
+    values["domains"] = tuple(domain.lower() for domain in values.get("domains", ()))
     return AuthoritySettings(**values), []
 
 

@@ -42,11 +42,15 @@ class AuthorityRoutes:
         self.error_page = error_page
 
     def chosen(self, params: Mapping[str, str]) -> Upstream | None:
-        """The authority the request names, else the default one."""
+        """The authority the request names, else the one for the domain it hints at, else
+        the default one."""
         upstreams = self.round_trip.upstreams
         if "authority" in params:
             return upstreams.get(params["authority"])
-        return next((item for item in upstreams.values() if item.settings.default), None)
+        domain = _hinted_domain(params)
+        by_domain = [item for item in upstreams.values() if domain in item.settings.domains]
+        defaults = [item for item in upstreams.values() if item.settings.default]
+        return next(iter(by_domain + defaults), None)
 
     async def start(self, request: Request) -> Response:
         try:
@@ -148,10 +152,21 @@ class AuthorityRoutes:
             Route(round_trip.start_path, self.start, methods=["GET"]),
             Route(round_trip.callback_path, self.callback, methods=["GET"]),
         ]
-        if self.chosen({}) is not None:
+        if any(
+            item.settings.default or item.settings.domains for item in round_trip.upstreams.values()
+        ):
             signin = self.provider.endpoints.signin_page
             routes.append(Route(signin, self.signin_page(page), methods=["GET", "HEAD"]))
         return routes
+
+
+def _hinted_domain(params: Mapping[str, str]) -> str:
+    """The domain of `domain_hint`, else of an e-mail address as `login_hint` ("" if none)."""
+    login_hint = params.get("login_hint", "")
+    domain = params.get("domain_hint") or (
+        login_hint.rpartition("@")[2] if "@" in login_hint else ""
+    )
+    return domain.lower()
 
 
 def _signed_in(request: Mapping[str, str]) -> dict[str, str]:

@@ -133,3 +133,31 @@ def test_upstream_errors_reach_the_client_as_oauth_errors(
         state = parse_qs(urlsplit(upstream).query)["state"][0]
         answer = client.get(CALLBACK + "?" + urlencode({"error": "server_error", "state": state}))
     assert error_at_client(answer)["error"] == ["access_denied"]
+
+
+def test_a_login_or_domain_hint_picks_the_authority_of_its_domain(
+    federation_factory: Callable[..., Federation],
+) -> None:
+    federation = federation_factory(
+        lambda up: [
+            authority_entry(up, default=None),
+            authority_entry(
+                up,
+                id="partner",
+                default=None,
+                domains=["Partner.example"],
+                scopes=["openid", "profile", "email"],
+            ),
+        ]
+    )
+    konnect = federation.konnect.url
+    for hint in ({"login_hint": "jonas@partner.example"}, {"domain_hint": "partner.example"}):
+        with browser(konnect) as client:
+            response = client.get(AUTHORIZE + "?" + urlencode(good_params(**hint)))
+            page = client.get(response.headers["location"])
+            assert page.status_code == 302, page.text
+            upstream = client.get(page.headers["location"]).headers["location"]
+        assert parse_qs(urlsplit(upstream).query)["scope"] == ["openid profile email"]
+    with browser(konnect) as client:  # no hint, no default: the sign-in page with buttons
+        response = client.get(AUTHORIZE + "?" + urlencode(good_params(login_hint="jonas")))
+        assert client.get(response.headers["location"]).status_code == 200
