@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from konnect.authorities.config import AuthoritySettings, read_authorities
-from konnect.authorities.flow import RoundTrip
+from konnect.authorities.flow import RoundTrip, UpstreamSignOut
 from konnect.authorities.routes import AuthorityRoutes, ErrorPage, Page
 from konnect.authorities.upstream import Upstream
 from konnect.crypto import Sealer
@@ -27,6 +27,8 @@ class Authorities:
             Upstream(item, provider.http, provider.clock, provider.log) for item in settings
         ]
         self._round_trip = RoundTrip(provider, self.upstreams, sealer)
+        #: The identifier API's sign-out hook (ends upstream sessions where enabled).
+        self.sign_out = UpstreamSignOut(self._round_trip)
 
     def buttons(self) -> list[tuple[str, str]]:
         """(id, name) of each authority, for the sign-in page."""
@@ -35,4 +37,4 @@ class Authorities:
     def routes(self, error_page: ErrorPage, page: Page) -> list[Route]:
         if not self.upstreams:
             return []
-        return AuthorityRoutes(self._round_trip, error_page).routes(page)
+        return AuthorityRoutes(self._round_trip, self.sign_out, error_page).routes(page)

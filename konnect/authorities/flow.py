@@ -32,6 +32,9 @@ from konnect.oidc.session import CookieSpec
 from konnect.outgoing import FetchError
 
 STATE_PURPOSE = "konnect-authority-state-v1"
+SIGN_OUT_PURPOSE = "konnect-authority-sign-out-v1"
+SESSION_PURPOSE = "konnect-authority-session-v1"
+SESSION_COOKIE = "konnect-authority"
 STATE_MAX_AGE = 600
 STATE_COOKIE = "konnect-oauth2-"
 _STATE_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")
@@ -70,7 +73,7 @@ class RoundTrip:
     def __init__(self, provider: Provider, upstreams: list[Upstream], sealer: Sealer) -> None:
         self.provider = provider
         self.upstreams = {upstream.settings.id: upstream for upstream in upstreams}
-        self._sealer = sealer
+        self.sealer = sealer
         endpoints = provider.endpoints
         self.callback_path = endpoints.signin_page + "/oauth2/cb"
         self.start_path = endpoints.signin_page + "/oauth2/start"
@@ -112,12 +115,12 @@ class RoundTrip:
             "r": pending.request,
             "exp": self.provider.now() + STATE_MAX_AGE,
         }
-        value = self._sealer.seal_json(record, STATE_PURPOSE)
+        value = self.sealer.seal_json(record, STATE_PURPOSE)
         return CookieSpec(
-            self._cookie_name(pending.state), value, self.callback_path, max_age=STATE_MAX_AGE
+            self.cookie_name(pending.state), value, self.callback_path, max_age=STATE_MAX_AGE
         )
 
-    def _cookie_name(self, state: str) -> str:
+    def cookie_name(self, state: str) -> str:
         return self.provider.cookies.policy.name(STATE_COOKIE + state)
 
     # -- finish ---------------------------------------------------------------------------------
@@ -126,7 +129,7 @@ class RoundTrip:
         state = answer.get("state", "")
         if not _STATE_SHAPE.fullmatch(state):
             raise CallbackRefused("no state")
-        record = self._sealer.open_json(cookies.get(self._cookie_name(state), ""), STATE_PURPOSE)
+        record = self.sealer.open_json(cookies.get(self.cookie_name(state), ""), STATE_PURPOSE)
         if record is None or record.get("s") != state:
             raise CallbackRefused("no pending sign-in in this browser")
         if not isinstance(record.get("exp"), int) or record["exp"] < self.provider.now():
@@ -137,10 +140,11 @@ class RoundTrip:
         return Pending(record["a"], state, str(record["n"]), str(record["v"]), request)
 
     def forget(self, state: str) -> CookieSpec:
-        return CookieSpec(self._cookie_name(state), None, self.callback_path)
+        return CookieSpec(self.cookie_name(state), None, self.callback_path)
 
-    async def finish(self, pending: Pending, answer: Mapping[str, str]) -> User:
-        """The local user the upstream signed in; OAuthError for the relying party otherwise."""
+    async def finish(self, pending: Pending, answer: Mapping[str, str]) -> tuple[User, str]:
+        """The local user the upstream signed in, and its ID token; OAuthError for the
+        relying party otherwise."""
         if not await self.provider.store.claim("authority-state:" + pending.state, STATE_MAX_AGE):
             raise OAuthError("access_denied", REFUSED, detail="the answer was used before")
         upstream = self.upstreams[pending.authority]
@@ -148,7 +152,7 @@ class RoundTrip:
             raise _upstream_error(answer["error"])
         token = await self._id_token(upstream, pending, answer)
         claims = await self._claims(upstream, pending, token)
-        return await self._local_user(upstream.settings, claims)
+        return await self._local_user(upstream.settings, claims), token
 
     async def _id_token(
         self, upstream: Upstream, pending: Pending, answer: Mapping[str, str]
@@ -215,6 +219,75 @@ class RoundTrip:
                 "access_denied", "this account may not sign in here", detail="no such user"
             )
         return user
+
+
+class UpstreamSignOut:
+    """With `end_session_enabled`: a sign-out here goes on to the upstream's end session
+    endpoint, whose answer comes back to the callback and continues where the sign-out went.
+    """
+
+    def __init__(self, round_trip: RoundTrip) -> None:
+        self.round_trip = round_trip
+        provider = round_trip.provider
+        self._provider = provider
+        self._name = provider.cookies.policy.name(SESSION_COOKIE)
+
+    def remembered(self, authority: str, id_token: str) -> list[CookieSpec]:
+        """The cookie naming the upstream sign-in, for authorities that end it too."""
+        upstream = self.round_trip.upstreams[authority]
+        if not upstream.settings.end_session_enabled:
+            return []
+        value = self.round_trip.sealer.seal_json({"a": authority, "t": id_token}, SESSION_PURPOSE)
+        return [CookieSpec(self._name, value, self._provider.endpoints.identifier_api)]
+
+    async def __call__(
+        self, cookies: Mapping[str, str], next_url: str | None
+    ) -> tuple[str | None, list[CookieSpec]]:
+        record = self.round_trip.sealer.open_json(cookies.get(self._name, ""), SESSION_PURPOSE)
+        if record is None:
+            return next_url, []
+        forget = CookieSpec(self._name, None, self._provider.endpoints.identifier_api)
+        upstream = self.round_trip.upstreams.get(str(record.get("a")))
+        if upstream is None or not upstream.settings.end_session_enabled:
+            return next_url, [forget]
+        try:
+            metadata = await upstream.metadata(self._provider.background)
+        except UpstreamUnavailable:
+            return next_url, [forget]
+        if not metadata.end_session_endpoint:
+            return next_url, [forget]
+        state = random_string(32)
+        params = {
+            "id_token_hint": str(record.get("t", "")),
+            "post_logout_redirect_uri": self.round_trip.redirect_uri,
+            "client_id": upstream.settings.client_id,
+            "state": state,
+        }
+        sealed = self.round_trip.sealer.seal_json(
+            {"s": state, "n": next_url or "", "exp": self._provider.now() + STATE_MAX_AGE},
+            SIGN_OUT_PURPOSE,
+        )
+        pending = CookieSpec(
+            self.round_trip.cookie_name(state), sealed, self.round_trip.callback_path
+        )
+        separator = "&" if "?" in metadata.end_session_endpoint else "?"
+        location = metadata.end_session_endpoint + separator + urlencode(params)
+        return location, [forget, pending]
+
+    def returned(self, answer: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+        """Where a browser back from the upstream's end session goes on (None: the answer
+        is not the end of a sign-out started here)."""
+        state = answer.get("state", "")
+        if not _STATE_SHAPE.fullmatch(state):
+            return None
+        name = self.round_trip.cookie_name(state)
+        record = self.round_trip.sealer.open_json(cookies.get(name, ""), SIGN_OUT_PURPOSE)
+        if record is None or record.get("s") != state:
+            return None
+        if not isinstance(record.get("exp"), int) or record["exp"] < self._provider.now():
+            return None
+        next_url = record.get("n")
+        return next_url if isinstance(next_url, str) and next_url else ""
 
 
 def local_username(settings: AuthoritySettings, claims: Mapping[str, Any]) -> str | None:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from konnect.authorities.flow import CallbackRefused, RoundTrip
+from konnect.authorities.flow import CallbackRefused, RoundTrip, UpstreamSignOut
 from konnect.authorities.upstream import Upstream
 from konnect.clients import ClientLookupError
 from konnect.identifier.api import new_logon
@@ -36,8 +36,11 @@ _HEADERS = {**NO_CACHE, **NO_STORE}
 
 
 class AuthorityRoutes:
-    def __init__(self, round_trip: RoundTrip, error_page: ErrorPage) -> None:
+    def __init__(
+        self, round_trip: RoundTrip, sign_out: UpstreamSignOut, error_page: ErrorPage
+    ) -> None:
         self.round_trip = round_trip
+        self.sign_out = sign_out
         self.provider = round_trip.provider
         self.error_page = error_page
 
@@ -72,6 +75,9 @@ class AuthorityRoutes:
     async def callback(self, request: Request) -> Response:
         try:
             answer = query_params(request)
+            signed_out = self.sign_out.returned(answer, request.cookies)
+            if signed_out is not None:
+                return self._signed_out(signed_out, answer["state"])
             pending = self.round_trip.pending(answer, request.cookies)
         except (OAuthError, CallbackRefused) as exc:
             self.provider.log.info("upstream answer refused: %s", exc)
@@ -79,7 +85,7 @@ class AuthorityRoutes:
             return self.error_page(request, error)
         cookies = self.provider.cookies
         try:
-            user = await self.round_trip.finish(pending, answer)
+            user, id_token = await self.round_trip.finish(pending, answer)
         except StateStoreUnavailable as exc:
             self.provider.log.error("upstream sign-in refused, state store unavailable: %s", exc)
             error = OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable")
@@ -89,10 +95,17 @@ class AuthorityRoutes:
         else:
             response = RedirectResponse(self._onwards(pending.request), 302, headers=_HEADERS)
             logon = new_logon(self.provider, user)
-            apply_cookies(
-                response, [cookies.logon(logon), cookies.delete_browser_state()], cookies.policy
-            )
+            session = self.sign_out.remembered(pending.authority, id_token)
+            signed_in = [cookies.logon(logon), cookies.delete_browser_state(), *session]
+            apply_cookies(response, signed_in, cookies.policy)
         apply_cookies(response, [self.round_trip.forget(pending.state)], cookies.policy)
+        return response
+
+    def _signed_out(self, next_url: str, state: str) -> Response:
+        """Back from the upstream's end session: on to where the sign-out here was going."""
+        location = next_url or self.provider.endpoints.goodbye_page
+        response = RedirectResponse(location, 302, headers=_HEADERS)
+        apply_cookies(response, [self.round_trip.forget(state)], self.provider.cookies.policy)
         return response
 
     def _onwards(self, request: Mapping[str, str]) -> str:

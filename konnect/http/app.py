@@ -290,6 +290,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
             ThrottleLimits(
                 settings.sign_in_attempts_per_user, settings.sign_in_attempts_per_address
             ),
+            authorities.sign_out,
         ),
         *authorities.routes(webapp.error_response, webapp.page),
         *webapp.routes(),
