@@ -8,9 +8,10 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from joserfc.jwk import RSAKey
 
-from konnect.authorities.upstream import KEYS_RETRY_AFTER, RETRY_AFTER
+from konnect.authorities.upstream import KEYS_RETRY_AFTER, REFRESH_AFTER, RETRY_AFTER
 from konnect.http.app import Overrides
 from tests.authorities.conftest import Federation, follow, path_of
 from tests.authorities.test_authorities_signin import (
@@ -62,3 +63,19 @@ def test_a_rotated_upstream_key_is_fetched_when_a_token_names_it(
     clock.advance(KEYS_RETRY_AFTER + 1)
     with browser(federation.konnect.url) as client:
         assert path_of(upstream_round_trip(client, federation).headers["location"]) == AUTHORIZE
+
+
+def test_known_metadata_is_refreshed_in_the_background_and_kept_while_the_upstream_is_down(
+    federation_factory: Callable[..., Federation], caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(time.time())
+    federation = federation_factory(overrides=Overrides(clock=clock))
+    with browser(federation.konnect.url) as client:
+        assert path_of(upstream_round_trip(client, federation).headers["location"]) == AUTHORIZE
+    federation.upstream.stop()
+    clock.advance(REFRESH_AFTER + 1)
+    for _ in range(2):  # the first start spawns the refresh, which fails; both still start
+        with browser(federation.konnect.url) as client:
+            answer = through_start(client, federation)
+        assert answer.headers["location"].startswith(federation.upstream.issuer + "/auth?")
+    assert "openid-configuration could not be fetched" in caplog.text  # the refresh was tried

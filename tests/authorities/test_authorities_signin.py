@@ -161,3 +161,21 @@ def test_a_login_or_domain_hint_picks_the_authority_of_its_domain(
     with browser(konnect) as client:  # no hint, no default: the sign-in page with buttons
         response = client.get(AUTHORIZE + "?" + urlencode(good_params(login_hint="jonas")))
         assert client.get(response.headers["location"]).status_code == 200
+
+
+def test_hostile_answers_and_starts_get_pages_not_500s(
+    federation_factory: Callable[..., Federation],
+) -> None:
+    federation = federation_factory()
+    with browser(federation.konnect.url) as client:
+        for query in (
+            "",
+            "state=" + "a" * 5000,
+            "state=x&state=y",
+            "state=" + "a" * 32 + "&code=c",
+            "error=access_denied",
+        ):
+            assert client.get(CALLBACK + "?" + query).status_code == 400, query
+        start = "/signin/v1/identifier/oauth2/start?"
+        assert client.get(start + "authority=nobody").status_code == 400
+        assert client.get(start + "authority=corp&authority=corp").status_code == 400
