@@ -25,7 +25,6 @@ from konnect.oidc.authorize.request import error_mode, with_redirect_uri
 from konnect.oidc.authorize.respond import error_redirect
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.responses import NO_CACHE, NO_STORE, apply_cookies, form_post_page, query_params
-from konnect.oidc.signin_sessions import current_logon
 from konnect.state import StateStoreUnavailable
 
 ErrorPage = Callable[[Request, OAuthError], Response]
@@ -135,29 +134,27 @@ class AuthorityRoutes:
         return RedirectResponse(outcome.location, 302, headers=_HEADERS)
 
     def signin_page(self, page: Page) -> Page:
-        """The sign-in page, which sends a browser no one is signed in at to the default
-        authority (Konnect's `default: yes`)."""
+        """The sign-in page, which sends the browser on to the default authority (Konnect's
+        `default: yes`) or the one a hint picks."""
 
         async def handler(request: Request) -> Response:
             params = dict(request.query_params)
-            if await self._goes_upstream(request, params):
+            if self._goes_upstream(request, params):
                 location = self.round_trip.start_path + "?" + urlencode(params)
                 return RedirectResponse(location, 302, headers=_HEADERS)
             return await page(request)
 
         return handler
 
-    async def _goes_upstream(self, request: Request, params: Mapping[str, str]) -> bool:
-        if request.method != "GET" or params.get("flow", "") not in SKIPPING_FLOWS:
-            return False
-        if params.get("error") or self.chosen(params) is None:
-            return False
-        if "login" in params.get("prompt", "").split():
-            return True
-        try:
-            return await current_logon(self.provider, request.cookies) is None
-        except OAuthError:
-            return False
+    def _goes_upstream(self, request: Request, params: Mapping[str, str]) -> bool:
+        """Konnect's rule. The sign-in cookie is not sent to this page, so a signed-in user
+        goes too; the upstream, still signed in, sends them straight back."""
+        return (
+            request.method == "GET"
+            and params.get("flow", "") in SKIPPING_FLOWS
+            and not params.get("error")
+            and self.chosen(params) is not None
+        )
 
     def routes(self, page: Page) -> list[Route]:
         round_trip = self.round_trip
