@@ -17,6 +17,7 @@ LAYER = {
     "oidc": 3,
     "identifier": 4,
     "jitsi": 5,
+    "authorities": 5,
     "http": 6,
 }
 STARLETTE_ALLOWED = {
@@ -27,6 +28,8 @@ STARLETTE_ALLOWED = {
     "jitsi/endpoints.py",
     "jitsi/invite_endpoints.py",
     "jitsi/routes.py",
+    "authorities/__init__.py",
+    "authorities/routes.py",
 }
 
 

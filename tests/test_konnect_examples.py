@@ -199,11 +199,20 @@ def test_konnects_configuration_starts_unchanged(tmp_path: Path, key_dir: Path) 
                 "/signin/v1/identifier/_/hello", json={"state": "s"}, headers=headers
             )
             assert hello.status_code == 204, hello.text
+            # The default authority takes the sign-in; its provider (not reachable from
+            # here) is temporarily unavailable, which the page shows.
+            page = client.get("/signin/v1/identifier?flow=oidc")
+            assert page.status_code == 302
+            start = page.headers["location"]
+            assert start.startswith("/signin/v1/identifier/oauth2/start?")
+            unavailable = client.get(start)
+            assert unavailable.status_code == 503
+            assert "temporarily_unavailable" in unavailable.text
     finally:
         process.terminate()
         _, stderr_bytes = process.communicate(timeout=15)
     stderr = stderr_bytes.decode()
     assert "Traceback" not in stderr, stderr
-    assert "authority 'Upstream OIDC' is ignored" in stderr
-    assert "authority 'corporate-saml' is ignored" in stderr
+    assert "authority 'Upstream OIDC' is ignored" not in stderr
+    assert "authority 'corporate-saml' is ignored: SAML authorities are not available" in stderr
     assert "unknown key 'kc_server_uri' ignored" in stderr

@@ -47,11 +47,14 @@ class ClientRegistry:
         *,
         base_path: str = "",
         issuer_host_clients: bool = False,
+        authority_entries: Iterable[tuple[str, dict[str, object]]] = (),
     ) -> None:
         #: Dynamic client registration, when enabled.
         self.dynamic = dynamic
         #: What the registry file holds that konnect does not use, for the startup log.
         self.warnings = tuple(warnings)
+        #: The `authorities:` entries as read ("file:line", mapping); `authorities` checks them.
+        self.authority_entries = tuple(authority_entries)
         self._clients: dict[str, ClientRegistration] = {}
         for client in clients:
             if client.id in self._clients:
@@ -172,6 +175,7 @@ def load_registry(
         registry_file.warnings if registry_file else (),
         base_path=base_path,
         issuer_host_clients=issuer_host_clients,
+        authority_entries=registry_file.authorities if registry_file else (),
     )
     problems = [
         f"{path}: client {client.id!r}: {uri!r} must not lead back into this provider"
@@ -208,6 +212,7 @@ class _RegistryFile:
         self.path = path
         self.problems: list[tuple[int, str]] = []  # (line, problem), reported in line order
         self.warnings: list[str] = []
+        self.authorities: list[tuple[str, dict[str, object]]] = []
 
     def clients(self) -> list[ClientRegistration]:
         try:
@@ -254,7 +259,7 @@ class _RegistryFile:
         return self._clients(loader, clients_node)
 
     def _top_level(self, loader: yaml.SafeLoader, root: MappingNode) -> Node | None:
-        """The `clients:` value; `authorities:` is accepted, not used, and warned about."""
+        """The `clients:` value; `authorities:` entries are kept for `konnect.authorities`."""
         clients_node = None
         seen: set[object] = set()
         for key_node, value_node in root.value:
@@ -265,25 +270,29 @@ class _RegistryFile:
             if key == "clients":
                 clients_node = value_node
             elif key == "authorities":
-                self._warn_about_authorities(loader, value_node)
+                self._read_authorities(loader, value_node)
             else:
                 self._problem(key_node, f"unknown top-level key {key!r} (expected clients)")
         return clients_node
 
-    def _warn_about_authorities(self, loader: yaml.SafeLoader, node: Node) -> None:
-        """Each authority named: without them, sign-in silently takes another path."""
+    def _read_authorities(self, loader: yaml.SafeLoader, node: Node) -> None:
+        """Keeps the OpenID Connect authorities; SAML ones are named in a warning."""
         entries = node.value if isinstance(node, SequenceNode) else [node]
         for number, entry in enumerate(entries, start=1):
             if _is_null(entry):
                 continue
+            where = f"{self.path}:{entry.start_mark.line + 1}"
             value = loader.construct_object(entry, deep=True)
-            named = value if isinstance(value, dict) else {}
-            name = str(named.get("id") or named.get("name") or f"#{number}")
-            self.warnings.append(
-                f"{self.path}:{entry.start_mark.line + 1}: authority {name!r} is ignored: "
-                "konnect does not support upstream authorities yet, users sign in with the "
-                "identity manager"
-            )
+            if not isinstance(value, dict):
+                self._problem(entry, f"authority #{number}: entry must be a mapping")
+            elif value.get("authority_type") == "saml2":
+                name = str(value.get("id") or value.get("name") or f"#{number}")
+                self.warnings.append(
+                    f"{where}: authority {name!r} is ignored: SAML authorities are not available "
+                    "yet, users sign in with the identity manager or another authority"
+                )
+            else:
+                self.authorities.append((where, value))
 
     def _clients(self, loader: yaml.SafeLoader, sequence: SequenceNode) -> list[ClientRegistration]:
         clients: list[ClientRegistration] = []

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
+from konnect.authorities import Authorities
 from konnect.clients import ClientRegistry, load_registry
 from konnect.clients.dynamic import DynamicClients
 from konnect.config.errors import ConfigError
@@ -319,11 +320,13 @@ def _assemble(
 ) -> ASGIApp:
     provider = build_provider(settings, overrides, kept, collected)
     assert kept is not None  # build_provider raised otherwise
+    authorities = Authorities(provider, kept.sealer)
     webapp = build_webapp(
         provider,
         settings.identifier_client_path,
         disabled=settings.disable_identifier_client,
         branding=Branding.from_settings(settings),
+        authorities=authorities.buttons(),
     )
     routes = [
         *provider_routes(provider, webapp.error_response),
@@ -332,7 +335,9 @@ def _assemble(
             ThrottleLimits(
                 settings.sign_in_attempts_per_user, settings.sign_in_attempts_per_address
             ),
+            authorities.sign_out,
         ),
+        *authorities.routes(webapp.error_response, webapp.page),
         *webapp.routes(),
         *konnect_path_routes(settings, provider.endpoints),
         *jitsi_routes(settings, provider, webapp.error_response, kept.sealer),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +31,9 @@ STATE_HEADER = "Kopano-Konnect-State"
 OIDC_FLOWS = ("oidc", "oauth", "consent")
 MAX_USERNAME_LENGTH = 256
 MAX_STATE_LENGTH = 512
+#: Signs the browser out at the upstream provider it signed in with: given its cookies and
+#: where it goes next (None: the signed-out screen), where it goes instead and cookies to set.
+SignOut = Callable[[Mapping[str, str], str | None], Awaitable[tuple[str | None, list[CookieSpec]]]]
 _HEADERS = {
     **NO_CACHE,
     "X-Frame-Options": "DENY",
@@ -107,14 +111,31 @@ def _destination(redirect_uri: str) -> str:
     return f"{parts.scheme}://{host}" if host else f"{parts.scheme}:"
 
 
+def new_logon(provider: Provider, user: User) -> Logon:
+    """A new sign-in session for `user`, signed in now with the identity backend."""
+    now = provider.now()
+    return Logon(
+        subject=user.subject,
+        username=user.username,
+        display_name=display_name(user),
+        provider=provider.backend.name,
+        logon_time=now,
+        session_id=random_string(32),
+        last_seen=now,
+    )
+
+
 def _error(error: OAuthError) -> Response:
     return json_response(error.as_dict(), error.status, _HEADERS)
 
 
 class IdentifierApi:
-    def __init__(self, provider: Provider, limits: ThrottleLimits) -> None:
+    def __init__(
+        self, provider: Provider, limits: ThrottleLimits, upstream_sign_out: SignOut | None = None
+    ) -> None:
         self.provider = provider
         self.throttle = SignInThrottle(provider.store, limits)
+        self.upstream_sign_out = upstream_sign_out
 
     async def _body(self, request: Request) -> dict[str, Any]:
         if not same_origin_request(request.headers):
@@ -213,19 +234,7 @@ class IdentifierApi:
             raise OAuthError(
                 "temporarily_unavailable", "sign-in is temporarily unavailable"
             ) from None
-        return None if user is None else self._new_logon(user)
-
-    def _new_logon(self, user: User) -> Logon:
-        now = self.provider.now()
-        return Logon(
-            subject=user.subject,
-            username=user.username,
-            display_name=display_name(user),
-            provider=self.provider.backend.name,
-            logon_time=now,
-            session_id=random_string(32),
-            last_seen=now,
-        )
+        return None if user is None else new_logon(self.provider, user)
 
     # -- logon ----------------------------------------------------------------------------------
     async def logon(self, request: Request) -> Response:
@@ -284,7 +293,7 @@ class IdentifierApi:
         if mode != "1" or not password:
             return None
         user = await self._password_logon(request, username, password)
-        return None if user is None else self._new_logon(user)
+        return None if user is None else new_logon(self.provider, user)
 
     async def _password_logon(self, request: Request, username: str, password: str) -> User | None:
         """Check the password, its attempt counted first (see `throttle`)."""
@@ -342,6 +351,9 @@ class IdentifierApi:
             else None
         )
         continue_uri = signed_out(self.provider, request.cookies, back)
+        upstream: list[CookieSpec] = []
+        if self.upstream_sign_out is not None:
+            continue_uri, upstream = await self.upstream_sign_out(request.cookies, continue_uri)
         if continue_uri:
             answer["continue_uri"] = continue_uri
         response = json_response(answer, 200, _HEADERS)
@@ -349,6 +361,7 @@ class IdentifierApi:
             cookies.delete_logon(),
             cookies.delete_browser_state(),
             cookies.delete_session(),
+            *upstream,
         ]
         apply_cookies(response, expired, cookies.policy)
         return response
@@ -388,8 +401,12 @@ class IdentifierApi:
         return response
 
 
-def identifier_routes(provider: Provider, limits: ThrottleLimits | None = None) -> list[Route]:
-    api = IdentifierApi(provider, limits or ThrottleLimits())
+def identifier_routes(
+    provider: Provider,
+    limits: ThrottleLimits | None = None,
+    upstream_sign_out: SignOut | None = None,
+) -> list[Route]:
+    api = IdentifierApi(provider, limits or ThrottleLimits(), upstream_sign_out)
     base = provider.endpoints.identifier_api
     return [
         Route(base + "hello", api.hello, methods=["POST"]),

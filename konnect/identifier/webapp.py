@@ -90,6 +90,7 @@ class WebApp:
     catalogs: Catalogs = field(default_factory=lambda: Catalogs({}))
     branding: Branding = field(default_factory=Branding)
     image_origins: tuple[str, ...] = ()
+    authorities: tuple[tuple[str, str], ...] = ()  # (id, name) of each upstream provider
     rendered: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -99,6 +100,7 @@ class WebApp:
         prefix: str,
         branding: Branding | None = None,
         image_origins: Iterable[str] = (),
+        authorities: Iterable[tuple[str, str]] = (),
     ) -> WebApp:
         branding = branding or Branding()
         static = folder / "static"
@@ -109,6 +111,7 @@ class WebApp:
             catalogs=Catalogs.load(static / "i18n"),
             branding=branding,
             image_origins=tuple(dict.fromkeys([*branding.image_origins, *image_origins])),
+            authorities=tuple(authorities),
         )
         if static.is_dir():
             app.assets.add_folder(static, skip=("i18n", "branding"))
@@ -174,6 +177,8 @@ class WebApp:
             },
             "product": self.branding.product_name,
         }
+        if self.authorities:
+            config["authorities"] = [{"id": key, "name": name} for key, name in self.authorities]
         if error is not None:
             config["error"] = dict(error)
         return config
@@ -280,8 +285,9 @@ def build_webapp(
     *,
     disabled: bool = False,
     branding: Branding | None = None,
+    authorities: Iterable[tuple[str, str]] = (),
 ) -> WebApp:
     prefix = provider.endpoints.signin_prefix
     if disabled:
         return WebApp.disabled(prefix)
-    return WebApp.build(folder, prefix, branding, client_logo_origins(provider))
+    return WebApp.build(folder, prefix, branding, client_logo_origins(provider), authorities)

@@ -61,7 +61,7 @@ def test_empty_registries_load(tmp_path: Path, text: str) -> None:
     assert len(load(tmp_path, text)) == 0
 
 
-def test_each_authority_is_named_in_a_warning(tmp_path: Path) -> None:
+def test_oidc_authorities_are_kept_and_saml_ones_named_in_a_warning(tmp_path: Path) -> None:
     registry = load(
         tmp_path,
         """clients: []
@@ -75,10 +75,13 @@ authorities:
 """,
     )
     path = tmp_path / "registry.yaml"
-    assert registry.warnings == tuple(
-        f"{path}:{line}: authority {name!r} is ignored: konnect does not support upstream "
-        "authorities yet, users sign in with the identity manager"
-        for line, name in ((3, "Upstream OIDC"), (5, "saml-idp"), (8, "#3"))
+    assert registry.warnings == (
+        f"{path}:5: authority 'saml-idp' is ignored: SAML authorities are not available yet, "
+        "users sign in with the identity manager or another authority",
+    )
+    assert registry.authority_entries == (
+        (f"{path}:3", {"name": "Upstream OIDC", "authority_type": "oidc"}),
+        (f"{path}:8", {"authority_type": "oidc"}),
     )
     assert load(tmp_path, "authorities: []\n").warnings == ()
 

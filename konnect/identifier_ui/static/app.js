@@ -340,10 +340,28 @@ function showSignin(errorKey) {
     paint: () => {
       subtitle.hidden = !config.product;
       if (config.product) fill(subtitle, 'signin.subtitle', { product: config.product });
+      paintAuthorities();
     },
     focus: username.value ? password : username,
   });
   if (errorKey) setError(errorKey);
+}
+
+// A button per upstream identity provider; each starts the same sign-in there.
+function paintAuthorities() {
+  const list = config.authorities || [];
+  $('authorities').hidden = list.length === 0;
+  $('authority-list').replaceChildren(...list.map((authority) => {
+    const params = new URLSearchParams(location.search);
+    params.set('authority', authority.id);
+    const link = document.createElement('a');
+    link.className = 'button secondary';
+    link.href = `${prefix}/identifier/oauth2/start?${params}`;
+    fill(link, 'signin.with', { name: authority.name });
+    const item = document.createElement('li');
+    item.append(link);
+    return item;
+  }));
 }
 
 function markInvalid(input, key) {
