@@ -3,7 +3,8 @@
     bench/run [--quick] [--out bench/results.json]
 
 Servers run one after the other on loopback ports; wrk (or, for the code flow, an httpx
-driver) loads each scenario with 16 connections. Prints Markdown tables and the targets.
+driver) loads each scenario with 16 connections, then with 64. Prints Markdown tables and the
+targets.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ NODE_CACHE = BENCH_DIR / ".cache" / "node"
 PROVIDER_MJS = BENCH_DIR / "node" / "provider.mjs"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 WARMUP = wrkrun.Load(seconds=1)
+CONCURRENCIES = (16, 64)
+#: Password hashing is slow by design: more connections only make its queue longer.
+SIXTEEN_ONLY = (report.SIGN_IN,)
 
 NODE_NOTES = [
     "node-oidc-provider: in-memory adapter; client_credentials access tokens are JWTs signed "
@@ -54,9 +58,10 @@ NODE_NOTES = [
     "node-oidc-provider 9 asks for Node.js 22 or later and warns on older runtimes; the "
     "node version used is in the heading.",
     "code flow: req/s column is complete flows per second (authorize + code exchange, "
-    "16 asyncio loops with keep-alive connections in the benchmark process, which shares "
-    "the 2 CPUs); p50/p99 are per flow.",
-    "CPU s: user + system time of the server's processes during the measured period; "
+    "one asyncio loop per connection with keep-alive in the benchmark process, which shares "
+    "the 2 CPUs); p50/p99 and CPU ms are per flow.",
+    "CPU ms/req: user + system time of the server's processes during the measured period "
+    "per request; cores: that time per second (how much of the CPUs the server used); "
     "peak RSS: VmHWM summed over the server's processes (konnect-2w includes its redis).",
 ]
 
@@ -165,6 +170,11 @@ def konnect_command(workers: int) -> Callable[[int, str, Fixtures, list[str]], l
             str(fx.registry),
             "--log-level",
             "warn",
+            # One user signs in from 16 connections at once: measure sign-in, not its throttle.
+            "--sign-in-attempts-per-user",
+            "1000000",
+            "--sign-in-attempts-per-address",
+            "1000000",
             *extra,
         ]
         if workers > 1:
@@ -361,6 +371,7 @@ def measure_wrk(
     meter.stop(row)
     row.rate = result.rate
     row.requests = result.requests
+    row.seconds = result.seconds
     row.p50_ms = result.p50_ms
     row.p99_ms = result.p99_ms
     row.non_2xx = result.non_2xx
@@ -385,6 +396,7 @@ def measure_code_flow(server: ServerProcess, row: Row, plan: Plan, load: wrkrun.
     meter.stop(row)
     row.rate = stats.rate
     row.requests = stats.flows * 2
+    row.seconds = load.seconds
     row.p50_ms = oidcflows.percentile(stats.flow_ms, 50)
     row.p99_ms = oidcflows.percentile(stats.flow_ms, 99)
     row.token_p99_ms = oidcflows.percentile(stats.token_ms, 99)
@@ -407,7 +419,7 @@ SCENARIO_ORDER = (
 def measure_scenario(
     server: ServerProcess, scenario: str, alg: str, plan: Plan, load: wrkrun.Load
 ) -> Row | None:
-    row = Row(scenario, alg, server.name)
+    row = Row(scenario, alg, server.name, connections=load.connections)
     if plan.kind == "bare" and scenario not in plan.requests:
         return None
     if scenario in NEEDS_SESSION and scenario not in plan.unavailable:
@@ -418,7 +430,7 @@ def measure_scenario(
     if scenario == report.CODE_FLOW:
         if plan.cookies is None:
             return None
-        log(f"{server.name} {alg}: {scenario}")
+        log(f"{server.name} {alg} c{load.connections}: {scenario}")
         return least_disturbed(row, load, lambda r: measure_code_flow(server, r, plan, load))
     request = plan.requests.get(scenario)
     if request is None:
@@ -427,8 +439,20 @@ def measure_scenario(
     if problem is not None:
         row.status, row.note = problem
         return row
-    log(f"{server.name} {alg}: {scenario}")
+    log(f"{server.name} {alg} c{load.connections}: {scenario}")
     return least_disturbed(row, load, lambda r: measure_wrk(server, r, request, load))
+
+
+def measure_or_fail(
+    server: ServerProcess, scenario: str, alg: str, plan: Plan, load: wrkrun.Load
+) -> list[Row]:
+    try:
+        row = measure_scenario(server, scenario, alg, plan, load)
+    except (wrkrun.WrkError, httpx.HTTPError, subprocess.SubprocessError) as error:
+        log(f"{server.name} {alg} {scenario} c{load.connections} failed: {error}")
+        note = str(error).splitlines()[0][:200]
+        row = Row(scenario, alg, server.name, "failed", note, load.connections)
+    return [] if row is None else [row]
 
 
 def least_disturbed(row: Row, load: wrkrun.Load, measure: Callable[[Row], None]) -> Row:
@@ -520,14 +544,12 @@ def run_server(
             startup.status, startup.note = "failed", f"discovery: {error}"
             return startup, []
         rows = []
-        for scenario in SCENARIO_ORDER:
-            try:
-                row = measure_scenario(server, scenario, alg, plan, load)
-            except (wrkrun.WrkError, httpx.HTTPError, subprocess.SubprocessError) as error:
-                log(f"{spec.name} {alg} {scenario} failed: {error}")
-                row = Row(scenario, alg, spec.name, "failed", str(error).splitlines()[0][:200])
-            if row is not None:
-                rows.append(row)
+        for connections in CONCURRENCIES:
+            at = replace(load, connections=connections)
+            for scenario in SCENARIO_ORDER:
+                if connections != CONCURRENCIES[0] and scenario in SIXTEEN_ONLY:
+                    continue
+                rows.extend(measure_or_fail(server, scenario, alg, plan, at))
         return startup, rows
     finally:
         server.stop()
@@ -560,14 +582,15 @@ def run_all(results: Results, fx: Fixtures, load: wrkrun.Load) -> None:
 
 def print_report(results: Results) -> list[report.Target]:
     report.add_ratios(results.rows)
-    found = report.targets(results.rows, results.startups, ALGS)
+    found = report.targets(results.rows, results.startups, ALGS, CONCURRENCIES)
     meta, tools = results.meta, results.meta["tools"]
     print(
         f"\n## konnect benchmark ({meta['wrk_args']}, {meta['cpus']} CPUs, "
         f"node-oidc-provider {tools.get('oidc-provider')}, node {tools.get('node')})\n"
     )
-    print(report.results_table(results.rows))
-    print()
+    for connections in CONCURRENCIES:
+        print(report.results_table(results.rows, connections))
+        print()
     print(report.startup_table(results.startups))
     print()
     lines = [*NODE_NOTES, *report.notes(results.rows, results.startups)]
@@ -629,7 +652,10 @@ def main(argv: list[str] | None = None) -> int:
         meta={
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "quick": args.quick,
-            "wrk_args": f"-t{load.threads} -c{load.connections} -d{load.seconds:.0f}s --latency",
+            "wrk_args": (
+                f"-t{load.threads} -c{'/'.join(map(str, CONCURRENCIES))} "
+                f"-d{load.seconds:.0f}s --latency"
+            ),
             "cpus": os.cpu_count() or 1,
             "seconds": load.seconds,
             "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],

@@ -195,7 +195,13 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
                 form = await form_params(request)
             token = bearer_token(request.headers.get("authorization"), form)
             claims, client_id = await userinfo_claims(provider, token)
-            signed = await provider.signing(lambda: signed_response(provider, claims, client_id))
+            client = provider.clients.get(client_id)
+            alg = client.userinfo_signed_response_alg if client else None
+            signed = None  # most clients want plain JSON: no hop to the signing threads
+            if alg:
+                signed = await provider.signing(
+                    lambda: signed_response(provider, claims, client_id), alg
+                )
         except OAuthError as error:
             return bearer_error(error, {**_CORS, **NO_CACHE})
         if signed is not None:
