@@ -8,7 +8,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -44,7 +43,7 @@ from konnect.keys import (
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
-from konnect.oidc.provider import GuestPolicy, Provider
+from konnect.oidc.provider import GuestPolicy, Provider, SigningThreads
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies, SessionLifetime
 from konnect.oidc.tokens import Lifetimes, TokenIssuer
@@ -181,9 +180,7 @@ class Kept:
     backend: IdentityBackend
     http: Outgoing
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
-    signing_pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="konnect-sign")
-    )
+    signing_pool: SigningThreads = field(default_factory=SigningThreads)
 
 
 def build_kept(settings: Settings, overrides: Overrides, collected: _Problems) -> Kept | None:
