@@ -18,6 +18,7 @@ LAYER = {
     "identifier": 4,
     "jitsi": 5,
     "http": 6,
+    "observe": 1,
 }
 STARLETTE_ALLOWED = {
     "oidc/endpoints.py",

@@ -38,6 +38,10 @@ from konnect.keys import (
     load_signing_keys,
     load_validation_keys,
 )
+from konnect.observe import AuditLog, Events
+from konnect.observe.metrics import build_metrics
+from konnect.observe.requests import ObservedRequests
+from konnect.observe.store import TimedStore
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
 from konnect.oidc.provider import GuestPolicy, Provider
@@ -64,6 +68,7 @@ class Overrides:
     clock: Callable[[], float] = time.time
     backend: IdentityBackend | None = None
     store: StateStore | None = None
+    events: Events | None = None
 
 
 def build_keys(settings: Settings) -> KeySet:
@@ -172,6 +177,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
     store = overrides.store or collected.attempt(lambda: build_store(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))
     backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
+    events = overrides.events or collected.attempt(lambda: build_events(settings))
     dynamic = (
         DynamicClients(sealer, overrides.clock, settings.dynamic_client_secret_expiration)
         if sealer and settings.allow_dynamic_client_registration
@@ -207,6 +213,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         or clients is None
         or scopes is None
         or store is None
+        or events is None
     ):
         raise ConfigError(collected.problems)
     lifetimes = Lifetimes(
@@ -222,7 +229,7 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
         clients=clients,
         scopes=scopes,
         backend=backend,
-        store=store,
+        store=TimedStore(store, events) if events.metrics else store,
         tokens=TokenIssuer(keys, sealer, settings.issuer, lifetimes, overrides.clock),
         cookies=BrowserCookies(
             sealer,
@@ -249,7 +256,17 @@ def build_provider(settings: Settings, overrides: Overrides) -> Provider:
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,
         ),
+        events=events,
     )
+
+
+def build_events(settings: Settings) -> Events:
+    """Metrics when a metrics address is set, the audit log when its destination is."""
+    try:
+        audit = AuditLog.open(settings.audit_log) if settings.audit_log else None
+    except OSError as exc:
+        raise ConfigError([f"audit_log: cannot open {settings.audit_log}: {exc}"]) from None
+    return Events(build_metrics() if settings.metrics_address else None, audit)
 
 
 def _log_files_in_use(settings: Settings) -> None:
@@ -318,4 +335,5 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> ASGIAp
         path: Prebuilt(content_type, body, tuple(headers.items()))
         for path, (content_type, body, headers) in documents(provider).items()
     }
-    return FastPath(app, prebuilt)
+    fast = FastPath(app, prebuilt)
+    return ObservedRequests(fast, provider.events, provider.is_trusted_proxy, prebuilt)

@@ -10,6 +10,7 @@ opening or from the previous answer, so slow or idle connections (slowloris) are
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -17,6 +18,7 @@ import signal
 import socket
 import sys
 from asyncio import TimerHandle, Transport
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
@@ -25,7 +27,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
-from konnect.http.app import create_app
+from konnect.http.app import Overrides, build_events, create_app
+from konnect.observe import Events
+from konnect.observe.logs import configure_logging
+from konnect.observe.metrics import prepare_workers, serve_metrics
 
 log = logging.getLogger("konnect")
 
@@ -33,23 +38,6 @@ log = logging.getLogger("konnect")
 HEAD_TIMEOUT = 10.0
 #: Seconds an idle connection stays open between requests.
 KEEP_ALIVE_TIMEOUT = 5
-
-_LOG_LEVELS = {
-    "panic": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-    "error": logging.ERROR,
-    "warn": logging.WARNING,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-}
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=_LOG_LEVELS.get(level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -107,6 +95,7 @@ def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
         http=HeadDeadlineProtocol,
         timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through konnect's handler, in its format
         access_log=False,
         proxy_headers=False,
         server_header=False,
@@ -130,7 +119,9 @@ def _worker(app: ASGIApp, host: str, port: int, sock: socket.socket) -> None:
     uvicorn.Server(uvicorn_config(app, host, port)).run(sockets=[sock])
 
 
-def _serve_workers(app: ASGIApp, host: str, port: int, count: int) -> int:
+def _serve_workers(
+    app: ASGIApp, host: str, port: int, count: int, started: Callable[[], None]
+) -> int:
     sock = _bind(host, port)
     context = multiprocessing.get_context("fork")
     workers = [
@@ -139,6 +130,7 @@ def _serve_workers(app: ASGIApp, host: str, port: int, count: int) -> int:
     ]
     for worker in workers:
         worker.start()
+    started()  # threads of the parent only now: forking a threaded process is unsafe
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -162,10 +154,29 @@ def _serve_workers(app: ASGIApp, host: str, port: int, count: int) -> int:
     return 1 if failed else 0
 
 
-def serve(settings: Settings) -> int:
-    configure_logging(settings.log_level)
+def _metrics_listener(settings: Settings, events: Events) -> Callable[[], None]:
+    """Start the metrics listener, if metrics are on; the function that stops it."""
+    if events.metrics is None:
+        return lambda: None
+    host, port = split_listen(settings.metrics_address)
     try:
-        app = create_app(settings)
+        stop = serve_metrics(events.metrics, host, port)
+    except OSError as exc:
+        raise ConfigError([f"metrics_listen: cannot listen on {host}:{port}: {exc}"]) from None
+    log.info("metrics on http://%s:%d/metrics", host, port)
+    return stop
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.metrics_address and settings.workers > 1:
+        atexit.register(prepare_workers())
+    stoppers: list[Callable[[], None]] = []
+    try:
+        events = build_events(settings)
+        app = create_app(settings, Overrides(events=events))
+        if settings.workers == 1:
+            stoppers.append(_metrics_listener(settings, events))
     except ConfigError as error:
         print("konnectd: configuration error:", file=sys.stderr)
         for problem in error.problems:
@@ -180,7 +191,18 @@ def serve(settings: Settings) -> int:
         "" if settings.workers == 1 else "s",
         settings.issuer,
     )
-    if settings.workers > 1:
-        return _serve_workers(app, host, port, settings.workers)
-    uvicorn.Server(uvicorn_config(app, host, port)).run()
-    return 0
+    try:
+        if settings.workers > 1:
+
+            def started() -> None:
+                try:
+                    stoppers.append(_metrics_listener(settings, events))
+                except ConfigError as error:
+                    log.error("no metrics: %s", "; ".join(error.problems))
+
+            return _serve_workers(app, host, port, settings.workers, started)
+        uvicorn.Server(uvicorn_config(app, host, port)).run()
+        return 0
+    finally:
+        for stop in stoppers:
+            stop()

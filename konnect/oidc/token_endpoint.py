@@ -294,6 +294,8 @@ class TokenEndpoint:
             )
             if isinstance(grant, _CodeGrant):
                 await self._code_answered(grant, request.prefetched, "refresh_token" in body)
+            if status == 200:
+                self._issued(form.get("grant_type", ""), client, request.prefetched, body)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
             unavailable = OAuthError("temporarily_unavailable", _UNAVAILABLE)
@@ -303,6 +305,16 @@ class TokenEndpoint:
         except OAuth2Error as error:
             return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
         return status, body, response_headers
+
+    def _issued(
+        self, grant_type: str, client: ClientRegistration, prefetched: Prefetched, body: Any
+    ) -> None:
+        user = prefetched.grant.user.username if prefetched.grant else None
+        alg = self._provider.keys.signing_alg_for(client.id_token_signed_response_alg)
+        scopes = str(body.get("scope", ""))
+        self._provider.events.token_issued(
+            grant_type, client.id, not client.verified, alg, scopes, user
+        )
 
     async def authenticate(
         self, form: dict[str, str], headers: Mapping[str, str], endpoint: str, url: str
