@@ -221,6 +221,8 @@ class IdentifierApi:
             raise OAuthError(
                 "temporarily_unavailable", "sign-in is temporarily unavailable"
             ) from None
+        outcome = events.WRONG_CREDENTIALS if user is None else events.SUCCESS
+        self.provider.events.sign_in(outcome, backend_label(backend), forwarded, method="proxy")
         return None if user is None else self._new_logon(user)
 
     def _new_logon(self, user: User) -> Logon:

@@ -23,6 +23,8 @@ SUCCESS, WRONG_CREDENTIALS, THROTTLED, BACKEND_UNAVAILABLE, ERROR = (
     "backend_unavailable",
     "error",
 )
+#: Methods counted by name; any other a client sends is counted as `other`.
+HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 #: The `client` label of clients the operator did not register (dynamic ones, those known by
 #: their redirect URI): anyone may create them, and a label value each would grow the metrics
 #: without bound.
@@ -40,6 +42,17 @@ class Events:
     def __init__(self, metrics: Metrics | None = None, audit: AuditLog | None = None) -> None:
         self.metrics = metrics
         self.audit = audit
+        # Labelled series by label values: prometheus-client's own look-up takes a lock and
+        # checks the labels, which costs more than counting on the hot paths.
+        self._series: dict[tuple[Any, ...], Any] = {}
+        self._requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _labelled(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), *values)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metric.labels(*values)
+        return series
 
     def _audit(self, name: str, **fields: Any) -> None:
         if self.audit is not None:
@@ -47,9 +60,18 @@ class Events:
 
     # -- requests and dependencies (metrics only) -------------------------------------------
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
-        if self.metrics is not None:
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.request_seconds.labels(route, method).observe(seconds)
+        if self.metrics is None:
+            return
+        if method not in HTTP_METHODS:
+            method = "other"
+        series = self._requests.get((route, method, status))
+        if series is None:
+            series = self._requests[route, method, status] = (
+                self.metrics.requests.labels(route, method, str(status)),
+                self.metrics.request_seconds.labels(route, method),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     @asynccontextmanager
     async def backend_call(
@@ -70,10 +92,11 @@ class Events:
             self.metrics.backend_seconds.labels(backend, operation).observe(elapsed)
 
     def store_call(self, operation: str, seconds: float, failed: bool) -> None:
-        if self.metrics is not None:
-            self.metrics.store_seconds.labels(operation).observe(seconds)
-            if failed:
-                self.metrics.store_errors.labels(operation).inc()
+        if self.metrics is None:
+            return
+        self._labelled(self.metrics.store_seconds, operation).observe(seconds)
+        if failed:
+            self._labelled(self.metrics.store_errors, operation).inc()
 
     @contextmanager
     def signing(self, alg: str) -> Iterator[None]:
@@ -82,12 +105,12 @@ class Events:
             return
         started = time.perf_counter()
         yield
-        self.metrics.signing_seconds.labels(alg).observe(time.perf_counter() - started)
+        self._labelled(self.metrics.signing_seconds, alg).observe(time.perf_counter() - started)
 
     # -- sign-in ------------------------------------------------------------------------------
     def sign_in(self, outcome: str, backend: str, username: str, method: str = "password") -> None:
         if self.metrics is not None:
-            self.metrics.sign_ins.labels(backend, outcome).inc()
+            self._labelled(self.metrics.sign_ins, backend, outcome).inc()
         event = "sign_in" if outcome == SUCCESS else "sign_in_failed"
         reason = None if outcome == SUCCESS else outcome
         self._audit(event, user=username, backend=backend, method=method, reason=reason)
@@ -111,7 +134,7 @@ class Events:
     ) -> None:
         if self.metrics is not None:
             label = UNREGISTERED_CLIENT if unregistered else client
-            self.metrics.tokens.labels(grant, label, alg).inc()
+            self._labelled(self.metrics.tokens, grant, label, alg).inc()
         self._audit(
             "token_issued",
             grant_type=grant,

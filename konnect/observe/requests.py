@@ -7,6 +7,7 @@ never by raw URL, so the metrics stay bounded whatever URLs clients send.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 import time
@@ -41,6 +42,10 @@ class ObservedRequests:
         self.events = events
         self.trusted_proxy = trusted_proxy
         self.plain_paths = frozenset(plain_paths)  # answered before routing, by exact path
+        # Request ids: unique, not secret; a random prefix per process keeps workers and
+        # restarts apart, a counter is cheaper than random bytes per request.
+        self._id_prefix = secrets.token_hex(4)
+        self._numbers = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +78,7 @@ class ObservedRequests:
         """A new request id (or a trusted proxy's) and the client address (a trusted proxy's
         X-Forwarded-For names it; anyone else's is ignored)."""
         peer = scope["client"][0] if scope.get("client") else ""
-        request_id = secrets.token_hex(8)
+        request_id = f"{self._id_prefix}{next(self._numbers):x}"
         if not self.trusted_proxy(peer):
             return request_id, peer
         forwarded_for = forwarded_id = ""

@@ -26,6 +26,7 @@ from konnect.clients.model import (
 )
 from konnect.crypto import random_string
 from konnect.identity import BackendUnavailable
+from konnect.observe.events import backend_label
 from konnect.oidc.client_auth import AssertedClient, ClientAssertions
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
@@ -380,8 +381,13 @@ class TokenEndpoint:
         """The refresh token's grant with the user as the backend sees them now."""
         if await self._provider.lifecycle.is_revoked(grant.grant_id):
             return None
+        backend = self._provider.backend
+        timed = self._provider.events.backend_call(
+            backend_label(backend), "lookup", BackendUnavailable
+        )
         try:
-            user = await self._provider.backend.lookup(grant.user.subject)
+            async with timed:
+                user = await backend.lookup(grant.user.subject)
         except BackendUnavailable:
             raise OAuthError(
                 "temporarily_unavailable", "the user directory is unavailable, try again later"

@@ -23,6 +23,7 @@ from tests.flows.test_guest_flow import (  # noqa: F401 (fixtures)
     meet_key,
     sign,
 )
+from tests.flows.test_proxy_sign_on import logon
 from tests.flows.test_refresh_rotation import first_tokens
 from tests.flows.test_revocation_introspection import introspect
 from tests.jitsi.conftest import follow_login, jitsi_folder  # noqa: F401 (fixture)
@@ -153,3 +154,24 @@ def test_jitsi_tokens_and_invitations_are_audited(
     assert (guest_token["kind"], guest_token["user"]) == ("guest", "Gustav Gast")
     assert created["invitation"] == revoked["invitation"] == made["id"]
     assert sealed(made["link"]) not in "".join(audit.lines)
+
+
+def test_the_client_address_comes_from_a_trusted_proxy(
+    observed: Callable[..., RunningServer], audit: Audit
+) -> None:
+    """The untrusted case is in the scripted session: the test harness's own server would
+    take the header itself."""
+    server = observed(trusted_proxies=("127.0.0.0/8",))
+    with browser(server.url) as client:
+        client.headers["X-Forwarded-For"] = "203.0.113.9"
+        assert sign_in(client, server.url).status_code == 200
+    [event] = audit.named("sign_in")
+    assert event["client_ip"] == "203.0.113.9"
+
+
+def test_proxy_sign_on_is_audited(observed: Callable[..., RunningServer], audit: Audit) -> None:
+    server = observed(trusted_proxies=("127.0.0.0/8",), forwarded_user_sign_in=True)
+    with browser(server.url) as client:
+        assert logon(client, server.url, "jonas", ["jonas", "", "1"]).status_code == 200
+    [event] = audit.named("sign_in")
+    assert (event["user"], event["method"]) == ("jonas", "proxy")

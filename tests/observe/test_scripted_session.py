@@ -4,6 +4,7 @@ even at debug level."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -53,6 +54,8 @@ def run_session(server: Konnectd) -> tuple[list[str], list[str]]:
     params = good_params(scope=SCOPE, **CLIENT)
     request_ids = []
     with browser(server.url) as client:
+        # no trusted proxy: the audit log must not believe this
+        client.headers["X-Forwarded-For"] = "203.0.113.9"
         failed = wrong_password(client, server.url)
         assert failed.status_code == 204
         signed_in = sign_in(client, server.url)
@@ -68,6 +71,7 @@ def run_session(server: Konnectd) -> tuple[list[str], list[str]]:
         refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
         second = token(server.url, refresh)
         assert second.status_code == 200, second.text
+        time.sleep(0.01)  # rotation times are kept to the millisecond
         replay = token(server.url, refresh)
         assert replay.json()["error"] == "invalid_grant"
         logoff = client.post(
@@ -135,6 +139,8 @@ def test_metrics_count_the_session(key_dir: Path, config_dir: Path) -> None:
             server.metric("konnect_backend_duration_seconds_count", **backend, operation="logon")
             == 2
         )
+        lookups = {**backend, "operation": "lookup"}
+        assert server.metric("konnect_backend_duration_seconds_count", **lookups) == 2  # refreshes
         store = "konnect_state_store_duration_seconds_count"
         assert server.metric(store, operation="swap") >= 1  # the refresh token's rotation
         assert server.metric("process_resident_memory_bytes") > 0
