@@ -146,3 +146,8 @@ def test_metrics_count_the_session(key_dir: Path, config_dir: Path) -> None:
         assert server.metric("process_resident_memory_bytes") > 0
         # the public listener does not serve them
         assert httpx.get(server.url + "/metrics").status_code == 404
+        unmatched = {"route": "(unmatched)", "method": "GET", "status": "404"}
+        assert server.metric(requests, **unmatched) == 1
+        # made-up methods and URLs cannot add label values
+        assert httpx.request("PROPFIND", server.url + "/dav/4711").status_code == 404
+        assert server.metric(requests, **{**unmatched, "method": "other"}) == 1
