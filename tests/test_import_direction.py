@@ -19,6 +19,7 @@ LAYER = {
     "jitsi": 5,
     "authorities": 5,
     "http": 6,
+    "observe": 1,
 }
 STARLETTE_ALLOWED = {
     "oidc/endpoints.py",

@@ -23,6 +23,7 @@ from konnect.config.model import (
     BRANDING_IMAGE_TYPES,
     HEX_COLOR,
     IDENTITY_MANAGERS,
+    LOG_FORMATS,
     LOG_LEVELS,
     SIGNING_METHODS,
     USERINFO_REVOCATION_CHECKS,
@@ -156,6 +157,15 @@ OPTIONS: tuple[Option, ...] = (
            "--allow-issuer-host-clients", None, "allow_issuer_host_clients"),
     Option("log_level", "text", "panic, fatal, error, warn, info or debug",
            "--log-level", "KONNECTD_LOG_LEVEL", "log_level", "LEVEL"),
+    Option("log_format", "text", "application log lines: text or json",
+           "--log-format", "KONNECTD_LOG_FORMAT", "log_format", "FORMAT"),
+    Option("audit_log", "text", "where audit events go, as JSON lines: a file, stderr or syslog",
+           "--audit-log", "KONNECTD_AUDIT_LOG", "audit_log", "FILE|stderr|syslog"),
+    Option("with_metrics", "bool", "serve Prometheus metrics on the metrics address",
+           "--with-metrics", "KONNECTD_WITH_METRICS", "with_metrics"),
+    Option("metrics_listen", "text",
+           "TCP address of the metrics listener (turns metrics on; never the public one)",
+           "--metrics-listen", "KONNECTD_METRICS_LISTEN", "metrics_listen", "HOST:PORT"),
     Option("insecure", "bool", "skip TLS certificate checks on outgoing connections",
            "--insecure", None, "insecure"),
     Option("cookie_backend_timeout", "int", "seconds to wait for the cookie backend",
@@ -196,8 +206,6 @@ _IGNORED_FLAGS: tuple[tuple[str, Kind, bool], ...] = (
     ("--log-timestamp", "bool", False),
     ("--with-pprof", "bool", True),
     ("--pprof-listen", "text", True),
-    ("--with-metrics", "bool", True),
-    ("--metrics-listen", "text", True),
 )
 
 
@@ -726,6 +734,8 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "guest_id_token_expiration": _zero_means_default("guest_id_token_expiration"),
     "cookie_backend_timeout": _zero_means_default("cookie_backend_timeout"),
     "log_level": _one_of(LOG_LEVELS, lower=True),
+    "log_format": _one_of(LOG_FORMATS, lower=True),
+    "metrics_listen": _check_listen,
     "userinfo_revocation_check": _one_of(USERINFO_REVOCATION_CHECKS, lower=True),
     "state_store": _check_state_store,
     "workers": _at_least_one,
@@ -845,6 +855,11 @@ def _check_combinations(
         problems.append(
             f"{sources['forwarded_user_sign_in'].where}: needs the trusted proxies whose "
             "X-Forwarded-User to believe (--trusted-proxy or cfg trusted_proxies)"
+        )
+    if values.get("metrics_listen") and values.get("metrics_listen") == values.get("listen"):
+        problems.append(
+            f"{sources['metrics_listen'].where}: metrics need their own address, never the "
+            "public listener"
         )
     workers = values.get("workers", 1)
     if workers > 1 and values.get("state_store", _DEFAULTS["state_store"]) == "memory":

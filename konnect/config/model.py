@@ -27,6 +27,9 @@ SIGNING_METHODS = (
 )
 USERINFO_REVOCATION_CHECKS = ("strict", "available")
 LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug")
+LOG_FORMATS = ("text", "json")
+#: Konnect's metrics address, used by `--with-metrics` without `--metrics-listen`.
+DEFAULT_METRICS_LISTEN = "127.0.0.1:6777"
 #: Branding colours are CSS hex colours only, so they are safe to write into a stylesheet.
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 #: Image files the sign-in web app can show as logo or background.
@@ -94,6 +97,11 @@ class Settings:
     allow_dynamic_client_registration: bool = False
     allow_issuer_host_clients: bool = False
     log_level: str = "info"
+    log_format: str = "text"
+    # A file, "stderr" or "syslog"; empty: no audit log.
+    audit_log: str = ""
+    with_metrics: bool = False
+    metrics_listen: str = ""
     insecure: bool = False
     cookie_backend_timeout: int = 10
     state_store: str = "sqlite"
@@ -112,3 +120,10 @@ class Settings:
     # hash so that Settings stays hashable; it still takes part in equality.
     backend_env: Mapping[str, str] = field(default_factory=_empty_mapping, hash=False)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def metrics_address(self) -> str:
+        """Where metrics are served; empty when they are off."""
+        if self.metrics_listen:
+            return self.metrics_listen
+        return DEFAULT_METRICS_LISTEN if self.with_metrics else ""

@@ -40,6 +40,10 @@ from konnect.keys import (
     load_signing_keys,
     load_validation_keys,
 )
+from konnect.observe import AuditLog, Events
+from konnect.observe.metrics import build_metrics
+from konnect.observe.requests import ObservedRequests
+from konnect.observe.store import TimedStore
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
@@ -67,6 +71,7 @@ class Overrides:
     clock: Callable[[], float] = time.time
     backend: IdentityBackend | None = None
     store: StateStore | None = None
+    events: Events | None = None
 
 
 def build_signing_keys(settings: Settings) -> list[SigningKey]:
@@ -179,6 +184,7 @@ class Kept:
     store: StateStore
     backend: IdentityBackend
     http: Outgoing
+    events: Events
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     signing_pool: SigningThreads = field(default_factory=SigningThreads)
 
@@ -189,14 +195,15 @@ def build_kept(settings: Settings, overrides: Overrides, collected: _Problems) -
     store = overrides.store or collected.attempt(lambda: build_store(settings))
     sealer = collected.attempt(lambda: build_sealer(settings))
     backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
-    if signers is None or store is None or sealer is None or backend is None:
+    events = overrides.events or collected.attempt(lambda: build_events(settings))
+    if signers is None or store is None or sealer is None or backend is None or events is None:
         return None
     http = Outgoing(
         verify=not settings.insecure,
         allowed_networks=settings.outgoing_allowed_networks,
         clock=overrides.clock,
     )
-    return Kept(signers, sealer, store, backend, http)
+    return Kept(signers, sealer, store, backend, http, events)
 
 
 def build_provider(
@@ -250,7 +257,7 @@ def build_provider(
         clients=clients,
         scopes=scopes,
         backend=kept.backend,
-        store=kept.store,
+        store=TimedStore(kept.store, kept.events) if kept.events.metrics else kept.store,
         tokens=TokenIssuer(keys, kept.sealer, settings.issuer, lifetimes, overrides.clock),
         cookies=BrowserCookies(
             kept.sealer,
@@ -275,7 +282,17 @@ def build_provider(
             enabled=settings.allow_client_guests,
             require_exp_jti=settings.guest_request_object_require_exp_jti,
         ),
+        events=kept.events,
     )
+
+
+def build_events(settings: Settings) -> Events:
+    """Metrics when a metrics address is set, the audit log when its destination is."""
+    try:
+        audit = AuditLog.open(settings.audit_log) if settings.audit_log else None
+    except OSError as exc:
+        raise ConfigError([f"audit_log: cannot open {settings.audit_log}: {exc}"]) from None
+    return Events(build_metrics() if settings.metrics_address else None, audit)
 
 
 def _log_files_in_use(settings: Settings) -> None:
@@ -309,7 +326,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> Reload
     def rebuild() -> ASGIApp:
         return _assemble(settings, chosen, kept, _Problems())
 
-    return ReloadingApp(first, rebuild)
+    assert kept is not None  # _assemble raised otherwise
+    return ReloadingApp(first, rebuild, kept.events.config_reloaded)
 
 
 def _assemble(
@@ -365,4 +383,5 @@ def _assemble(
         path: Prebuilt(content_type, body, tuple(headers.items()))
         for path, (content_type, body, headers) in documents(provider).items()
     }
-    return FastPath(app, prebuilt)
+    fast = FastPath(app, prebuilt)
+    return ObservedRequests(fast, provider.events, provider.is_trusted_proxy, prebuilt)

@@ -20,9 +20,15 @@ log = logging.getLogger("konnect")
 class ReloadingApp:
     """Serves through `current`; `reload()` builds a replacement with `rebuild` and swaps it in."""
 
-    def __init__(self, current: ASGIApp, rebuild: Callable[[], ASGIApp]) -> None:
+    def __init__(
+        self,
+        current: ASGIApp,
+        rebuild: Callable[[], ASGIApp],
+        audit: Callable[[str, str], None] = lambda outcome, detail: None,
+    ) -> None:
         self.current = current
         self._rebuild = rebuild
+        self._audit = audit
         self._one_at_a_time = asyncio.Lock()
         self._pending: set[asyncio.Task[bool]] = set()
 
@@ -39,12 +45,15 @@ class ReloadingApp:
                 log.error("RELOAD FAILED, the running configuration stays:")
                 for problem in error.problems:
                     log.error("  %s", problem)
+                self._audit("failure", "; ".join(error.problems))
                 return False
             except Exception:
                 log.exception("RELOAD FAILED, the running configuration stays")
+                self._audit("failure", "unexpected error")
                 return False
             self.current = replacement
             log.info("configuration reloaded")
+            self._audit("success", "")
             return True
 
     def reload_soon(self) -> None:

@@ -15,6 +15,7 @@ opening or from the previous answer, so slow or idle connections (slowloris) are
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import multiprocessing
 import os
@@ -22,6 +23,7 @@ import signal
 import socket
 import sys
 from asyncio import TimerHandle, Transport
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
@@ -30,8 +32,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
-from konnect.http.app import create_app
+from konnect.http.app import Overrides, build_events, create_app
 from konnect.http.reload import ReloadingApp
+from konnect.observe import Events
+from konnect.observe.logs import configure_logging
+from konnect.observe.metrics import prepare_workers, serve_metrics
 
 log = logging.getLogger("konnect")
 
@@ -41,23 +46,6 @@ HEAD_TIMEOUT = 10.0
 KEEP_ALIVE_TIMEOUT = 5
 #: Seconds an idle connection stays open once the server stops, for a request already sent.
 SHUTDOWN_LINGER = 0.5
-
-_LOG_LEVELS = {
-    "panic": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-    "error": logging.ERROR,
-    "warn": logging.WARNING,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-}
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=_LOG_LEVELS.get(level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -142,6 +130,7 @@ def uvicorn_config(
         http=KonnectProtocol,
         timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through konnect's handler, in its format
         access_log=False,
         proxy_headers=False,
         server_header=False,
@@ -178,7 +167,9 @@ def _worker(app: ReloadingApp, config: uvicorn.Config, sock: socket.socket) -> N
     ReloadingServer(config, app).run(sockets=[sock])
 
 
-def _serve_workers(app: ReloadingApp, config: uvicorn.Config, count: int) -> int:
+def _serve_workers(
+    app: ReloadingApp, config: uvicorn.Config, count: int, started: Callable[[], None]
+) -> int:
     sock = _bind(config.host, config.port)
     context = multiprocessing.get_context("fork")
     workers = [
@@ -189,6 +180,7 @@ def _serve_workers(app: ReloadingApp, config: uvicorn.Config, count: int) -> int
     # Only the workers listen: once they all stopped, new connections are refused instead of
     # waiting in a backlog no one accepts from.
     sock.close()
+    started()  # threads of the parent only now: forking a threaded process is unsafe
     stopping = False
 
     def tell_workers(signum: int) -> None:
@@ -215,12 +207,31 @@ def _serve_workers(app: ReloadingApp, config: uvicorn.Config, count: int) -> int
     return 1 if failed else 0
 
 
+def _metrics_listener(settings: Settings, events: Events) -> Callable[[], None]:
+    """Start the metrics listener, if metrics are on; the function that stops it."""
+    if events.metrics is None:
+        return lambda: None
+    host, port = split_listen(settings.metrics_address)
+    try:
+        stop = serve_metrics(events.metrics, host, port)
+    except OSError as exc:
+        raise ConfigError([f"metrics_listen: cannot listen on {host}:{port}: {exc}"]) from None
+    log.info("metrics on http://%s:%d/metrics", host, port)
+    return stop
+
+
 def serve(settings: Settings) -> int:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     # Until the server can reload, a SIGHUP must not end the process (its default action).
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    if settings.metrics_address and settings.workers > 1:
+        atexit.register(prepare_workers())
+    stoppers: list[Callable[[], None]] = []
     try:
-        app = create_app(settings)
+        events = build_events(settings)
+        app = create_app(settings, Overrides(events=events))
+        if settings.workers == 1:
+            stoppers.append(_metrics_listener(settings, events))
     except ConfigError as error:
         print("konnectd: configuration error:", file=sys.stderr)
         for problem in error.problems:
@@ -237,7 +248,18 @@ def serve(settings: Settings) -> int:
         settings.issuer,
     )
     config = uvicorn_config(app, host, port, settings.shutdown_timeout)
-    if settings.workers > 1:
-        return _serve_workers(app, config, settings.workers)
-    ReloadingServer(config, app).run()
-    return 0
+    try:
+        if settings.workers > 1:
+
+            def started() -> None:
+                try:
+                    stoppers.append(_metrics_listener(settings, events))
+                except ConfigError as error:
+                    log.error("no metrics: %s", "; ".join(error.problems))
+
+            return _serve_workers(app, config, settings.workers, started)
+        ReloadingServer(config, app).run()
+        return 0
+    finally:
+        for stop in stoppers:
+            stop()

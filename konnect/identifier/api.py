@@ -17,6 +17,8 @@ from konnect.crypto import random_string
 from konnect.identifier.guard import same_origin_request
 from konnect.identifier.throttle import SignInThrottle, ThrottleLimits, canonical_name
 from konnect.identity import AccountCountedLogon, BackendUnavailable, User, UsernameLookup
+from konnect.observe import events
+from konnect.observe.events import backend_label
 from konnect.oidc.claims import display_name
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.logout_channels import signed_out
@@ -123,6 +125,12 @@ def new_logon(provider: Provider, user: User) -> Logon:
         session_id=random_string(32),
         last_seen=now,
     )
+
+
+def _signed_in_user(provider: Provider, request: Request) -> str | None:
+    """The user name of the browser's sign-in, for the audit log."""
+    logon = provider.cookies.read_logon(request.cookies, now=provider.now())
+    return logon.username if logon is not None else None
 
 
 def _error(error: OAuthError) -> Response:
@@ -234,6 +242,8 @@ class IdentifierApi:
             raise OAuthError(
                 "temporarily_unavailable", "sign-in is temporarily unavailable"
             ) from None
+        outcome = events.WRONG_CREDENTIALS if user is None else events.SUCCESS
+        self.provider.events.sign_in(outcome, backend_label(backend), forwarded, method="proxy")
         return None if user is None else new_logon(self.provider, user)
 
     # -- logon ----------------------------------------------------------------------------------
@@ -300,19 +310,29 @@ class IdentifierApi:
         browser_id, names = self.provider.cookies.read_known_browser(request.cookies)
         known = browser_id if canonical_name(username) in names else None
         attempt = self.throttle.attempt(username, known)
-        await attempt.begin(self._client_address(request))
         backend = self.provider.backend
+        outcome = events.ERROR
         try:
-            if isinstance(backend, AccountCountedLogon):
-                user = await backend.logon_counted(username, password, attempt.count_account)
-            else:
-                user = await backend.logon(username, password)
+            await attempt.begin(self._client_address(request))
+            timed = self.provider.events.backend_call
+            async with timed(backend_label(backend), "logon", BackendUnavailable):
+                if isinstance(backend, AccountCountedLogon):
+                    user = await backend.logon_counted(username, password, attempt.count_account)
+                else:
+                    user = await backend.logon(username, password)
+            outcome = events.WRONG_CREDENTIALS if user is None else events.SUCCESS
+        except OAuthError:
+            outcome = events.THROTTLED
+            raise
         except BackendUnavailable as exc:
+            outcome = events.BACKEND_UNAVAILABLE
             # The backend logs an outage once; every refused sign-in only at debug level.
             self.provider.log.debug("sign-in unavailable: %s", exc)
             raise OAuthError(
                 "temporarily_unavailable", "sign-in is temporarily unavailable"
             ) from None
+        finally:
+            self.provider.events.sign_in(outcome, backend_label(backend), username)
         if user is not None:
             await attempt.succeeded()
         return user
@@ -341,6 +361,7 @@ class IdentifierApi:
             return _error(error)
         cookies = self.provider.cookies
         await end_signin_session(self.provider, request.cookies)
+        self.provider.events.sign_out(_signed_in_user(self.provider, request))
         answer: dict[str, Any] = {"success": True, "state": str(body.get("state", ""))}
         # Front- and back-channel logout, and the way back to a relying party that asked
         # for the sign-out (RP-initiated logout); the web app continues at continue_uri.
@@ -391,6 +412,8 @@ class IdentifierApi:
             values["flow_nonce"],
         )
         decision = Consent(allow, tuple(values["scope"].split()))
+        user = _signed_in_user(provider, request)
+        provider.events.consent(allow, values["client_id"], decision.scopes, user)
         cookie = provider.cookies.consent(name, decision, provider.now())
         response: Response
         if allow:

@@ -99,6 +99,7 @@ class JitsiIssuer:
                     "access_denied", "Your account may not join meetings on this Jitsi server."
                 )
             token = await self._token(server, room, user)
+            self.provider.events.jitsi_token("user", server.id, room.path, user.username)
         except OAuthError as error:
             return self.error_page(request, error)
         location = f"{server.url}/{room.path}?{urlencode({'jwt': token})}"

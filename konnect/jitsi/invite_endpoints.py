@@ -117,6 +117,8 @@ class InvitationApi:
             now=self.provider.now(),
         )
         link = self.join_page + "#" + seal(self.sealer, invitation)
+        events = self.provider.events
+        events.invitation("created", server.id, invitation.room, user.username, invitation.id)
         room = parse_room(invitation.room)
         host = urlsplit(self.provider.issuer).hostname or "konnect"
         return {
@@ -136,6 +138,8 @@ class InvitationApi:
             await self._store_call(
                 self.provider.store.put(REVOKED + invitation.id, "1", remaining + 60)
             )
+        events = self.provider.events
+        events.invitation("revoked", server.id, invitation.room, user.username, invitation.id)
         return {"revoked": invitation.id}
 
     # -- the invitee ----------------------------------------------------------------------
@@ -177,6 +181,8 @@ class InvitationApi:
             lobby_bypass=None if moderator else False,
         )
         token = await self.issuer.signed(server, claims)
+        events = self.provider.events
+        events.jitsi_token("guest", server.id, invitation.room, name, invitation.id)
         return {"location": f"{server.url}/{room.path}?{urlencode({'jwt': token})}"}
 
     async def _store_call(self, call: Awaitable[T]) -> T:

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from konnect.observe import Events
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.tokens import OpenedToken
@@ -81,8 +82,10 @@ class GrantLifecycle:
         clock: Callable[[], float],
         log: logging.Logger,
         policy: GrantPolicy | None = None,
+        events: Events | None = None,
     ) -> None:
         self._store = store
+        self._events = events or Events()
         self._ttl = refresh_lifetime
         self._clock = clock
         self._log = log
@@ -187,3 +190,5 @@ class GrantLifecycle:
     async def _revoke_reused(self, grant: Grant, reason: str) -> None:
         await self.revoke(grant.grant_id, reason)
         self._log.warning("%s by client %s: grant revoked", reason, grant.client_id)
+        kind = "refresh_token" if reason.startswith("refresh") else "code"
+        self._events.token_reuse(kind, grant.client_id, grant.user.username)

@@ -156,4 +156,5 @@ async def admit(
     except GuestRefused as refused:
         provider.log.warning("guest sign-in refused for client %s: %s", client.id, refused)
         return None
+    provider.events.guest_admitted(client.id, user.username, not client.verified)
     return Guest(user, approved)

@@ -62,8 +62,10 @@ async def revoke(provider: Provider, client: ClientRegistration, token: str) -> 
     """RFC 7009 §2.2: invalid or foreign tokens are answered like revoked ones."""
     facts = identify(provider, token)
     if facts is None or facts.client_id != client.id:
+        provider.events.revocation(client.id, "unknown_token")
         return
     await provider.lifecycle.revoke(facts.grant_id, "revoked by the client")
+    provider.events.revocation(client.id, "revoked")
 
 
 def may_introspect(client: ClientRegistration, facts: TokenFacts) -> bool:
@@ -75,8 +77,10 @@ def may_introspect(client: ClientRegistration, facts: TokenFacts) -> bool:
 async def introspect(provider: Provider, client: ClientRegistration, token: str) -> dict[str, Any]:
     """RFC 7662 §2.2: a token the caller may not learn about is simply not active."""
     facts = identify(provider, token)
-    if facts is None or not may_introspect(client, facts):
-        return {"active": False}
-    if await provider.lifecycle.is_revoked(facts.grant_id):
-        return {"active": False}
-    return {"active": True, **facts.details}
+    active = (
+        facts is not None
+        and may_introspect(client, facts)
+        and not await provider.lifecycle.is_revoked(facts.grant_id)
+    )
+    provider.events.introspection(client.id, active)
+    return {"active": True, **facts.details} if active and facts else {"active": False}

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend
 from konnect.keys import KeySet
+from konnect.observe import Events
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.grant_lifecycle import GrantLifecycle, GrantPolicy
 from konnect.oidc.scopes import ScopeCatalog
@@ -114,6 +115,8 @@ class Provider:
     # Outgoing HTTP to relying parties (jwks_uri, request_uri, sector identifiers, logout).
     http: Outgoing = field(default_factory=Outgoing)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # Metrics and the audit log: every security-relevant action is reported here once.
+    events: Events = field(default_factory=Events)
     signing_pool: SigningThreads = field(default_factory=SigningThreads)
 
     @cached_property
@@ -126,7 +129,9 @@ class Provider:
     def lifecycle(self) -> GrantLifecycle:
         """The grant-state rules: single-use codes and jtis, rotation, revocation."""
         lifetime = self.tokens.lifetimes.refresh_token
-        return GrantLifecycle(self.store, lifetime, self.clock, self.log, self.grant_policy)
+        return GrantLifecycle(
+            self.store, lifetime, self.clock, self.log, self.grant_policy, self.events
+        )
 
     @property
     def issuer(self) -> str:
@@ -146,6 +151,12 @@ class Provider:
     async def signing(self, work: Callable[[], T], alg: str | None = None) -> T:
         """Run work that signs with `alg`: RSA signatures (about 1 ms) go to the signing pool
         so both cores can sign; EC and EdDSA ones are cheaper than the thread hop."""
-        if not self.keys.signing_alg_for(alg).startswith(("RS", "PS")):
-            return work()
-        return await self.signing_pool.run(work)
+        alg = self.keys.signing_alg_for(alg)
+
+        def timed() -> T:
+            with self.events.signing(alg):
+                return work()
+
+        if not alg.startswith(("RS", "PS")):
+            return timed()
+        return await self.signing_pool.run(timed)

@@ -276,6 +276,7 @@ async def register(provider: Provider, metadata: Mapping[str, Any]) -> dict[str,
     except RegistrationTooLarge as exc:
         raise _metadata_error(str(exc)) from None
     provider.log.info("dynamic client registered: %s", registered.client.display_name[:60])
+    provider.events.client_registered(registered.client.id, registered.client.redirect_uris)
     return registration_response(provider, registered)
 
 

@@ -26,6 +26,7 @@ from konnect.clients.model import (
 )
 from konnect.crypto import random_string
 from konnect.identity import BackendUnavailable
+from konnect.observe.events import backend_label
 from konnect.oidc.client_auth import AssertedClient, ClientAssertions
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
@@ -294,6 +295,8 @@ class TokenEndpoint:
             )
             if isinstance(grant, _CodeGrant):
                 await self._code_answered(grant, request.prefetched, "refresh_token" in body)
+            if status == 200:
+                self._issued(form.get("grant_type", ""), client, request.prefetched, body)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
             unavailable = OAuthError("temporarily_unavailable", _UNAVAILABLE)
@@ -303,6 +306,16 @@ class TokenEndpoint:
         except OAuth2Error as error:
             return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
         return status, body, response_headers
+
+    def _issued(
+        self, grant_type: str, client: ClientRegistration, prefetched: Prefetched, body: Any
+    ) -> None:
+        user = prefetched.grant.user.username if prefetched.grant else None
+        alg = self._provider.keys.signing_alg_for(client.id_token_signed_response_alg)
+        scopes = str(body.get("scope", ""))
+        self._provider.events.token_issued(
+            grant_type, client.id, not client.verified, alg, scopes, user
+        )
 
     async def authenticate(
         self, form: dict[str, str], headers: Mapping[str, str], endpoint: str, url: str
@@ -368,8 +381,13 @@ class TokenEndpoint:
         """The refresh token's grant with the user as the backend sees them now."""
         if await self._provider.lifecycle.is_revoked(grant.grant_id):
             return None
+        backend = self._provider.backend
+        timed = self._provider.events.backend_call(
+            backend_label(backend), "lookup", BackendUnavailable
+        )
         try:
-            user = await self._provider.backend.lookup(grant.user.subject)
+            async with timed:
+                user = await backend.lookup(grant.user.subject)
         except BackendUnavailable:
             raise OAuthError(
                 "temporarily_unavailable", "the user directory is unavailable, try again later"

@@ -271,10 +271,24 @@ def test_zero_workers_is_refused() -> None:
 
 
 def test_konnect_only_flags_are_accepted_and_reported() -> None:
-    settings = load(
-        ["--iss", ISSUER, "--log-timestamp=false", "--metrics-listen=0.0.0.0:6777", "ldap"]
+    settings = load(["--iss", ISSUER, "--log-timestamp=false", "--with-pprof", "ldap"])
+    assert settings.warnings == ("--with-pprof is not supported by konnect and is ignored",)
+
+
+def test_metrics_are_off_unless_asked_for() -> None:
+    assert load(["--iss", ISSUER, "ldap"]).metrics_address == ""
+    assert load(["--iss", ISSUER, "--with-metrics", "ldap"]).metrics_address == "127.0.0.1:6777"
+    elsewhere = load(["--iss", ISSUER, "--metrics-listen=0.0.0.0:9100", "ldap"])
+    assert elsewhere.metrics_address == "0.0.0.0:9100"
+
+
+def test_metrics_never_share_the_public_listener() -> None:
+    problems = problems_of(
+        ["--iss", ISSUER, "--listen=0.0.0.0:8777", "--metrics-listen=0.0.0.0:8777", "ldap"]
     )
-    assert settings.warnings == ("--metrics-listen is not supported by konnect and is ignored",)
+    assert problems == [
+        "--metrics-listen: metrics need their own address, never the public listener"
+    ]
 
 
 # -- normalising --------------------------------------------------------------------------
@@ -508,6 +522,10 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         "allow_dynamic_client_registration = 1",
         "allow_issuer_host_clients = yes",
         "log_level = DEBUG",
+        "log_format = json",
+        "audit_log = syslog",
+        "with_metrics = yes",
+        "metrics_listen = 127.0.0.1:9100",
         "insecure = yes",
         "cookie_backend_timeout = 5",
         "state_store = redis://127.0.0.1:6379/2",
@@ -563,6 +581,10 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--allow-dynamic-client-registration",
             "--allow-issuer-host-clients",
             "--log-level", "debug",
+            "--log-format", "json",
+            "--audit-log", "syslog",
+            "--with-metrics",
+            "--metrics-listen", "127.0.0.1:9100",
             "--insecure",
             "--cookie-backend-timeout", "5",
             "--state-store", "redis://127.0.0.1:6379/2",

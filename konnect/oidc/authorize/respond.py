@@ -160,11 +160,23 @@ def _response_params(provider: Provider, request: AuthorizeRequest, grant: Grant
         params["expires_in"] = str(tokens.access_lifetime(grant))
     if "id_token" in parts:
         params["id_token"] = tokens.id_token(grant, access_token=access_token, code=code)
+    if access_token or "id_token" in parts:
+        _issued(provider, request, grant, "hybrid" if code else "implicit")
     if request.state:
         params["state"] = request.state
     params["scope"] = " ".join(grant.scopes)
     params["iss"] = provider.issuer
     return params
+
+
+def _issued(provider: Provider, request: AuthorizeRequest, grant: Grant, flow: str) -> None:
+    """Tokens issued at the authorization endpoint, reported like those of the token endpoint."""
+    client = request.client
+    alg = provider.keys.signing_alg_for(None)
+    scopes = " ".join(grant.scopes)
+    provider.events.token_issued(
+        flow, client.id, not client.verified, alg, scopes, grant.user.username
+    )
 
 
 async def authorized(

@@ -1,0 +1,78 @@
+"""The audit log: one JSON line per security-relevant event, to its own destination.
+
+An event names what happened and to whom, never a password, token, code or secret: callers
+pass only names, identifiers and outcomes, and the writer adds the time, the request id and
+the client's address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from konnect.observe import context
+
+#: Where `--audit-log syslog` writes (the local syslog socket of Linux systems).
+SYSLOG_SOCKET = "/dev/log"
+
+
+class AuditLog:
+    """Writes audit events as JSON lines through one `write` callable."""
+
+    def __init__(self, write: Callable[[str], None], clock: Callable[[], float] = time.time):
+        self._write = write
+        self._clock = clock
+
+    @classmethod
+    def open(cls, destination: str) -> AuditLog:
+        """`stderr`, `syslog` (facility auth) or a file appended to."""
+        if destination == "stderr":
+            return cls(_stream_writer(sys.stderr))
+        if destination == "syslog":
+            return cls(_syslog_writer())
+        return cls(_stream_writer(Path(destination).open("a", encoding="utf-8")))
+
+    def event(self, name: str, **fields: Any) -> None:
+        record = {
+            "time": _timestamp(self._clock()),
+            "event": name,
+            "request_id": context.request_id.get() or None,
+            "client_ip": context.client_ip.get() or None,
+            **fields,
+        }
+        self._write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
+
+
+def _timestamp(now: float) -> str:
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+    return f"{seconds}.{int(now % 1 * 1000):03d}Z"
+
+
+def _stream_writer(stream: TextIO) -> Callable[[str], None]:
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+    return write
+
+
+def _syslog_writer() -> Callable[[str], None]:
+    handler = logging.handlers.SysLogHandler(
+        SYSLOG_SOCKET, facility=logging.handlers.SysLogHandler.LOG_AUTH
+    )
+    handler.ident = "konnectd-audit: "
+    logger = logging.getLogger("konnect.audit.syslog")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    return logger.info

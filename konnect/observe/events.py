@@ -1,0 +1,187 @@
+"""The narrow interface every layer reports to, once per event: `provider.events.sign_in(...)`.
+
+Each call goes to the Prometheus metrics and to the audit log, whichever are configured; the
+default `Events()` has neither and does nothing, so tests and tools need no setup. Callers
+pass names, identifiers and outcomes only, never a password, token, code or secret.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from konnect.observe.audit import AuditLog
+from konnect.observe.metrics import Metrics
+
+#: Sign-in outcomes, the values of the sign-ins metric's `outcome` label.
+SUCCESS, WRONG_CREDENTIALS, THROTTLED, BACKEND_UNAVAILABLE, ERROR = (
+    "success",
+    "wrong_credentials",
+    "throttled",
+    "backend_unavailable",
+    "error",
+)
+#: Methods counted by name; any other a client sends is counted as `other`.
+HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+#: The `client` label of clients the operator did not register (dynamic ones, those known by
+#: their redirect URI): anyone may create them, and a label value each would grow the metrics
+#: without bound.
+UNREGISTERED_CLIENT = "(unregistered)"
+
+
+def backend_label(backend: object) -> str:
+    """An identity backend's name in metrics and audit events: `ldap`, `cookie`, ..."""
+    return type(backend).__name__.removesuffix("Backend").lower()
+
+
+class Events:
+    """Fans events out to the metrics and the audit log; without either it does nothing."""
+
+    def __init__(self, metrics: Metrics | None = None, audit: AuditLog | None = None) -> None:
+        self.metrics = metrics
+        self.audit = audit
+        # Labelled series by label values: prometheus-client's own look-up takes a lock and
+        # checks the labels, which costs more than counting on the hot paths.
+        self._series: dict[tuple[Any, ...], Any] = {}
+        self._requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _labelled(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), *values)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metric.labels(*values)
+        return series
+
+    def _audit(self, name: str, **fields: Any) -> None:
+        if self.audit is not None:
+            self.audit.event(name, **fields)
+
+    # -- requests and dependencies (metrics only) -------------------------------------------
+    def request(self, route: str, method: str, status: int, seconds: float) -> None:
+        if self.metrics is None:
+            return
+        if method not in HTTP_METHODS:
+            method = "other"
+        series = self._requests.get((route, method, status))
+        if series is None:
+            series = self._requests[route, method, status] = (
+                self.metrics.requests.labels(route, method, str(status)),
+                self.metrics.request_seconds.labels(route, method),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
+
+    @asynccontextmanager
+    async def backend_call(
+        self, backend: str, operation: str, failure: type[Exception] = Exception
+    ) -> AsyncIterator[None]:
+        """Times a call to an identity backend; a `failure` raised counts as an error."""
+        if self.metrics is None:
+            yield
+            return
+        started = time.perf_counter()
+        try:
+            yield
+        except failure:
+            self.metrics.backend_errors.labels(backend, operation).inc()
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.backend_seconds.labels(backend, operation).observe(elapsed)
+
+    def store_call(self, operation: str, seconds: float, failed: bool) -> None:
+        if self.metrics is None:
+            return
+        self._labelled(self.metrics.store_seconds, operation).observe(seconds)
+        if failed:
+            self._labelled(self.metrics.store_errors, operation).inc()
+
+    @contextmanager
+    def signing(self, alg: str) -> Iterator[None]:
+        if self.metrics is None:
+            yield
+            return
+        started = time.perf_counter()
+        yield
+        self._labelled(self.metrics.signing_seconds, alg).observe(time.perf_counter() - started)
+
+    # -- sign-in ------------------------------------------------------------------------------
+    def sign_in(self, outcome: str, backend: str, username: str, method: str = "password") -> None:
+        if self.metrics is not None:
+            self._labelled(self.metrics.sign_ins, backend, outcome).inc()
+        event = "sign_in" if outcome == SUCCESS else "sign_in_failed"
+        reason = None if outcome == SUCCESS else outcome
+        self._audit(event, user=username, backend=backend, method=method, reason=reason)
+
+    def sign_out(self, user: str | None) -> None:
+        self._audit("sign_out", user=user)
+
+    def consent(self, allowed: bool, client: str, scopes: Iterable[str], user: str | None) -> None:
+        name = "consent_given" if allowed else "consent_denied"
+        self._audit(name, client_id=client, scopes=sorted(scopes), user=user)
+
+    # -- tokens -------------------------------------------------------------------------------
+    def token_issued(
+        self,
+        grant: str,
+        client: str,
+        unregistered: bool,
+        alg: str,
+        scopes: str,
+        user: str | None,
+    ) -> None:
+        if self.metrics is not None:
+            label = UNREGISTERED_CLIENT if unregistered else client
+            self._labelled(self.metrics.tokens, grant, label, alg).inc()
+        self._audit(
+            "token_issued",
+            grant_type=grant,
+            client_id=client,
+            scopes=scopes.split(),
+            user=user,
+            alg=alg,
+        )
+
+    def token_reuse(self, kind: str, client: str, user: str | None) -> None:
+        """A used code or rotated refresh token came back: its whole grant is revoked."""
+        if self.metrics is not None:
+            self.metrics.token_reuse.labels(kind).inc()
+        self._audit("token_reuse", kind=kind, client_id=client, user=user)
+        self._audit("grant_revoked", reason=f"{kind} reused", client_id=client, user=user)
+
+    def revocation(self, client: str, outcome: str) -> None:
+        self._audit("token_revocation", client_id=client, outcome=outcome)
+
+    def introspection(self, client: str, active: bool) -> None:
+        self._audit("token_introspection", client_id=client, active=active)
+
+    def client_registered(self, client: str, redirect_uris: Iterable[str]) -> None:
+        self._audit("client_registered", client_id=client, redirect_uris=list(redirect_uris))
+
+    # -- guests and Jitsi ---------------------------------------------------------------------
+    def guest_admitted(self, client: str, user: str | None, unregistered: bool = False) -> None:
+        if self.metrics is not None:
+            self.metrics.guests.labels(UNREGISTERED_CLIENT if unregistered else client).inc()
+        self._audit("guest_admitted", client_id=client, user=user)
+
+    def jitsi_token(
+        self, kind: str, server: str, room: str, user: str | None, invitation: str | None = None
+    ) -> None:
+        """kind: `user` (a signed-in user) or `guest` (admitted through an invitation)."""
+        if self.metrics is not None:
+            self.metrics.jitsi_tokens.labels(kind).inc()
+        self._audit(
+            "jitsi_token", kind=kind, server=server, room=room, user=user, invitation=invitation
+        )
+
+    def invitation(self, action: str, server: str, room: str, user: str, invitation: str) -> None:
+        """action: `created` or `revoked`."""
+        self._audit(
+            f"invitation_{action}", server=server, room=room, user=user, invitation=invitation
+        )
+
+    # -- operations ---------------------------------------------------------------------------
+    def config_reloaded(self, outcome: str, detail: str = "") -> None:
+        self._audit("config_reloaded", outcome=outcome, detail=detail or None)

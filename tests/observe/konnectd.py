@@ -1,0 +1,75 @@
+"""`konnectd serve` as a real process with metrics, an audit log and debug logging on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import LOOPBACK, free_port, wait_until_healthy
+
+
+@dataclass
+class Konnectd:
+    url: str
+    metrics_url: str
+    audit_file: Path
+    log_file: Path
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(encoding="utf-8")
+
+    def audit_events(self) -> list[dict[str, Any]]:
+        lines = self.audit_file.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines]
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sample `name` with exactly these labels, 0 when absent."""
+        text = httpx.get(self.metrics_url, timeout=5).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
+
+
+@contextmanager
+def konnectd(key_dir: Path, config_dir: Path, *options: str) -> Iterator[Konnectd]:
+    port, metrics_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    running = Konnectd(
+        url,
+        f"http://127.0.0.1:{metrics_port}/metrics",
+        config_dir / "audit.jsonl",
+        config_dir / "konnectd.log",
+    )
+    command = [
+        *(sys.executable, "-m", "konnect", "serve", "--iss", url),
+        *("--listen", f"127.0.0.1:{port}", "--metrics-listen", f"127.0.0.1:{metrics_port}"),
+        *("--signing-private-key", str(key_dir / "rsa-key.pem")),
+        *("--encryption-secret", str(key_dir / "secret.key")),
+        *("--identifier-registration-conf", str(config_dir / "registry.yaml")),
+        *("--data-dir", str(config_dir / "data"), "--log-level", "debug"),
+        *("--audit-log", str(running.audit_file)),
+        *(f"--allow-outgoing-network={network}" for network in LOOPBACK),
+        *options,
+        *("users", str(config_dir / "users.yaml")),
+    ]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KONNECTD_")}
+    with running.log_file.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stderr=log)
+        try:
+            wait_until_healthy(url, process)
+            yield running
+        finally:
+            process.terminate()
+            process.wait(timeout=15)

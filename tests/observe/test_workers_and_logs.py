@@ -1,0 +1,38 @@
+"""Workers report their metrics together, and JSON log lines tie in with answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from tests.observe.konnectd import konnectd
+from tests.observe.test_scripted_session import NO_REUSE_GRACE, run_session
+
+SERVICE = ("service-app", "service-secret")
+
+
+def test_workers_report_their_metrics_together(key_dir: Path, config_dir: Path) -> None:
+    with konnectd(key_dir, config_dir, "--workers", "2") as server:
+        for _ in range(12):
+            # a new connection each time, so both workers get requests
+            answer = httpx.post(
+                server.url + "/konnect/v1/token",
+                data={"grant_type": "client_credentials"},
+                auth=SERVICE,
+            )
+            assert answer.status_code == 200
+        labels = {"grant_type": "client_credentials", "client": "service-app", "alg": "PS256"}
+        assert server.metric("konnect_tokens_issued_total", **labels) == 12
+        route = {"route": "/konnect/v1/token", "method": "POST"}
+        assert server.metric("konnect_http_requests_total", **route, status="200") == 12
+
+
+def test_json_log_lines_carry_the_request_id(key_dir: Path, config_dir: Path) -> None:
+    with konnectd(key_dir, config_dir, "--log-format", "json", *NO_REUSE_GRACE) as server:
+        _, request_ids = run_session(server)
+        lines = [json.loads(line) for line in server.log_text().splitlines()]
+    replay = [line for line in lines if line["request_id"] == request_ids[5]]
+    assert [line["level"] for line in replay] == ["warning"]
+    assert "refresh token reused" in replay[0]["message"]
