@@ -92,6 +92,7 @@ def konnectd_process(key_dir: Path, config_dir: Path, *extra: str) -> Instance:
         "--signing-private-key", str(key_dir / "rsa-key.pem"),
         "--encryption-secret", str(key_dir / "secret.key"),
         "--sign-in-attempts-per-address", "3",
+        "--data-dir", str(config_dir / f"data-{port}"),  # its own counts, not the checkout's
         *extra,
         "users", str(config_dir / "users.yaml"),
     ]  # fmt: skip
