@@ -28,6 +28,7 @@ from konnect.oidc.session import Consent, CookieSpec, Logon
 from konnect.oidc.signin_sessions import current_logon, end_signin_session
 from konnect.state import StateStoreUnavailable
 
+#: The largest JSON body a sign-in web app request may carry.
 MAX_API_BODY = 16 * 1024
 STATE_HEADER = "Kopano-Konnect-State"
 OIDC_FLOWS = ("oidc", "oauth", "consent")
@@ -113,6 +114,21 @@ def _destination(redirect_uri: str) -> str:
     return f"{parts.scheme}://{host}" if host else f"{parts.scheme}:"
 
 
+async def api_request_object(request: Request) -> dict[str, Any]:
+    """The JSON object of a same-origin web app request, with a string `state` if any;
+    OAuthError `invalid_request` for anything else."""
+    if not same_origin_request(request.headers):
+        raise OAuthError("invalid_request", "cross-site request refused")
+    raw = await read_body(request, MAX_API_BODY)
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise OAuthError("invalid_request", "failed to decode request JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
+        raise OAuthError("invalid_request", "failed to decode request JSON")
+    return body
+
+
 def new_logon(provider: Provider, user: User) -> Logon:
     """A new sign-in session for `user`, signed in now with the identity backend."""
     now = provider.now()
@@ -146,15 +162,7 @@ class IdentifierApi:
         self.upstream_sign_out = upstream_sign_out
 
     async def _body(self, request: Request) -> dict[str, Any]:
-        if not same_origin_request(request.headers):
-            raise OAuthError("invalid_request", "cross-site request refused")
-        raw = await read_body(request, MAX_API_BODY)
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise OAuthError("invalid_request", "failed to decode request JSON") from None
-        if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
-            raise OAuthError("invalid_request", "failed to decode request JSON")
+        body = await api_request_object(request)
         if not _valid_state(body.get("state", "")):
             raise OAuthError("invalid_request", "state is malformed")
         return body

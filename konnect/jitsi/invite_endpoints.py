@@ -8,7 +8,6 @@ the invitation would have ended, so every instance refuses it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -18,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from konnect.crypto import Sealer, public_subject
-from konnect.identifier.guard import same_origin_request
+from konnect.identifier.api import api_request_object
 from konnect.identity import User
 from konnect.jitsi.config import JitsiServer
 from konnect.jitsi.endpoints import JitsiIssuer, pick_server, signed_in_user
@@ -35,13 +34,12 @@ from konnect.jitsi.invitations import (
 from konnect.jitsi.rooms import parse_room
 from konnect.jitsi.tokens import Participant, is_moderator, may_join, token_claims
 from konnect.oidc.errors import OAuthError
-from konnect.oidc.responses import NO_STORE, json_response, read_body
+from konnect.oidc.responses import NO_STORE, json_response
 from konnect.state import StateStoreUnavailable
 
 T = TypeVar("T")
 Handler = Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]]
 
-MAX_BODY = 16 * 1024
 REVOKED = "jitsi-invitation-revoked:"
 _STATUS = {
     "invitation_invalid": 400,
@@ -215,16 +213,7 @@ def _answering(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    if not same_origin_request(request.headers):
-        raise OAuthError("invalid_request", "cross-site request refused")
-    raw = await read_body(request, MAX_BODY)
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise OAuthError("invalid_request", "failed to decode request JSON") from None
-    if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
-        raise OAuthError("invalid_request", "failed to decode request JSON")
-    return body
+    return await api_request_object(request)
 
 
 def _text(body: dict[str, Any], key: str) -> str:
