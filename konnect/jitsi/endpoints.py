@@ -26,6 +26,7 @@ from konnect.oidc.endpoints import ErrorPage
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.responses import NO_CACHE, NO_STORE, query_params
+from konnect.oidc.signin_sessions import current_logon
 
 _KEY_FILE = re.compile(r"[0-9a-f]{64}\.pem")
 _PEM_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
@@ -48,7 +49,7 @@ async def signed_in_user(provider: Provider, request: Request) -> User | None:
     try:
         if provider.browser_sign_in is not None:
             return await provider.browser_sign_in.from_cookies(request.cookies, request.headers)
-        logon = provider.cookies.read_logon(request.cookies, now=provider.now())
+        logon = await current_logon(provider, request.cookies)  # signed out: no token
         if logon is None or logon.provider != provider.backend.name:
             return None
         return await provider.backend.lookup(logon.subject)

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from konnect.crypto import public_subject
-from tests.conftest import sign_in
+from tests.conftest import api_headers, browser, sign_in
 from tests.jitsi.conftest import (
     ASAP_URL,
     JITSI_URL,
@@ -246,6 +246,25 @@ def test_sign_in_first_then_back_to_the_login(signed_in: SignedIn, jitsi_site: J
     assert back == jitsi_site.url + "/signin/v1/identifier/_/jitsi/login?room=standup&server=meet"
     assert sign_in(client, jitsi_site.url, "jonas").status_code == 200
     token_of(client.get(back), JITSI_URL, "standup")
+
+
+def test_a_cookie_copied_before_sign_out_gets_no_token(
+    signed_in: SignedIn, jitsi_site: JitsiSite
+) -> None:
+    client = signed_in(jitsi_site.url, "jonas")
+    token_of(follow_login(client, "room=standup&server=meet"), JITSI_URL, "standup")
+    with browser(jitsi_site.url) as thief:
+        for cookie in client.cookies.jar:
+            thief.cookies.set(cookie.name, cookie.value or "", cookie.domain, cookie.path)
+        logoff = client.post(
+            "/signin/v1/identifier/_/logoff",
+            json={"state": "x"},
+            headers=api_headers(jitsi_site.url),
+        )
+        assert logoff.status_code == 200
+        answer = follow_login(thief, "room=standup&server=meet")
+        assert answer.status_code == 302
+        assert urlsplit(answer.headers["location"]).path == "/signin/v1/identifier"
 
 
 def test_logout_asks_then_returns_to_jitsi(signed_in: SignedIn, jitsi_site: JitsiSite) -> None:
