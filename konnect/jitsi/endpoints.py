@@ -22,6 +22,7 @@ from konnect.jitsi.asap import asap_directory
 from konnect.jitsi.config import JitsiServer, JitsiServers
 from konnect.jitsi.rooms import InvalidRoom, Room, parse_room
 from konnect.jitsi.tokens import Participant, is_moderator, may_join, sign_token, token_claims
+from konnect.observe.events import backend_label
 from konnect.oidc.endpoints import ErrorPage
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
@@ -52,7 +53,11 @@ async def signed_in_user(provider: Provider, request: Request) -> User | None:
         logon = await current_logon(provider, request.cookies)  # signed out: no token
         if logon is None or logon.provider != provider.backend.name:
             return None
-        return await provider.backend.lookup(logon.subject)
+        timed = provider.events.backend_call(
+            backend_label(provider.backend), "lookup", BackendUnavailable
+        )
+        async with timed:
+            return await provider.backend.lookup(logon.subject)
     except BackendUnavailable as error:
         provider.log.error("Jitsi: the identity backend failed: %s", error)
         raise OAuthError(

@@ -6,6 +6,7 @@ from typing import Any
 
 from konnect.identity import BackendUnavailable, User
 from konnect.keys import InvalidToken
+from konnect.observe.events import backend_label
 from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, subject_for, user_claims
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
@@ -51,7 +52,11 @@ def signed_response(provider: Provider, claims: dict[str, Any], client_id: str) 
 async def _lookup(provider: Provider, subject: str, identity: dict[str, Any]) -> User | None:
     backend = provider.browser_sign_in
     if backend is None:
-        return await provider.backend.lookup(subject)
+        timed = provider.events.backend_call(
+            backend_label(provider.backend), "lookup", BackendUnavailable
+        )
+        async with timed:
+            return await provider.backend.lookup(subject)
     sealed = identity.get("kc.i.cs")
     session = provider.tokens.open_session(sealed) if isinstance(sealed, str) else None
     return await backend.lookup_session(subject, session) if session else None

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from konnect.crypto import public_subject
 from konnect.identity import BackendUnavailable, BrowserSignIn, User
+from konnect.observe.events import backend_label
 from konnect.oidc.authorize.outcome import Outcome
 from konnect.oidc.authorize.request import AuthorizeRequest
 from konnect.oidc.claims import requested_subjects, subject_for
@@ -48,8 +49,12 @@ async def authenticate(
     logon = await current_logon(provider, cookies, max_age=request.max_age)
     if logon is None or logon.provider != provider.backend.name:
         return None
+    timed = provider.events.backend_call(
+        backend_label(provider.backend), "lookup", BackendUnavailable
+    )
     try:
-        user = await provider.backend.lookup(logon.subject)
+        async with timed:
+            user = await provider.backend.lookup(logon.subject)
     except BackendUnavailable:
         raise OAuthError(
             "temporarily_unavailable", "the user directory is unavailable, try again later"
