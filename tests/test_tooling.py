@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from scripts.pinned_tools import mismatches, pinned
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +37,8 @@ def test_an_expected_failure_that_passes_fails_the_run(tmp_path: Path) -> None:
     assert "XPASS(strict)" in run.stdout
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_scripts_check_runs_node_over_the_web_app_scripts() -> None:
+    require(shutil.which("node") is not None, "node is missing: run ./scripts/test")
     listed = subprocess.run(
         ["git", "ls-files", "*identifier_ui/static/*.js"],
         cwd=ROOT,

@@ -8,17 +8,15 @@ through the identifier API and hands the URL the browser ends on back to the RP.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from konnect.crypto import public_subject
-from tests.conftest import browser, sign_in
+from tests.conftest import browser, require, sign_in
 
 HERE = Path(__file__).parent
 SUBJECT = public_subject("1001", "identifier-users")
@@ -27,12 +25,12 @@ SUBJECT = public_subject("1001", "identifier-users")
 def node_binary() -> str:
     node = shutil.which("node")
     installed = (HERE / "node_modules" / "openid-client").is_dir()
-    if node and installed:
-        return node
-    message = "node or openid-client is missing: run ./scripts/test, which installs both"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    require(
+        node is not None and installed,
+        "node or openid-client is missing: run ./scripts/test, which installs both",
+    )
+    assert node is not None
+    return node
 
 
 def follow(client: httpx.Client, issuer: str, url: str) -> str:

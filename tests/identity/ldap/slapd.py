@@ -46,14 +46,12 @@ def ssha(password: str) -> str:
 
 def require_slapd() -> None:
     """Tests need slapd; under CI they fail rather than skip (scripts/test installs it)."""
-    import pytest
+    from tests.conftest import require
 
-    if SLAPD.exists() and shutil.which("ldapadd"):
-        return
-    message = "slapd/ldap-utils missing: run ./scripts/test, which installs them"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    require(
+        SLAPD.exists() and shutil.which("ldapadd") is not None,
+        "slapd/ldap-utils missing: run ./scripts/test, which installs them",
+    )
 
 
 class Pki:
