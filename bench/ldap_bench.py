@@ -35,11 +35,11 @@ from tests.identity.ldap.slapd import (
     BASE_DN,
     SERVICE_DN,
     SERVICE_PASSWORD,
-    Pki,
     Slapd,
     free_port,
     ssha,
 )
+from tests.pki import Pki
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.identity.ldap.slapd import Pki, Slapd, require_slapd
+from tests.identity.ldap.slapd import Slapd, require_slapd
+from tests.pki import Pki
 
 
 @pytest.fixture(scope="session")

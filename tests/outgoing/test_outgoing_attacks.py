@@ -7,10 +7,8 @@ Memory is measured on a real `konnectd serve` process (its peak resident size)."
 from __future__ import annotations
 
 import concurrent.futures
-import datetime
 import os
 import re
-import ssl
 import subprocess
 import sys
 import time
@@ -22,10 +20,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from joserfc.jwk import ECKey
 
 from tests.conftest import (
@@ -40,6 +34,7 @@ from tests.conftest import (
 from tests.flows.test_bad_input import REDIRECT, code_request, good_params
 from tests.flows.test_dynamic_registration import ASSERTION_TYPE, _assertion
 from tests.outgoing.hostile import Hostile, answer, drip, gzip_bomb, gzipped
+from tests.pki import Pki
 
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
 ENDSESSION = "/signin/v1/identifier/_/endsession"
@@ -370,65 +365,14 @@ def test_a_gzip_bomb_from_the_cookie_backend_is_not_inflated(
         konnectd.process.wait(timeout=15)
 
 
-def _certificates(folder: Path) -> tuple[Path, ssl.SSLContext]:
-    """A CA file, and a server context with the CA's certificate for `localhost` only."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_file, chain, key_file = folder / "ca.pem", folder / "leaf.pem", folder / "leaf.key"
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(chain, key_file)
-    return ca_file, context
-
-
 def test_tls_checks_the_host_name_of_the_url_not_the_pinned_address(
     tmp_path: Path, key_dir: Path
 ) -> None:
     """konnect connects to the address it checked, but the certificate must still be for the
     URL's host: `localhost` passes, the same server named by its address does not."""
-    ca_file, context = _certificates(tmp_path)
-    secure = Hostile(tls=context)
+    pki = Pki(tmp_path)
+    ca_file = pki.ca_file
+    secure = Hostile(tls=pki.server_context())
     secure.behaviours["/sector"] = answer(b'["https://a.example.org/cb"]')
     port = urlsplit(secure.url).port
     konnectd = start_konnectd(

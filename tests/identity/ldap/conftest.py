@@ -12,10 +12,10 @@ from tests.identity.ldap.slapd import (
     BASE_DN,
     SERVICE_DN,
     SERVICE_PASSWORD,
-    Pki,
     Slapd,
     require_slapd,
 )
+from tests.pki import Pki
 
 
 @pytest.fixture
