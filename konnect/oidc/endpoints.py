@@ -46,6 +46,7 @@ from konnect.oidc.token_endpoint import TokenEndpoint
 from konnect.oidc.userinfo import bearer_token, signed_response, userinfo_claims
 from konnect.state import StateStoreUnavailable
 
+# Discovery and JWKS are answered before the CORS layer (konnect/http/cors.py) runs.
 _CORS = {"Access-Control-Allow-Origin": "*"}
 MAX_REGISTRATION_BYTES = 64 * 1024
 
@@ -152,7 +153,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
         except OAuthError as error:
             return error_json(error)
         status, body, headers = await token_endpoint.handle(form, request.headers)
-        return json_response(body, status, {**dict(headers), **_CORS, **NO_STORE})
+        return json_response(body, status, {**dict(headers), **NO_STORE})
 
     def client_token_handler(
         endpoint: str, action: Callable[[ClientRegistration, str], Awaitable[Response]]
@@ -181,7 +182,7 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
 
     async def revocation(client: ClientRegistration, token: str) -> Response:
         await revoke(provider, client, token)
-        return Response(b"", 200, headers={**_CORS, **NO_STORE})
+        return Response(b"", 200, headers=NO_STORE)
 
     async def introspection(client: ClientRegistration, token: str) -> Response:
         if client.is_public:
@@ -203,10 +204,10 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
                     lambda: signed_response(provider, claims, client_id), alg
                 )
         except OAuthError as error:
-            return bearer_error(error, {**_CORS, **NO_CACHE})
+            return bearer_error(error, NO_CACHE)
         if signed is not None:
-            return Response(signed, headers={**_CORS, **NO_CACHE}, media_type="application/jwt")
-        return json_response(claims, 200, {**_CORS, **NO_CACHE})
+            return Response(signed, headers=NO_CACHE, media_type="application/jwt")
+        return json_response(claims, 200, NO_CACHE)
 
     async def registration_handler(request: Request) -> Response:
         """RFC 7591 §3: a JSON body of client metadata; 201 with the new client."""
