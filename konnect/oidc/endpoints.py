@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -150,9 +149,9 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
     async def token_handler(request: Request) -> Response:
         try:
             form = await form_params(request)
+            status, body, headers = await token_endpoint.handle(form, request.headers)
         except OAuthError as error:
             return error_json(error)
-        status, body, headers = await token_endpoint.handle(form, request.headers)
         return json_response(body, status, {**dict(headers), **NO_STORE})
 
     def client_token_handler(
@@ -172,9 +171,6 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
                 return await action(client, token)
             except OAuthError as error:
                 return error_json(error)
-            except OAuth2Error as error:
-                status, body, headers = token_endpoint.error(error)
-                return json_response(body, status, {**dict(headers), **NO_STORE})
             except StateStoreUnavailable:
                 return error_json(OAuthError("temporarily_unavailable", "try again later"))
 

@@ -4,10 +4,10 @@ An `OAuthError` carries the OAuth/OIDC error code, a public description, a priva
 the log, and its HTTP status (from one table). Whether it may be redirected to the client is
 decided by the caller: only after the client and its redirect_uri are verified.
 
-It is the only error konnect's protocol code raises. authlib's errors belong to authlib's
-engine: the token endpoint (`token_endpoint`) answers an OAuthError through authlib, so that
-its answers keep one shape. The renderers per route style are in `responses` (JSON, bearer,
-page) and `authorize.respond` (redirect).
+It is the only error konnect's protocol code raises. authlib's errors stay inside authlib's
+engine: the token endpoint turns them into an OAuthError where they leave it
+(`token_endpoint.from_authlib`). The renderers per route style are in `responses` (JSON,
+bearer, page) and `authorize.respond` (redirect).
 """
 
 from __future__ import annotations
@@ -44,15 +44,14 @@ STATUS_BY_ERROR: dict[str, int] = {
 class OAuthError(Exception):
     """A protocol error with a public description and an optional private detail."""
 
-    def __init__(self, error: str, description: str = "", *, detail: str = "") -> None:
+    def __init__(
+        self, error: str, description: str = "", *, detail: str = "", status: int | None = None
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.detail = detail
-
-    @property
-    def status(self) -> int:
-        return STATUS_BY_ERROR.get(self.error, 400)
+        self.status = status or STATUS_BY_ERROR.get(error, 400)
 
     def as_dict(self) -> dict[str, str]:
         body = {"error": self.error}

@@ -83,8 +83,15 @@ def json_response(
 
 
 def error_json(error: OAuthError, headers: Mapping[str, str] | None = None) -> Response:
-    """An error of a JSON endpoint (token, revocation, introspection, registration)."""
-    return json_response(error.as_dict(), error.status, {**NO_STORE, **(headers or {})})
+    """An error of a JSON endpoint (token, revocation, introspection, registration); a client
+    refused with 401 gets the Basic challenge (RFC 6749 §5.2)."""
+    answer = {**NO_STORE, **(headers or {})}
+    if error.error == "invalid_client" and error.status == 401:
+        description = error.description.replace('"', "|")
+        answer["WWW-Authenticate"] = (
+            f'Basic error="{error.error}", error_description="{description}"'
+        )
+    return json_response(error.as_dict(), error.status, answer)
 
 
 def bearer_error(error: OAuthError, headers: Mapping[str, str]) -> Response:

@@ -13,7 +13,7 @@ from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
-from authlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 
 from konnect.clients import ClientRegistration
@@ -279,12 +279,10 @@ class TokenEndpoint:
     async def handle(
         self, form: dict[str, str], headers: Mapping[str, str]
     ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """The token response; a refused request raises OAuthError."""
         request = TokenRequest(self._uri, headers, form)
         try:
             grant = self._server.get_token_grant(request)
-        except OAuth2Error as error:
-            return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
-        try:
             request.prefetched.asserted = await self._assertions.verify(form, headers, self._uri)
             await self._prefetch(request, form.get("grant_type", ""))
             grant.validate_token_request()
@@ -295,16 +293,13 @@ class TokenEndpoint:
             )
             if isinstance(grant, _CodeGrant):
                 await self._code_answered(grant, request.prefetched, "refresh_token" in body)
-            if status == 200:
-                self._issued(form.get("grant_type", ""), client, request.prefetched, body)
         except StateStoreUnavailable as exc:
             self._provider.log.error("token request refused, state store unavailable: %s", exc)
-            unavailable = OAuthError("temporarily_unavailable", _UNAVAILABLE)
-            return self._server.handle_error_response(request, _for_authlib(unavailable))  # type: ignore[no-any-return]
-        except OAuthError as error:
-            return self._server.handle_error_response(request, _for_authlib(error))  # type: ignore[no-any-return]
+            raise OAuthError("temporarily_unavailable", _UNAVAILABLE) from None
         except OAuth2Error as error:
-            return self._server.handle_error_response(request, error)  # type: ignore[no-any-return]
+            raise from_authlib(error) from None
+        if status == 200:
+            self._issued(form.get("grant_type", ""), client, request.prefetched, body)
         return status, body, response_headers
 
     def _issued(
@@ -321,20 +316,17 @@ class TokenEndpoint:
         self, form: dict[str, str], headers: Mapping[str, str], endpoint: str, url: str
     ) -> ClientRegistration:
         """Client authentication for revocation and introspection at `url` (confidential
-        clients, and for revocation public ones by client_id). Raises OAuth2Error."""
+        clients, and for revocation public ones by client_id). Raises OAuthError."""
         methods = [method for method in AUTH_METHODS if method != "none"]
         if endpoint == "revocation":
             methods.append("none")
         request = TokenRequest(url, headers, form)
+        request.prefetched.asserted = await self._assertions.verify(form, headers, url)
         try:
-            request.prefetched.asserted = await self._assertions.verify(form, headers, url)
-        except OAuthError as error:
-            raise _for_authlib(error) from None
-        client: ClientModel = self._server.authenticate_client(request, methods, endpoint)
+            client: ClientModel = self._server.authenticate_client(request, methods, endpoint)
+        except OAuth2Error as error:
+            raise from_authlib(error) from None
         return client.registration
-
-    def error(self, error: OAuth2Error) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        return self._server.handle_error_response(None, error)  # type: ignore[no-any-return]
 
     async def _prefetch(self, request: TokenRequest, grant_type: str) -> None:
         tokens = self._provider.tokens
@@ -417,9 +409,7 @@ def _issuing(prefetched: Prefetched) -> Grant:
 _UNAVAILABLE = "the service is temporarily unavailable, try again later"
 
 
-def _for_authlib(error: OAuthError) -> OAuth2Error:
-    """konnect's error as authlib answers it at this endpoint: the same body and status, and
-    for a client refused with 401 the WWW-Authenticate challenge (RFC 6749 §5.2)."""
-    if error.error == "invalid_client":
-        return InvalidClientError(description=error.description, status_code=error.status)
-    return OAuth2Error(description=error.description, status_code=error.status, error=error.error)
+def from_authlib(error: OAuth2Error) -> OAuthError:
+    """An error raised inside authlib's engine as konnect's own: same code, text and status."""
+    code = error.error or "invalid_request"
+    return OAuthError(code, error.description or "", status=error.status_code)
