@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -29,37 +30,47 @@ class WorkerThreads:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._name = name
         self._count = count
-        self._started = False
+        self._pid = 0
 
     async def run(self, work: Callable[[], T]) -> T:
         """The result of `work()` run on one of the threads (its exception, if it raises)."""
-        if not self._started:
-            self._started = True  # started on first use, so forked workers get their own
-            for index in range(self._count):
-                name = f"{self._name}-{index}"
-                threading.Thread(target=self._serve, name=name, daemon=True).start()
+        if self._pid != os.getpid():  # first use, or first use in a forked worker
+            self._start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._jobs.put((work, future, loop))
         return await future
 
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs = jobs
+        for index in range(self._count):
+            name = f"{self._name}-{index}"
+            threading.Thread(target=_serve, args=(jobs,), name=name, daemon=True).start()
+
     def shutdown(self, wait: bool = False) -> None:
-        """Let the threads end once the jobs queued before are done (never waits for them)."""
+        """Let the threads end once the jobs queued before are done (never waits for them);
+        a later `run` starts new ones."""
+        if self._pid != os.getpid():
+            return
+        self._pid = 0
         for _ in range(self._count):
             self._jobs.put(None)
 
-    def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            work, future, loop = job
-            try:
-                outcome: tuple[Any, BaseException | None] = (work(), None)
-            except Exception as exc:
-                outcome = (None, exc)
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                loop.call_soon_threadsafe(_settle, future, *outcome)
-
 
 _Job = tuple[Callable[[], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _serve(jobs: queue.SimpleQueue[_Job | None]) -> None:
+    while (job := jobs.get()) is not None:
+        work, future, loop = job
+        try:
+            outcome: tuple[Any, BaseException | None] = (work(), None)
+        except Exception as exc:
+            outcome = (None, exc)
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_settle, future, *outcome)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

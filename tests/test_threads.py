@@ -57,3 +57,15 @@ def test_a_cancelled_caller_does_not_stop_the_threads() -> None:
         assert asyncio.run(main()) == "still signing"
     finally:
         threads.shutdown()
+
+
+def test_after_a_shutdown_new_threads_take_the_work() -> None:
+    threads = WorkerThreads("test-state", 1)
+
+    async def main() -> tuple[str, str]:
+        first = await threads.run(lambda: threading.current_thread().name)
+        threads.shutdown()
+        second = await asyncio.wait_for(threads.run(lambda: threading.current_thread().name), 5)
+        return first, second
+
+    assert asyncio.run(main()) == ("test-state-0", "test-state-0")

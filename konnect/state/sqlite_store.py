@@ -10,16 +10,15 @@ small batches now and then.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from konnect.state.base import StateStoreUnavailable
+from konnect.threads import WorkerThreads
 
 T = TypeVar("T")
 SWEEP_INTERVAL = 60.0
@@ -81,7 +80,7 @@ class SqliteStateStore:
         self.path = path
         self._clock = clock
         self._pid = 0
-        self._executor: ThreadPoolExecutor | None = None
+        self._thread = WorkerThreads("konnect-state", 1)
         self._connection: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._next_sweep = 0.0
@@ -91,17 +90,14 @@ class SqliteStateStore:
         or sqlite3.Error)."""
         open_database(self.path).close()
 
-    def _thread(self) -> ThreadPoolExecutor:
-        if self._executor is None or self._pid != os.getpid():
+    def _forget_connections_of_another_process(self) -> None:
+        if self._pid != os.getpid():
             self._pid = os.getpid()
-            self._connection = None
-            self._reader = None
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="konnect-state")
-        return self._executor
+            self._connection = self._reader = None
 
     def _loop_reader(self) -> sqlite3.Connection:
         """This process's read-only connection, used on the event loop's thread only."""
-        self._thread()
+        self._forget_connections_of_another_process()
         if self._reader is None:
             reader = sqlite3.connect(self.path, timeout=_LOOP_READ_TIMEOUT_S, isolation_level=None)
             reader.execute("PRAGMA query_only = ON")
@@ -122,8 +118,9 @@ class SqliteStateStore:
                 database.execute(_SWEEP, (now, SWEEP_BATCH))
             return result
 
+        self._forget_connections_of_another_process()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._thread(), call)
+            return await self._thread.run(call)
         except sqlite3.Error as exc:
             raise StateStoreUnavailable(f"sqlite: {exc}") from None
 
@@ -169,12 +166,12 @@ class SqliteStateStore:
         return []
 
     async def close(self) -> None:
-        executor, connection, reader = self._executor, self._connection, self._reader
-        self._executor = self._connection = self._reader = None
-        if executor is None or self._pid != os.getpid():
+        connection, reader = self._connection, self._reader
+        self._connection = self._reader = None
+        if self._pid != os.getpid():
             return
         if reader is not None:
             reader.close()
         if connection is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, connection.close)
-        executor.shutdown(wait=False)
+            await self._thread.run(connection.close)
+        self._thread.shutdown()
