@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Callable
@@ -25,6 +26,16 @@ from konnect.state import StateStore
 from konnect.threads import WorkerThreads
 
 T = TypeVar("T")
+
+
+@functools.lru_cache(maxsize=1024)
+def _within(peer: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    """Asked on every request, by few distinct peers (proxies, load balancers): cached."""
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 @dataclass(frozen=True)
@@ -80,11 +91,7 @@ class Provider:
 
     def is_trusted_proxy(self, peer: str) -> bool:
         """Whether the TCP peer address is one of the configured trusted proxies."""
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted_proxies)
+        return bool(self.trusted_proxies) and _within(peer, self.trusted_proxies)
 
     def now(self) -> int:
         return int(self.clock())
