@@ -567,10 +567,10 @@ class Results:
     rows: list[Row] = field(default_factory=list)
 
 
-def run_all(results: Results, fx: Fixtures, load: wrkrun.Load) -> None:
+def run_all(results: Results, fx: Fixtures, load: wrkrun.Load, algs: list[str]) -> None:
     running: list[ServerProcess] = []
     try:
-        for alg in ALGS:
+        for alg in algs:
             for spec in server_specs():
                 startup, rows = run_server(spec, alg, fx, load, running)
                 results.startups.append(startup)
@@ -582,7 +582,8 @@ def run_all(results: Results, fx: Fixtures, load: wrkrun.Load) -> None:
 
 def print_report(results: Results) -> list[report.Target]:
     report.add_ratios(results.rows)
-    found = report.targets(results.rows, results.startups, ALGS, CONCURRENCIES)
+    algs = tuple(results.meta["algs"])
+    found = report.targets(results.rows, results.startups, algs, CONCURRENCIES)
     meta, tools = results.meta, results.meta["tools"]
     print(
         f"\n## konnect benchmark ({meta['wrk_args']}, {meta['cpus']} CPUs, "
@@ -631,6 +632,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s per scenario instead of 10 s")
     parser.add_argument(
+        "--alg",
+        action="append",
+        choices=ALGS,
+        help="signing algorithm to measure; repeatable (default: all)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=BENCH_DIR / "results.json", help="JSON file for all numbers"
     )
     return parser.parse_args(argv)
@@ -657,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"-d{load.seconds:.0f}s --latency"
             ),
             "cpus": os.cpu_count() or 1,
+            "algs": args.alg or list(ALGS),
             "seconds": load.seconds,
             "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
             "tools": tools,
@@ -664,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         fx = fixtures.create(workdir)
-        run_all(results, fx, load)
+        run_all(results, fx, load, results.meta["algs"])
     except KeyboardInterrupt:
         log("interrupted, servers stopped")
         return 130

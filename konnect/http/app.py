@@ -47,7 +47,7 @@ from konnect.observe.store import TimedStore
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
-from konnect.oidc.provider import GuestPolicy, Provider, SigningThreads
+from konnect.oidc.provider import GuestPolicy, Provider
 from konnect.oidc.scopes import build_catalog
 from konnect.oidc.session import BrowserCookies, SessionLifetime
 from konnect.oidc.tokens import Lifetimes, TokenIssuer
@@ -56,6 +56,7 @@ from konnect.outgoing import Outgoing
 from konnect.state import MemoryStateStore, StateStore
 from konnect.state.redis_store import RedisStateStore
 from konnect.state.sqlite_store import SqliteStateStore
+from konnect.threads import WorkerThreads
 
 #: The sqlite state store's file in the data directory.
 STATE_FILE = "konnect.db"
@@ -186,7 +187,7 @@ class Kept:
     http: Outgoing
     events: Events
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
-    signing_pool: SigningThreads = field(default_factory=SigningThreads)
+    signing_pool: WorkerThreads = field(default_factory=lambda: WorkerThreads("konnect-sign"))
 
 
 def build_kept(settings: Settings, overrides: Overrides, collected: _Problems) -> Kept | None:

@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import ipaddress
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend
@@ -26,64 +23,19 @@ from konnect.oidc.tokens import TokenIssuer
 from konnect.oidc.urls import Endpoints
 from konnect.outgoing import Outgoing
 from konnect.state import StateStore
+from konnect.threads import WorkerThreads
 
 T = TypeVar("T")
 
 
-class SigningThreads:
-    """Threads that sign for the event loop, so RSA signatures use every core.
-
-    `cryptography` lets go of the GIL while OpenSSL signs, but a thread that has signed must
-    take the GIL back from a loop that, under load, rarely lets go of it: every hand-off can
-    wait for the interpreter's switch interval. Measured under load, concurrent.futures'
-    hand-off (its future, condition lock and chaining into an asyncio future) also cost the
-    loop more GIL time than the grant's own Python. So a hand-off here is a queue put and one
-    `call_soon_threadsafe` with the outcome.
-    """
-
-    def __init__(self, count: int = 2) -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._count = count
-        self._started = False
-
-    async def run(self, work: Callable[[], T]) -> T:
-        """The result of `work()` run on a signing thread (its exception, if it raises)."""
-        if not self._started:
-            self._started = True  # started on first use, so forked workers get their own
-            for index in range(self._count):
-                name = f"konnect-sign-{index}"
-                threading.Thread(target=self._serve, name=name, daemon=True).start()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((work, future, loop))
-        return await future
-
-    def shutdown(self, wait: bool = False) -> None:
-        """Let the threads end once the jobs queued before are done (never waits for them)."""
-        for _ in range(self._count):
-            self._jobs.put(None)
-
-    def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            work, future, loop = job
-            try:
-                outcome: tuple[Any, BaseException | None] = (work(), None)
-            except Exception as exc:
-                outcome = (None, exc)
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                loop.call_soon_threadsafe(_settle, future, *outcome)
-
-
-_Job = tuple[Callable[[], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # the awaiting request was cancelled
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+@functools.lru_cache(maxsize=1024)
+def _within(peer: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    """Asked on every request, by few distinct peers (proxies, load balancers): cached."""
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 @dataclass(frozen=True)
@@ -117,7 +69,7 @@ class Provider:
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     # Metrics and the audit log: every security-relevant action is reported here once.
     events: Events = field(default_factory=Events)
-    signing_pool: SigningThreads = field(default_factory=SigningThreads)
+    signing_pool: WorkerThreads = field(default_factory=lambda: WorkerThreads("konnect-sign"))
 
     @cached_property
     def browser_sign_in(self) -> BrowserSignIn | None:
@@ -139,11 +91,7 @@ class Provider:
 
     def is_trusted_proxy(self, peer: str) -> bool:
         """Whether the TCP peer address is one of the configured trusted proxies."""
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted_proxies)
+        return bool(self.trusted_proxies) and _within(peer, self.trusted_proxies)
 
     def now(self) -> int:
         return int(self.clock())

@@ -1,28 +1,32 @@
 """StateStore in a SQLite file: the embedded default, durable across restarts of one host.
 
 The standard library's sqlite3 in WAL mode. Every operation is one SQL statement, so it is
-atomic also between the processes of `--workers N` sharing the file; statements run in one
-thread per process, off the event loop. Expiry is a wall-clock time (it must survive a
-restart); expired rows read as absent and are deleted in small batches now and then.
+atomic also between the processes of `--workers N` sharing the file. Writes run in one
+thread per process, off the event loop; a single-key read runs on the loop itself, since a WAL
+read never waits for a writer and costs less than the hop to that thread. Expiry is a
+wall-clock time (it must survive a restart); expired rows read as absent and are deleted in
+small batches now and then.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from konnect.state.base import StateStoreUnavailable
+from konnect.threads import WorkerThreads
 
 T = TypeVar("T")
 SWEEP_INTERVAL = 60.0
 SWEEP_BATCH = 1000
 _BUSY_TIMEOUT_MS = 5000
+#: A read on the event loop waits at most this long (WAL readers almost never wait); then it
+#: is retried on the store's thread, which may wait longer.
+_LOOP_READ_TIMEOUT_S = 0.02
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS konnect_state (
   key TEXT PRIMARY KEY,
@@ -76,8 +80,9 @@ class SqliteStateStore:
         self.path = path
         self._clock = clock
         self._pid = 0
-        self._executor: ThreadPoolExecutor | None = None
+        self._thread = WorkerThreads("konnect-state", 1)
         self._connection: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._next_sweep = 0.0
 
     def check(self) -> None:
@@ -85,12 +90,19 @@ class SqliteStateStore:
         or sqlite3.Error)."""
         open_database(self.path).close()
 
-    def _thread(self) -> ThreadPoolExecutor:
-        if self._executor is None or self._pid != os.getpid():
+    def _forget_connections_of_another_process(self) -> None:
+        if self._pid != os.getpid():
             self._pid = os.getpid()
-            self._connection = None
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="konnect-state")
-        return self._executor
+            self._connection = self._reader = None
+
+    def _loop_reader(self) -> sqlite3.Connection:
+        """This process's read-only connection, used on the event loop's thread only."""
+        self._forget_connections_of_another_process()
+        if self._reader is None:
+            reader = sqlite3.connect(self.path, timeout=_LOOP_READ_TIMEOUT_S, isolation_level=None)
+            reader.execute("PRAGMA query_only = ON")
+            self._reader = reader
+        return self._reader
 
     def _database(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -106,8 +118,9 @@ class SqliteStateStore:
                 database.execute(_SWEEP, (now, SWEEP_BATCH))
             return result
 
+        self._forget_connections_of_another_process()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._thread(), call)
+            return await self._thread.run(call)
         except sqlite3.Error as exc:
             raise StateStoreUnavailable(f"sqlite: {exc}") from None
 
@@ -122,7 +135,10 @@ class SqliteStateStore:
             row = db.execute(_GET, (key, now)).fetchone()
             return None if row is None else str(row[0])
 
-        return await self._run(get)
+        try:
+            return get(self._loop_reader(), self._clock())
+        except sqlite3.Error:
+            return await self._run(get)
 
     async def put(self, key: str, value: str, ttl: float) -> None:
         def put(db: sqlite3.Connection, now: float) -> None:
@@ -150,10 +166,12 @@ class SqliteStateStore:
         return []
 
     async def close(self) -> None:
-        executor, connection = self._executor, self._connection
-        self._executor = self._connection = None
-        if executor is None or self._pid != os.getpid():
+        connection, reader = self._connection, self._reader
+        self._connection = self._reader = None
+        if self._pid != os.getpid():
             return
+        if reader is not None:
+            reader.close()
         if connection is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, connection.close)
-        executor.shutdown(wait=False)
+            await self._thread.run(connection.close)
+        self._thread.shutdown()

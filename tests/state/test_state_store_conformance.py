@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from konnect.state import MemoryStateStore, StateStore
+from konnect.state import MemoryStateStore, StateStore, StateStoreUnavailable
 from konnect.state.redis_store import RedisStateStore
 from konnect.state.sqlite_store import SWEEP_INTERVAL, SqliteStateStore
 from tests.conftest import RedisServer
@@ -227,3 +227,36 @@ def test_the_store_reports_what_it_cannot_keep(store: StateStore) -> None:
         ]
     else:
         assert problems == []
+
+
+def test_sqlite_reads_neither_wait_for_a_writer_nor_miss_its_commits(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+
+    async def scenario() -> tuple[str | None, str | None]:
+        store = SqliteStateStore(path)
+        await store.put("revoked:a", "first", 60)
+        with sqlite3.connect(path, isolation_level=None) as other:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE konnect_state SET value = 'second' WHERE key = 'revoked:a'")
+            while_writing = await asyncio.wait_for(store.get("revoked:a"), 1)
+            other.execute("COMMIT")
+        after_commit = await store.get("revoked:a")
+        await store.close()
+        return while_writing, after_commit
+
+    assert run(scenario) == ("first", "second")
+
+
+def test_an_unreadable_sqlite_file_is_an_unavailable_store(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_bytes(b"this is not a database" * 100)
+
+    async def scenario() -> None:
+        store = SqliteStateStore(path)
+        try:
+            await store.get("revoked:a")
+        finally:
+            await store.close()
+
+    with pytest.raises(StateStoreUnavailable):
+        run(scenario)

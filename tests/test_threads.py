@@ -1,4 +1,4 @@
-"""The signing threads: results and errors come back to the awaiting coroutine, and two
+"""Worker threads: results and errors come back to the awaiting coroutine, and two
 pieces of work run at the same time."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import threading
 
 import pytest
 
-from konnect.oidc.provider import SigningThreads
+from konnect.threads import WorkerThreads
 
 
 def test_results_and_errors_reach_the_caller() -> None:
-    threads = SigningThreads()
+    threads = WorkerThreads("test-sign")
 
     def fail() -> str:
         raise ValueError("no key")
@@ -30,7 +30,7 @@ def test_results_and_errors_reach_the_caller() -> None:
 
 
 def test_two_pieces_of_work_run_at_once() -> None:
-    threads = SigningThreads(2)
+    threads = WorkerThreads("test-sign", 2)
     both_running = threading.Barrier(2, timeout=5)
 
     async def main() -> tuple[int, int]:
@@ -43,7 +43,7 @@ def test_two_pieces_of_work_run_at_once() -> None:
 
 
 def test_a_cancelled_caller_does_not_stop_the_threads() -> None:
-    threads = SigningThreads(1)
+    threads = WorkerThreads("test-sign", 1)
     release = threading.Event()
 
     async def main() -> str:
@@ -57,3 +57,15 @@ def test_a_cancelled_caller_does_not_stop_the_threads() -> None:
         assert asyncio.run(main()) == "still signing"
     finally:
         threads.shutdown()
+
+
+def test_after_a_shutdown_new_threads_take_the_work() -> None:
+    threads = WorkerThreads("test-state", 1)
+
+    async def main() -> tuple[str, str]:
+        first = await threads.run(lambda: threading.current_thread().name)
+        threads.shutdown()
+        second = await asyncio.wait_for(threads.run(lambda: threading.current_thread().name), 5)
+        return first, second
+
+    assert asyncio.run(main()) == ("test-state-0", "test-state-0")
