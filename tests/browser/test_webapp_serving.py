@@ -157,6 +157,24 @@ def test_every_catalogue_is_served_and_listed(server: RunningServer) -> None:
     assert german.json()["signin.title"] == "Anmelden"
 
 
+def test_catalogues_are_named_by_language_tag(tmp_path: Path) -> None:
+    (tmp_path / "en.json").write_text('{"a": "A"}', encoding="utf-8")
+    for good in ("pt-PT", "zh-Hant", "es-419", "sr-Latn-RS", "nb"):
+        (tmp_path / f"{good}.json").write_text('{"a": "x"}', encoding="utf-8")
+    catalogs = Catalogs.load(tmp_path)
+    assert catalogs.match("ZH-hant-TW") == "zh-Hant"
+    assert catalogs.match("es-MX") == "es-419"
+    assert catalogs.match("pt-BR") == "pt-PT"
+    assert catalogs.match("sr") == "sr-Latn-RS"
+    assert catalogs.match("nn-NO") == catalogs.match("no") == "nb"
+    assert catalogs.match("da") is None
+    for bad in ("pt-pt", "PT-PT", "pt_PT", "english"):
+        (tmp_path / f"{bad}.json").write_text("{}", encoding="utf-8")
+        with pytest.raises(ConfigError):
+            Catalogs.load(tmp_path)
+        (tmp_path / f"{bad}.json").unlink()
+
+
 # -- branding -----------------------------------------------------------------------------
 
 
