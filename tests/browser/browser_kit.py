@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CATALOGUES = ROOT / "konnect" / "identifier_ui" / "static" / "i18n"
+LANGUAGES = sorted(path.stem for path in CATALOGUES.glob("*.json"))
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -117,6 +120,11 @@ class Watch:
 
 def _prefix(url: str, prefixes: Iterable[str]) -> str:
     return next(prefix for prefix in prefixes if url.startswith(prefix))
+
+
+def catalogue(language: str) -> dict[str, str]:
+    """The web app's messages in one language, as its catalogue file has them."""
+    return dict(json.loads((CATALOGUES / f"{language}.json").read_text(encoding="utf-8")))
 
 
 def authorize_url(base: str, client: dict[str, str], **extra: str) -> str:

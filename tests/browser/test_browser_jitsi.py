@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -13,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.browser_kit import ROOT, sign_in
+from tests.browser.browser_kit import LANGUAGES, catalogue, sign_in
 from tests.browser.conftest import OpenPage
 from tests.conftest import RunningServer
 from tests.jitsi.conftest import SECRET
@@ -136,7 +135,7 @@ def test_invitation_made_in_one_browser_lets_a_guest_join_from_another(
     assert watch.console_errors == []
 
 
-@pytest.mark.parametrize("language", ["en", "de", "es", "fr", "it", "nl"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_an_unusable_invitation_gets_a_clear_page_in_every_language(
     server_factory: Callable[..., RunningServer],
     open_page: OpenPage,
@@ -149,9 +148,7 @@ def test_an_unusable_invitation_gets_a_clear_page_in_every_language(
         "secret_file: meet.secret}\n"
     )
     server = server_factory(jitsi_conf=tmp_path / "jitsi.yaml")
-    catalog = json.loads(
-        (ROOT / "konnect" / "identifier_ui" / "static" / "i18n" / f"{language}.json").read_text()
-    )
+    catalog = catalogue(language)
     page, watch = open_page(server, locale=language)
     watch.expect_status(400)
     page.goto(server.url + "/signin/v1/jitsi/join#tampered-or-foreign")

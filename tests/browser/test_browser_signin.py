@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import httpx
@@ -11,11 +12,13 @@ from playwright.sync_api import Request, Route, expect
 from konnect.http.app import Overrides
 from konnect.identity import BackendUnavailable, User
 from tests.browser.browser_kit import (
+    LANGUAGES,
     MOBILE,
     ROOT,
     TRUSTED,
     alert_text,
     authorize_url,
+    catalogue,
     client_result,
     shoot,
     sign_in,
@@ -219,16 +222,21 @@ def test_browser_language_and_the_switcher(server: RunningServer, open_page: Ope
 
 
 def test_every_language_has_every_message() -> None:
-    folder = ROOT / "konnect" / "identifier_ui" / "static" / "i18n"
-    english = json.loads((folder / "en.json").read_text(encoding="utf-8"))
-    codes = sorted(path.stem for path in folder.glob("*.json"))
-    assert {"en", "de", "fr", "nl", "es", "it"} <= set(codes)
-    for code in codes:
-        catalogue = json.loads((folder / f"{code}.json").read_text(encoding="utf-8"))
-        assert catalogue.keys() == english.keys(), code
+    """Every catalogue has exactly English's messages, each with the same placeholders."""
+    english = catalogue("en")
+    assert {"en", "de", "fr", "nl", "es", "it", "hi", "is", "nb", "pt-PT", "ru"} <= set(LANGUAGES)
+    for code in LANGUAGES:
+        messages = catalogue(code)
+        assert messages.keys() == english.keys(), code
+        for key, text in english.items():
+            assert placeholders(messages[key]) == placeholders(text), (code, key)
         if code != "en":
-            same = [key for key in english if catalogue[key] == english[key]]
+            same = [key for key in english if messages[key] == english[key]]
             assert len(same) <= 3, (code, same)
+
+
+def placeholders(message: str) -> list[str]:
+    return sorted(re.findall(r"\{[^}]*\}|<[^>]*>", message))
 
 
 def test_mobile_320px_has_no_horizontal_scrolling(

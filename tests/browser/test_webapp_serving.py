@@ -115,11 +115,32 @@ def test_a_konnect_style_web_app_folder_still_works(
     [
         ("", "", "", "en"),
         ("", "", "nl-BE,nl;q=0.9,en;q=0.5", "nl"),
-        ("", "", "pt-BR, es;q=0.4, de;q=0.8", "de"),
+        ("", "", "xx-YY, es;q=0.4, de;q=0.8", "de"),
         ("", "it", "de", "it"),
         ("fr-CA de", "it", "es", "fr"),
         ("xx", "", "es", "es"),
         ("", "", "*;q=1, x-klingon", "en"),
+        ("", "", "en-GB,en;q=0.9,de;q=0.5", "en"),
+        ("", "", "en-US", "en"),
+        ("", "", "pt-PT,pt;q=0.9,en;q=0.8", "pt-PT"),
+        ("", "", "pt", "pt-PT"),
+        ("", "", "pt-BR, es;q=0.4, de;q=0.8", "pt-PT"),
+        ("", "", "nb-NO,nb;q=0.9,no;q=0.8,nn;q=0.7,en;q=0.5", "nb"),
+        ("", "", "no", "nb"),
+        ("", "", "nn-NO,en;q=0.5", "nb"),
+        ("", "", "ru-RU,ru;q=0.9,en-US;q=0.8", "ru"),
+        ("", "", "hi", "hi"),
+        ("", "", "hi-IN,en-IN;q=0.8", "hi"),
+        ("", "", "is", "is"),
+        ("", "", "is-IS", "is"),
+        ("pt-PT", "", "de", "pt-PT"),
+        ("PT-pt", "", "", "pt-PT"),
+        ("pt_PT", "", "", "pt-PT"),
+        ("ru is", "", "de", "ru"),
+        ("nn", "", "de", "nb"),
+        ("hi-IN", "de", "", "hi"),
+        ("", "pt-PT", "de", "pt-PT"),
+        ("", "is", "", "is"),
     ],
 )
 def test_language_choice(
@@ -151,10 +172,48 @@ def test_every_catalogue_is_served_and_listed(server: RunningServer) -> None:
     config = config_of(httpx.get(server.url + PAGE).text)
     catalogs = config["catalogs"]
     assert isinstance(catalogs, dict)
-    assert set(catalogs) >= {"en", "de", "fr", "nl", "es", "it"}
+    assert set(catalogs) >= {"en", "de", "fr", "nl", "es", "it", "hi", "is", "nb", "pt-PT", "ru"}
     german = httpx.get(server.url + catalogs["de"])
     assert german.headers["cache-control"].endswith("immutable")
     assert german.json()["signin.title"] == "Anmelden"
+    portuguese = httpx.get(server.url + catalogs["pt-PT"])
+    assert portuguese.json()["signin.password"] == "Palavra-passe"
+
+
+def test_the_picker_names_each_language_in_itself(server: RunningServer) -> None:
+    languages = config_of(httpx.get(server.url + PAGE).text)["languages"]
+    assert isinstance(languages, dict)
+    assert list(languages.items()) == [
+        ("de", "Deutsch"),
+        ("en", "English"),
+        ("es", "Español"),
+        ("fr", "Français"),
+        ("is", "Íslenska"),
+        ("it", "Italiano"),
+        ("nl", "Nederlands"),
+        ("nb", "Norsk bokmål"),
+        ("pt-PT", "Português (Portugal)"),
+        ("ru", "Русский"),
+        ("hi", "हिन्दी"),
+    ]
+
+
+def test_catalogues_are_named_by_language_tag(tmp_path: Path) -> None:
+    (tmp_path / "en.json").write_text('{"a": "A"}', encoding="utf-8")
+    for good in ("pt-PT", "zh-Hant", "es-419", "sr-Latn-RS", "nb"):
+        (tmp_path / f"{good}.json").write_text('{"a": "x"}', encoding="utf-8")
+    catalogs = Catalogs.load(tmp_path)
+    assert catalogs.match("ZH-hant-TW") == "zh-Hant"
+    assert catalogs.match("es-MX") == "es-419"
+    assert catalogs.match("pt-BR") == "pt-PT"
+    assert catalogs.match("sr") == "sr-Latn-RS"
+    assert catalogs.match("nn-NO") == catalogs.match("no") == "nb"
+    assert catalogs.match("da") is None
+    for bad in ("pt-pt", "PT-PT", "pt_PT", "english"):
+        (tmp_path / f"{bad}.json").write_text("{}", encoding="utf-8")
+        with pytest.raises(ConfigError):
+            Catalogs.load(tmp_path)
+        (tmp_path / f"{bad}.json").unlink()
 
 
 # -- branding -----------------------------------------------------------------------------
