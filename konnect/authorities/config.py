@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from konnect.authorities.mapping import UserMapping
 from konnect.config.errors import ConfigError
 
 RESPONSE_TYPES = ("code", "id_token")
@@ -71,6 +72,15 @@ class AuthoritySettings:
     identity_alias_required: bool = False
     end_session_enabled: bool = False
     domains: tuple[str, ...] = ()
+
+    @property
+    def user_mapping(self) -> UserMapping:
+        return UserMapping(
+            self.id,
+            self.identity_claim_name,
+            self.identity_aliases,
+            self.identity_alias_required,
+        )
 
     @property
     def discovery_url(self) -> str:

@@ -1,11 +1,16 @@
 """Sign-in sessions across instances: a logon cookie counts only until its session is signed
 out. A sign-out is marked in the state store for as long as the session could have lasted,
-so a copy of the cookie taken before signs no one in afterwards, at any instance."""
+so a copy of the cookie taken before signs no one in afterwards, at any instance.
+
+Also who a sign-in is now (`logon_user`): the identity backend is asked again.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from konnect.identity import BackendUnavailable, User
+from konnect.observe.events import backend_label
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.session import Logon
@@ -41,3 +46,15 @@ async def end_signin_session(provider: Provider, cookies: Mapping[str, str]) -> 
         )
     except StateStoreUnavailable as exc:
         provider.log.error("sign-out not recorded, state store unavailable: %s", exc)
+
+
+async def logon_user(provider: Provider, logon: Logon) -> User | None:
+    """The user of a sign-in as they are now, read again from the identity backend. None
+    when gone; BackendUnavailable when the backend cannot answer."""
+    if logon.provider != provider.backend.name:
+        return None
+    timed = provider.events.backend_call(
+        backend_label(provider.backend), "lookup", BackendUnavailable
+    )
+    async with timed:
+        return await provider.backend.lookup(logon.subject)
