@@ -142,8 +142,8 @@ class RoundTrip:
         return CookieSpec(self.cookie_name(state), None, self.callback_path)
 
     async def finish(self, pending: Pending, answer: Mapping[str, str]) -> tuple[User, str]:
-        """The local user the upstream signed in, and its ID token; OAuthError for the
-        relying party otherwise."""
+        """The user the upstream signed in, and its ID token; OAuthError for the relying
+        party otherwise."""
         if not await self.provider.store.claim("authority-state:" + pending.state, STATE_MAX_AGE):
             raise OAuthError("access_denied", REFUSED, detail="the answer was used before")
         upstream = self.upstreams[pending.authority]

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from konnect.crypto import public_subject
-from konnect.identity import BackendUnavailable, User
+from konnect.identity import BackendUnavailable, User, provider_tag
 from konnect.jitsi.asap import asap_directory
 from konnect.jitsi.config import JitsiServer, JitsiServers
 from konnect.jitsi.rooms import InvalidRoom, Room, parse_room
@@ -115,7 +115,7 @@ class JitsiIssuer:
 
     async def _token(self, server: JitsiServer, room: Room, user: User) -> str:
         person = Participant(
-            id=public_subject(user.subject, self.provider.backend.name),
+            id=public_subject(user.subject, provider_tag(user, self.provider.backend.name)),
             name=user.name or user.username,
             email=user.email,
             groups=frozenset(user.groups),

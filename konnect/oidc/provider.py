@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from konnect.clients import ClientRegistry
-from konnect.identity import BrowserSignIn, IdentityBackend
+from konnect.identity import BrowserSignIn, IdentityBackend, UpstreamUsers
 from konnect.keys import KeySet
 from konnect.observe import Events
 from konnect.oidc.background import BackgroundTasks
@@ -118,6 +118,8 @@ class Provider:
     # Metrics and the audit log: every security-relevant action is reported here once.
     events: Events = field(default_factory=Events)
     signing_pool: SigningThreads = field(default_factory=SigningThreads)
+    # Users who exist only at an upstream authority, beside the backend's.
+    upstream_users: UpstreamUsers = field(default_factory=UpstreamUsers)
 
     @cached_property
     def browser_sign_in(self) -> BrowserSignIn | None:

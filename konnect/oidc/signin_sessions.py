@@ -2,14 +2,15 @@
 out. A sign-out is marked in the state store for as long as the session could have lasted,
 so a copy of the cookie taken before signs no one in afterwards, at any instance.
 
-Also who a sign-in is now (`logon_user`): the identity backend is asked again.
+Also who a sign-in is now (`logon_user`): the identity backend is asked again, except for
+a user who exists only upstream, whom the sign-in carries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from konnect.identity import BackendUnavailable, User
+from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable, User
 from konnect.observe.events import backend_label
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
@@ -49,8 +50,11 @@ async def end_signin_session(provider: Provider, cookies: Mapping[str, str]) -> 
 
 
 async def logon_user(provider: Provider, logon: Logon) -> User | None:
-    """The user of a sign-in as they are now, read again from the identity backend. None
-    when gone; BackendUnavailable when the backend cannot answer."""
+    """The user of a sign-in as they are now: read again from the identity backend, or as
+    signed in while their upstream authority still admits upstream-only users. None when
+    gone; BackendUnavailable when the backend cannot answer."""
+    if logon.provider == UPSTREAM_PROVIDER:
+        return provider.upstream_users.current(logon.user)
     if logon.provider != provider.backend.name:
         return None
     timed = provider.events.backend_call(

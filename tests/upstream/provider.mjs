@@ -17,6 +17,18 @@ const ACCOUNTS = {
   jonas: { preferred_username: 'jonas', name: 'Jonas at upstream' },
   brekke: { preferred_username: 'j.brekke@corp.example', name: 'J. Brekke' },
   stranger: { preferred_username: 'stranger', name: 'Not known at konnect' },
+  outsider: {
+    preferred_username: 'outsider',
+    name: 'Olga Outsider',
+    given_name: 'Olga',
+    family_name: 'Outsider',
+    email: 'olga@partner.example',
+    email_verified: true,
+    groups: ['partners', 'staff'],
+  },
+  // Its subject is the raw subject konnect's local user jonas has, and so is its name.
+  1001: { preferred_username: 'jbrekke', name: 'Jonas Brekke' },
+  twin: { preferred_username: 'twin', nickname: 'jonas', name: 'Someone else' },
 };
 
 const provider = new Provider(issuer, {
@@ -34,7 +46,12 @@ const provider = new Provider(issuer, {
   ],
   jwks: { keys: [jwk] },
   cookies: { keys: ['upstream-cookie-key-0123456789abcdef'] },
-  claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
+  claims: {
+    openid: ['sub'],
+    profile: ['name', 'preferred_username', 'given_name', 'family_name', 'nickname'],
+    email: ['email', 'email_verified'],
+    groups: ['groups'],
+  },
   // The ID token carries the profile claims, as Entra ID and Keycloak do by default.
   conformIdTokenClaims: false,
   features: { devInteractions: { enabled: false } },
