@@ -66,6 +66,15 @@ class Pending:
     request: dict[str, str]  # the authorization request, to continue with afterwards
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """A finished upstream sign-in: the user here, and the upstream's ID token and claims."""
+
+    user: User
+    id_token: str
+    claims: Mapping[str, Any]
+
+
 class RoundTrip:
     """Starts and finishes sign-ins through the configured upstream providers."""
 
@@ -76,6 +85,7 @@ class RoundTrip:
         endpoints = provider.endpoints
         self.callback_path = endpoints.signin_page + "/oauth2/cb"
         self.start_path = endpoints.signin_page + "/oauth2/start"
+        self.logout_path = endpoints.signin_page + "/oauth2/logout"
         self.redirect_uri = endpoints.url(self.callback_path)
 
     # -- start ----------------------------------------------------------------------------------
@@ -141,9 +151,9 @@ class RoundTrip:
     def forget(self, state: str) -> CookieSpec:
         return CookieSpec(self.cookie_name(state), None, self.callback_path)
 
-    async def finish(self, pending: Pending, answer: Mapping[str, str]) -> tuple[User, str]:
-        """The user the upstream signed in, and its ID token; OAuthError for the relying
-        party otherwise."""
+    async def finish(self, pending: Pending, answer: Mapping[str, str]) -> SignedIn:
+        """The sign-in the upstream's answer completes; OAuthError for the relying party
+        otherwise."""
         if not await self.provider.store.claim("authority-state:" + pending.state, STATE_MAX_AGE):
             raise OAuthError("access_denied", REFUSED, detail="the answer was used before")
         upstream = self.upstreams[pending.authority]
@@ -151,7 +161,8 @@ class RoundTrip:
             raise _upstream_error(answer["error"])
         token = await self._id_token(upstream, pending, answer)
         claims = await self._claims(upstream, pending, token)
-        return await mapped_user(self.provider, upstream.settings.user_mapping, claims), token
+        user = await mapped_user(self.provider, upstream.settings.user_mapping, claims)
+        return SignedIn(user, token, claims)
 
     async def _id_token(
         self, upstream: Upstream, pending: Pending, answer: Mapping[str, str]

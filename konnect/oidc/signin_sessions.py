@@ -42,11 +42,14 @@ async def end_signin_session(provider: Provider, cookies: Mapping[str, str]) -> 
     if not session_id:
         return
     try:
-        await provider.store.put(
-            SIGNED_OUT_KEY + session_id, "1", provider.cookies.lifetime.absolute
-        )
+        await sign_out_session(provider, session_id)
     except StateStoreUnavailable as exc:
         provider.log.error("sign-out not recorded, state store unavailable: %s", exc)
+
+
+async def sign_out_session(provider: Provider, session_id: str) -> None:
+    """Mark a sign-in session as signed out, for every instance."""
+    await provider.store.put(SIGNED_OUT_KEY + session_id, "1", provider.cookies.lifetime.absolute)
 
 
 async def logon_user(provider: Provider, logon: Logon) -> User | None:
