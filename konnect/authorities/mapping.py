@@ -14,6 +14,7 @@ other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +34,10 @@ DEFAULT_CLAIMS = {
     "groups": "groups",
 }
 USER_FIELDS = ("username", *DEFAULT_CLAIMS)
-#: Longer values are dropped: the user travels in the sign-in cookie and in tokens.
-MAX_CLAIM_LENGTH = 256
-MAX_GROUPS_LENGTH = 1024
+#: Larger values are dropped, so that the sign-in cookie, which carries the user, stays
+#: within the 4 KiB browsers keep. Sizes as sealed: JSON, where a non-ASCII character takes 6.
+MAX_CLAIM_SIZE = 200
+MAX_GROUPS_SIZE = 512
 NOT_ALLOWED = "this account may not sign in here"
 NO_LOCAL_USER = "this account has no user here"
 NAME_TAKEN = "this account's user name belongs to a local user"
@@ -81,7 +83,7 @@ async def mapped_user(provider: Provider, mapping: UserMapping, claims: Mapping[
 def upstream_user(mapping: UserMapping, claims: Mapping[str, Any]) -> User:
     """The user who exists only upstream that `claims` describe (needs `iss`, `sub` and a
     user name)."""
-    issuer, subject = _text(claims.get("iss")), _text(claims.get("sub"))
+    issuer, subject = _string(claims.get("iss")), _string(claims.get("sub"))
     username = _text(claims.get(mapping.claim_for("username")))
     if not (issuer and subject and username):
         raise OAuthError("access_denied", NOT_ALLOWED, detail="no iss, sub or user name")
@@ -113,10 +115,17 @@ async def _local_user(provider: Provider, username: str) -> User | None:
         raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
 
 
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _text(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > MAX_CLAIM_LENGTH:
-        return ""
-    return value.strip()
+    text = _string(value).strip()
+    return text if _size(text) <= MAX_CLAIM_SIZE else ""
+
+
+def _size(text: str) -> int:
+    return len(json.dumps(text)) - 2
 
 
 def _verified(value: Any) -> bool:
@@ -128,10 +137,10 @@ def _groups(value: Any) -> tuple[str, ...]:
     """The group names of a list (or a single name), as many as fit."""
     names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     kept: list[str] = []
-    room = MAX_GROUPS_LENGTH
+    room = MAX_GROUPS_SIZE
     for name in names:
         group = _text(name)
-        if group and len(group) <= room:
+        if group and _size(group) <= room:
             kept.append(group)
-            room -= len(group)
+            room -= _size(group)
     return tuple(kept)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 
 from konnect.authorities import read_authorities
-from konnect.authorities.mapping import MAX_GROUPS_LENGTH, UserMapping, upstream_user
+from konnect.authorities.mapping import MAX_GROUPS_SIZE, UserMapping, upstream_user
 from konnect.config.errors import ConfigError
-from konnect.crypto import public_subject
+from konnect.crypto import Sealer, public_subject
 from konnect.identity import UPSTREAM_PROVIDER, User, upstream_subject
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.session import BrowserCookies, Logon
+from konnect.oidc.urls import CookiePolicy, Endpoints
 
 CLAIMS = {
     "iss": "https://idp.example.com",
@@ -90,11 +92,30 @@ def test_without_issuer_subject_or_user_name_no_one_signs_in(missing: str) -> No
 def test_oversized_values_are_dropped_and_groups_kept_as_far_as_they_fit() -> None:
     many = [f"group-{index:04d}" for index in range(200)]
     claims = {**CLAIMS, "name": "x" * 300, "groups": many, "email_verified": "true"}
-    user = upstream_user(UserMapping("partner", "preferred_username"), claims)
+    mapping = UserMapping("partner", "preferred_username")
+    user = upstream_user(mapping, claims)
     assert user.name == ""
-    assert 0 < sum(len(group) for group in user.groups) <= MAX_GROUPS_LENGTH
+    assert 0 < sum(len(group) for group in user.groups) <= MAX_GROUPS_SIZE
     assert user.groups == tuple(many[: len(user.groups)])
     assert user.email_verified is True  # some providers send the boolean as a string
+    cyrillic = "Ольга" * 8  # 40 characters, 240 as sealed
+    assert upstream_user(mapping, {**CLAIMS, "name": cyrillic}).name == ""
+    assert upstream_user(mapping, {**CLAIMS, "name": cyrillic[:30]}).name == cyrillic[:30]
+
+
+def test_the_largest_user_still_fits_the_sign_in_cookie() -> None:
+    large = {
+        **CLAIMS,
+        **dict.fromkeys(("preferred_username", "name", "given_name"), "é" * 33),
+        **dict.fromkeys(("family_name", "email"), "x" * 200),
+        "groups": [f"{index:03d}" + "g" * 60 for index in range(20)],
+    }
+    user = upstream_user(UserMapping("a" * 40, "preferred_username"), large)
+    logon = Logon(user.subject, user.username, user.name, UPSTREAM_PROVIDER, 1, "s" * 32, 1, user)
+    cookie = BrowserCookies(
+        Sealer(bytes(32)), CookiePolicy(True), Endpoints("https://konnect.example")
+    ).logon(logon)
+    assert len(cookie.name) + len(cookie.value or "") < 4000
 
 
 def test_the_keys_are_read_and_unknown_user_fields_named() -> None:
