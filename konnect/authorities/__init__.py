@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from konnect.authorities.config import AuthoritySettings, read_authorities
 from konnect.authorities.flow import RoundTrip, UpstreamSignOut
+from konnect.authorities.logout import UpstreamLogout
 from konnect.authorities.routes import AuthorityRoutes, ErrorPage, Page
 from konnect.authorities.upstream import Upstream
 from konnect.crypto import Sealer
@@ -29,6 +30,7 @@ class Authorities:
         self._round_trip = RoundTrip(provider, self.upstreams, sealer)
         #: The identifier API's sign-out hook (ends upstream sessions where enabled).
         self.sign_out = UpstreamSignOut(self._round_trip)
+        self._logout = UpstreamLogout(provider, self._round_trip.upstreams)
 
     def buttons(self) -> list[tuple[str, str]]:
         """(id, name) of each authority, for the sign-in page."""
@@ -37,4 +39,5 @@ class Authorities:
     def routes(self, error_page: ErrorPage, page: Page) -> list[Route]:
         if not self.upstreams:
             return []
-        return AuthorityRoutes(self._round_trip, self.sign_out, error_page).routes(page)
+        routes = AuthorityRoutes(self._round_trip, self.sign_out, self._logout, error_page)
+        return routes.routes(page)

@@ -2,8 +2,10 @@
 
 Keys and defaults are Konnect's, except `response_type`: the authorization code with PKCE
 by default (Konnect asked for an ID token in the front channel). New keys:
-`token_endpoint` and `end_session_endpoint`, for `discover: no`, and `domains`, the e-mail
-domains whose users a `login_hint` or `domain_hint` sends to this authority.
+`token_endpoint` and `end_session_endpoint`, for `discover: no`; `domains`, the e-mail
+domains whose users a `login_hint` or `domain_hint` sends to this authority; and
+`allow_upstream_only_users` with `upstream_user_claims`, for users who exist only there
+(see `mapping`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from konnect.authorities.mapping import USER_FIELDS, UserMapping
 from konnect.config.errors import ConfigError
 
 RESPONSE_TYPES = ("code", "id_token")
@@ -42,6 +45,8 @@ _KEYS = {
     "identity_alias_required",
     "end_session_enabled",
     "domains",
+    "allow_upstream_only_users",
+    "upstream_user_claims",
 }
 
 
@@ -71,6 +76,19 @@ class AuthoritySettings:
     identity_alias_required: bool = False
     end_session_enabled: bool = False
     domains: tuple[str, ...] = ()
+    allow_upstream_only_users: bool = False
+    upstream_user_claims: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def user_mapping(self) -> UserMapping:
+        return UserMapping(
+            self.id,
+            self.identity_claim_name,
+            self.identity_aliases,
+            self.identity_alias_required,
+            self.allow_upstream_only_users,
+            self.upstream_user_claims,
+        )
 
     @property
     def discovery_url(self) -> str:
@@ -147,6 +165,9 @@ def _missing(values: Mapping[str, Any]) -> list[str]:
         problems.append("response_type must be code or id_token")
     if values.get("code_challenge_method", "S256") not in ("S256", ""):
         problems.append("code_challenge_method must be S256")
+    unknown = sorted(set(values.get("upstream_user_claims", {})) - set(USER_FIELDS))
+    if unknown:
+        problems.append(f"upstream_user_claims: unknown user fields {', '.join(unknown)}")
     if "openid" not in values.get("scopes", DEFAULT_SCOPES):
         problems.append("scopes must include openid")
     if values.get("discover", True) is False:

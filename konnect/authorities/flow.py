@@ -4,8 +4,7 @@ Start: a pending sign-in (state, nonce, PKCE verifier, the authorization request
 sealed into a cookie named by its state, so the answer is honoured only in the browser that
 asked, once, within ten minutes. Finish: the upstream's answer becomes an ID token (from the
 code exchange, or the front channel with `response_type: id_token`), which is checked in full
-(`id_token`), mapped to a local user name and looked up in the identity backend, so `sub`
-and claims stay konnect's own.
+(`id_token`), and its claims name the user here (`mapping`).
 """
 
 from __future__ import annotations
@@ -19,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from konnect.authorities.config import AuthoritySettings
 from konnect.authorities.id_token import key_id, verified_claims
+from konnect.authorities.mapping import mapped_user
 from konnect.authorities.upstream import UPSTREAM, Upstream, UpstreamUnavailable
 from konnect.crypto import random_string
 from konnect.crypto.sealing import Sealer
-from konnect.identity import BackendUnavailable, User, UsernameLookup
+from konnect.identity import User
 from konnect.keys import InvalidToken
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
@@ -67,6 +66,15 @@ class Pending:
     request: dict[str, str]  # the authorization request, to continue with afterwards
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """A finished upstream sign-in: the user here, and the upstream's ID token and claims."""
+
+    user: User
+    id_token: str
+    claims: Mapping[str, Any]
+
+
 class RoundTrip:
     """Starts and finishes sign-ins through the configured upstream providers."""
 
@@ -77,6 +85,7 @@ class RoundTrip:
         endpoints = provider.endpoints
         self.callback_path = endpoints.signin_page + "/oauth2/cb"
         self.start_path = endpoints.signin_page + "/oauth2/start"
+        self.logout_path = endpoints.signin_page + "/oauth2/logout"
         self.redirect_uri = endpoints.url(self.callback_path)
 
     # -- start ----------------------------------------------------------------------------------
@@ -142,9 +151,9 @@ class RoundTrip:
     def forget(self, state: str) -> CookieSpec:
         return CookieSpec(self.cookie_name(state), None, self.callback_path)
 
-    async def finish(self, pending: Pending, answer: Mapping[str, str]) -> tuple[User, str]:
-        """The local user the upstream signed in, and its ID token; OAuthError for the
-        relying party otherwise."""
+    async def finish(self, pending: Pending, answer: Mapping[str, str]) -> SignedIn:
+        """The sign-in the upstream's answer completes; OAuthError for the relying party
+        otherwise."""
         if not await self.provider.store.claim("authority-state:" + pending.state, STATE_MAX_AGE):
             raise OAuthError("access_denied", REFUSED, detail="the answer was used before")
         upstream = self.upstreams[pending.authority]
@@ -152,7 +161,8 @@ class RoundTrip:
             raise _upstream_error(answer["error"])
         token = await self._id_token(upstream, pending, answer)
         claims = await self._claims(upstream, pending, token)
-        return await self._local_user(upstream.settings, claims), token
+        user = await mapped_user(self.provider, upstream.settings.user_mapping, claims)
+        return SignedIn(user, token, claims)
 
     async def _id_token(
         self, upstream: Upstream, pending: Pending, answer: Mapping[str, str]
@@ -199,26 +209,6 @@ class RoundTrip:
             )
         except InvalidToken as exc:
             raise OAuthError("access_denied", REFUSED, detail=f"ID token: {exc.reason}") from None
-
-    async def _local_user(self, settings: AuthoritySettings, claims: Mapping[str, Any]) -> User:
-        username = local_username(settings, claims)
-        backend = self.provider.backend
-        if username is None or not isinstance(backend, UsernameLookup):
-            raise OAuthError(
-                "access_denied", "this account may not sign in here", detail="not mapped"
-            )
-        try:
-            user = await backend.lookup_username(username)
-        except BackendUnavailable as exc:
-            self.provider.log.debug("upstream sign-in unavailable: %s", exc)
-            raise OAuthError(
-                "temporarily_unavailable", "sign-in is temporarily unavailable"
-            ) from None
-        if user is None:
-            raise OAuthError(
-                "access_denied", "this account may not sign in here", detail="no such user"
-            )
-        return user
 
 
 class UpstreamSignOut:
@@ -288,17 +278,6 @@ class UpstreamSignOut:
             return None
         next_url = record.get("n")
         return next_url if isinstance(next_url, str) and next_url else ""
-
-
-def local_username(settings: AuthoritySettings, claims: Mapping[str, Any]) -> str | None:
-    """The local user name the upstream's identity claim maps to (aliases first)."""
-    value = claims.get(settings.identity_claim_name)
-    if not isinstance(value, str) or not value:
-        return None
-    alias = settings.identity_aliases.get(value)
-    if alias:
-        return alias
-    return None if settings.identity_alias_required else value
 
 
 def _upstream_error(code: str) -> OAuthError:

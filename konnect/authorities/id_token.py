@@ -26,7 +26,7 @@ def verified_claims(
     claims = verify_with_client_keys(token, jwks, None, now=now, require_exp=True, leeway=LEEWAY)
     if claims.get("iss") != settings.iss:
         raise InvalidToken("issued by another provider")
-    audiences = _audiences(claims.get("aud"))
+    audiences = audiences_of(claims.get("aud"))
     if settings.client_id not in audiences:
         raise InvalidToken("issued for another client")
     azp = claims.get("azp")
@@ -48,7 +48,7 @@ def key_id(token: str) -> object:
         return None
 
 
-def _audiences(aud: object) -> list[str]:
+def audiences_of(aud: object) -> list[str]:
     if isinstance(aud, str):
         return [aud]
     if isinstance(aud, list):

@@ -1,5 +1,5 @@
-"""The upstream sign-in routes: start, the upstream's callback, and (with a default
-authority) the sign-in page that goes straight to it.
+"""The upstream sign-in routes: start, the upstream's callback, the back-channel logout of
+trusted authorities, and (with a default authority) the sign-in page that goes straight to it.
 
 After the callback the browser goes back to the authorization endpoint (the sign-in cookie
 is not sent to the sign-in page, which would go to the default authority again).
@@ -18,13 +18,22 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from konnect.authorities.flow import CallbackRefused, RoundTrip, UpstreamSignOut
-from konnect.authorities.upstream import Upstream
+from konnect.authorities.logout import LogoutRefused, UpstreamLogout
+from konnect.authorities.upstream import Upstream, UpstreamUnavailable
 from konnect.clients import ClientLookupError
 from konnect.identifier.api import new_logon
 from konnect.oidc.authorize.request import error_mode, with_redirect_uri
 from konnect.oidc.authorize.respond import error_redirect
 from konnect.oidc.errors import OAuthError
-from konnect.oidc.responses import NO_CACHE, NO_STORE, apply_cookies, form_post_page, query_params
+from konnect.oidc.responses import (
+    NO_CACHE,
+    NO_STORE,
+    apply_cookies,
+    form_params,
+    form_post_page,
+    json_response,
+    query_params,
+)
 from konnect.state import StateStoreUnavailable
 
 ErrorPage = Callable[[Request, OAuthError], Response]
@@ -36,10 +45,15 @@ _HEADERS = {**NO_CACHE, **NO_STORE}
 
 class AuthorityRoutes:
     def __init__(
-        self, round_trip: RoundTrip, sign_out: UpstreamSignOut, error_page: ErrorPage
+        self,
+        round_trip: RoundTrip,
+        sign_out: UpstreamSignOut,
+        logout: UpstreamLogout,
+        error_page: ErrorPage,
     ) -> None:
         self.round_trip = round_trip
         self.sign_out = sign_out
+        self.logout = logout
         self.provider = round_trip.provider
         self.error_page = error_page
 
@@ -84,7 +98,9 @@ class AuthorityRoutes:
             return self.error_page(request, error)
         cookies = self.provider.cookies
         try:
-            user, id_token = await self.round_trip.finish(pending, answer)
+            signed_in = await self.round_trip.finish(pending, answer)
+            logon = new_logon(self.provider, signed_in.user)
+            await self.logout.remember(pending.authority, signed_in.claims, logon.session_id)
         except StateStoreUnavailable as exc:
             self.provider.log.error("upstream sign-in refused, state store unavailable: %s", exc)
             error = OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable")
@@ -93,12 +109,28 @@ class AuthorityRoutes:
             response = await self._refused(request, pending.request, error)
         else:
             response = RedirectResponse(self._onwards(pending.request), 302, headers=_HEADERS)
-            logon = new_logon(self.provider, user)
-            session = self.sign_out.remembered(pending.authority, id_token)
-            signed_in = [cookies.logon(logon), cookies.delete_browser_state(), *session]
-            apply_cookies(response, signed_in, cookies.policy)
+            session = self.sign_out.remembered(pending.authority, signed_in.id_token)
+            apply_cookies(
+                response,
+                [cookies.logon(logon), cookies.delete_browser_state(), *session],
+                cookies.policy,
+            )
         apply_cookies(response, [self.round_trip.forget(pending.state)], cookies.policy)
         return response
+
+    async def back_channel_logout(self, request: Request) -> Response:
+        """A trusted authority's logout token (Back-Channel Logout §2.5, §2.8)."""
+        try:
+            token = (await form_params(request)).get("logout_token", "")
+            await self.logout.log_out(token)
+        except (StateStoreUnavailable, UpstreamUnavailable) as exc:
+            self.provider.log.error("upstream logout failed: %s", exc)
+            return json_response({"error": "temporarily_unavailable"}, 503, _HEADERS)
+        except (OAuthError, LogoutRefused) as exc:
+            self.provider.log.info("upstream logout refused: %s", exc)
+            error = {"error": "invalid_request", "error_description": "logout token refused"}
+            return json_response(error, 400, _HEADERS)
+        return Response(status_code=200, headers=_HEADERS)
 
     def _signed_out(self, next_url: str, state: str) -> Response:
         """Back from the upstream's end session: on to where the sign-out here was going."""
@@ -161,6 +193,7 @@ class AuthorityRoutes:
         routes = [
             Route(round_trip.start_path, self.start, methods=["GET"]),
             Route(round_trip.callback_path, self.callback, methods=["GET"]),
+            Route(round_trip.logout_path, self.back_channel_logout, methods=["POST"]),
         ]
         if any(
             item.settings.default or item.settings.domains for item in round_trip.upstreams.values()

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
-from konnect.authorities import Authorities
+from konnect.authorities import Authorities, read_authorities
 from konnect.clients import ClientRegistry, load_registry
 from konnect.clients.dynamic import DynamicClients
 from konnect.config.errors import ConfigError
@@ -31,7 +31,7 @@ from konnect.http.middleware import RequestLimits, WatchCaller
 from konnect.http.reload import ReloadingApp
 from konnect.identifier import ThrottleLimits, build_webapp, identifier_routes
 from konnect.identifier.branding import Branding
-from konnect.identity import IdentityBackend, create_backend
+from konnect.identity import IdentityBackend, UpstreamUsers, create_backend
 from konnect.jitsi import jitsi_routes
 from konnect.keys import (
     KeySet,
@@ -162,6 +162,13 @@ class _Problems:
             return None
 
 
+def _upstream_users(clients: ClientRegistry | None, collected: _Problems) -> UpstreamUsers:
+    """The authorities that admit users who exist only there."""
+    entries = clients.authority_entries if clients is not None else ()
+    authorities = collected.attempt(lambda: read_authorities(entries)) or []
+    return UpstreamUsers(item.id for item in authorities if item.allow_upstream_only_users)
+
+
 def _unsignable_clients(keys: KeySet, clients: ClientRegistry) -> list[str]:
     """Clients asking for token algorithms no loaded signing key can produce."""
     return [
@@ -237,6 +244,7 @@ def build_provider(
             settings.allowed_scopes,
         )
     )
+    upstream_users = _upstream_users(clients, collected)
     if keys and clients:
         collected.problems.extend(_unsignable_clients(keys, clients))
     for warning in clients.warnings if clients is not None else ():
@@ -284,6 +292,7 @@ def build_provider(
             require_exp_jti=settings.guest_request_object_require_exp_jti,
         ),
         events=kept.events,
+        upstream_users=upstream_users,
     )
 
 

@@ -16,7 +16,14 @@ from konnect.clients import ClientLookupError, ClientRegistration
 from konnect.crypto import random_string
 from konnect.identifier.guard import same_origin_request
 from konnect.identifier.throttle import SignInThrottle, ThrottleLimits, canonical_name
-from konnect.identity import AccountCountedLogon, BackendUnavailable, User, UsernameLookup
+from konnect.identity import (
+    UPSTREAM_PROVIDER,
+    AccountCountedLogon,
+    BackendUnavailable,
+    User,
+    UsernameLookup,
+    provider_tag,
+)
 from konnect.observe import events
 from konnect.observe.events import backend_label
 from konnect.oidc.claims import display_name
@@ -130,16 +137,18 @@ async def api_request_object(request: Request) -> dict[str, Any]:
 
 
 def new_logon(provider: Provider, user: User) -> Logon:
-    """A new sign-in session for `user`, signed in now with the identity backend."""
+    """A new sign-in session for `user`, signed in now with the identity backend (or at an
+    upstream authority, for a user only it knows: the sign-in then carries the whole user)."""
     now = provider.now()
     return Logon(
         subject=user.subject,
         username=user.username,
         display_name=display_name(user),
-        provider=provider.backend.name,
+        provider=provider_tag(user, provider.backend.name),
         logon_time=now,
         session_id=random_string(32),
         last_seen=now,
+        user=user if user.authority else None,
     )
 
 
@@ -200,9 +209,11 @@ class IdentifierApi:
         if "login" in hello.prompts:
             return None
         logon = await current_logon(self.provider, request.cookies, max_age=hello.max_age)
-        if logon is None or logon.provider != self.provider.backend.name:
+        if logon is None:
             return None
-        return logon
+        if logon.provider == UPSTREAM_PROVIDER:
+            return logon if self.provider.upstream_users.current(logon.user) else None
+        return logon if logon.provider == self.provider.backend.name else None
 
     async def hello(self, request: Request) -> Response:
         try:

@@ -28,6 +28,8 @@ class User:
     # A backend session to replay for later look-ups (the cookie backend's cookies); it is
     # only ever stored sealed.
     session: str = ""
+    # The upstream authority of a user no backend knows (see `upstream_users`).
+    authority: str = ""
 
     def to_record(self) -> dict[str, Any]:
         """A compact dict for sealing into codes and refresh tokens."""
@@ -42,6 +44,7 @@ class User:
             "id": self.uuid,
             "ni": self.numeric_id,
             "bs": self.session,
+            "au": self.authority,
         }
         record.update({key: value for key, value in optional.items() if value})
         return record
@@ -60,6 +63,7 @@ class User:
             uuid=str(record.get("id", "")),
             numeric_id=int(record["ni"]) if record.get("ni") is not None else None,
             session=str(record.get("bs", "")),
+            authority=str(record.get("au", "")),
         )
 
 

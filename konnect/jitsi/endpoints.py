@@ -17,17 +17,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from konnect.crypto import public_subject
-from konnect.identity import BackendUnavailable, User
+from konnect.identity import BackendUnavailable, User, provider_tag
 from konnect.jitsi.asap import asap_directory
 from konnect.jitsi.config import JitsiServer, JitsiServers
 from konnect.jitsi.rooms import InvalidRoom, Room, parse_room
 from konnect.jitsi.tokens import Participant, is_moderator, may_join, sign_token, token_claims
-from konnect.observe.events import backend_label
 from konnect.oidc.endpoints import ErrorPage
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.responses import NO_CACHE, NO_STORE, query_params
-from konnect.oidc.signin_sessions import current_logon
+from konnect.oidc.signin_sessions import current_logon, logon_user
 
 _KEY_FILE = re.compile(r"[0-9a-f]{64}\.pem")
 _PEM_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
@@ -46,18 +45,12 @@ def pick_server(servers: Mapping[str, JitsiServer], name: str | None) -> JitsiSe
 
 
 async def signed_in_user(provider: Provider, request: Request) -> User | None:
-    """The user the browser is signed in as, read again from the identity backend."""
+    """The user the browser is signed in as, as they are now (see `logon_user`)."""
     try:
         if provider.browser_sign_in is not None:
             return await provider.browser_sign_in.from_cookies(request.cookies, request.headers)
         logon = await current_logon(provider, request.cookies)  # signed out: no token
-        if logon is None or logon.provider != provider.backend.name:
-            return None
-        timed = provider.events.backend_call(
-            backend_label(provider.backend), "lookup", BackendUnavailable
-        )
-        async with timed:
-            return await provider.backend.lookup(logon.subject)
+        return None if logon is None else await logon_user(provider, logon)
     except BackendUnavailable as error:
         provider.log.error("Jitsi: the identity backend failed: %s", error)
         raise OAuthError(
@@ -122,7 +115,7 @@ class JitsiIssuer:
 
     async def _token(self, server: JitsiServer, room: Room, user: User) -> str:
         person = Participant(
-            id=public_subject(user.subject, self.provider.backend.name),
+            id=public_subject(user.subject, provider_tag(user, self.provider.backend.name)),
             name=user.name or user.username,
             email=user.email,
             groups=frozenset(user.groups),

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from konnect.crypto import Sealer, public_subject
 from konnect.identifier.api import api_request_object
-from konnect.identity import User
+from konnect.identity import User, provider_tag
 from konnect.jitsi.config import JitsiServer
 from konnect.jitsi.endpoints import JitsiIssuer, pick_server, signed_in_user
 from konnect.jitsi.invitations import (
@@ -111,7 +111,7 @@ class InvitationApi:
             not_before=_number(body, "not_before"),
             not_after=_number(body, "not_after"),
             name=_text(body, "name"),
-            inviter=public_subject(user.subject, self.provider.backend.name),
+            inviter=self._public_subject(user),
             now=self.provider.now(),
         )
         link = self.join_page + "#" + seal(self.sealer, invitation)
@@ -125,11 +125,14 @@ class InvitationApi:
             "ics": calendar_file(invitation, link, f"{server.url}/{room.path}", host).decode(),
         }
 
+    def _public_subject(self, user: User) -> str:
+        return public_subject(user.subject, provider_tag(user, self.provider.backend.name))
+
     async def revoke(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         invitation = open_sealed(self.sealer, _sealed(body))
         server = pick_server(self.issuer.servers, invitation.server)
         user = await self._moderator(request, server)
-        if invitation.inviter != public_subject(user.subject, self.provider.backend.name):
+        if invitation.inviter != self._public_subject(user):
             raise OAuthError("access_denied", "Only whoever sent an invitation can revoke it.")
         remaining = invitation.not_after - self.provider.now()
         if remaining > 0:

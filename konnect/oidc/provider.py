@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TypeVar
 
 from konnect.clients import ClientRegistry
-from konnect.identity import BrowserSignIn, IdentityBackend
+from konnect.identity import BrowserSignIn, IdentityBackend, UpstreamUsers
 from konnect.keys import KeySet
 from konnect.observe import Events
 from konnect.oidc.background import BackgroundTasks
@@ -70,6 +70,8 @@ class Provider:
     # Metrics and the audit log: every security-relevant action is reported here once.
     events: Events = field(default_factory=Events)
     signing_pool: WorkerThreads = field(default_factory=lambda: WorkerThreads("konnect-sign"))
+    # Users who exist only at an upstream authority, beside the backend's.
+    upstream_users: UpstreamUsers = field(default_factory=UpstreamUsers)
 
     @cached_property
     def browser_sign_in(self) -> BrowserSignIn | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from konnect.crypto import Sealer, consent_cookie_name
+from konnect.identity import User
 from konnect.oidc.urls import CookiePolicy, Endpoints
 
 LOGON_COOKIE = "KKT"
@@ -37,6 +38,8 @@ class Logon:
     logon_time: int
     session_id: str = ""
     last_seen: int = 0
+    # The whole user, for a user no backend can look up again (upstream-only users).
+    user: User | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class BrowserCookies:
             "sid": value.session_id,
             "ls": value.last_seen or value.logon_time,
         }
+        if value.user is not None:
+            record["us"] = value.user.to_record()
         sealed = self._sealer.seal_json(record, "konnect-logon-v1")
         return CookieSpec(self.logon_name, sealed, self._endpoints.identifier_api)
 
@@ -124,6 +129,7 @@ class BrowserCookies:
                 int(record["iat"]),
                 str(record["sid"]),
                 int(record["ls"]),
+                User.from_record(record["us"]) if "us" in record else None,
             )
         except (KeyError, TypeError, ValueError):
             return None

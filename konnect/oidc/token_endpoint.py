@@ -25,7 +25,7 @@ from konnect.clients.model import (
     PRIVATE_KEY_JWT,
 )
 from konnect.crypto import random_string
-from konnect.identity import BackendUnavailable
+from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable
 from konnect.observe.events import backend_label
 from konnect.oidc.client_auth import AssertedClient, ClientAssertions
 from konnect.oidc.errors import OAuthError
@@ -370,9 +370,13 @@ class TokenEndpoint:
         await lifecycle.code_answered(_opened(prefetched), client_id, verifier)
 
     async def _current_grant(self, grant: Grant) -> Grant | None:
-        """The refresh token's grant with the user as the backend sees them now."""
+        """The refresh token's grant with the user as the backend sees them now (a user who
+        exists only upstream: as granted, while their authority admits such users)."""
         if await self._provider.lifecycle.is_revoked(grant.grant_id):
             return None
+        if grant.provider == UPSTREAM_PROVIDER:
+            admitted = self._provider.upstream_users.current(grant.user)
+            return None if admitted is None else grant
         backend = self._provider.backend
         timed = self._provider.events.backend_call(
             backend_label(backend), "lookup", BackendUnavailable

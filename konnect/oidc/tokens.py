@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from konnect.crypto import Sealer, public_subject, random_string
+from konnect.identity import UPSTREAM_PROVIDER, User
 from konnect.keys import KeySet, left_half_hash
 from konnect.oidc.claims import GUEST_PROVIDER, identity_claim, subject_for, user_claims
 from konnect.oidc.grants import Grant
@@ -21,6 +22,7 @@ CODE_LIFETIME = 120
 _CODE_PURPOSE = "konnect-code-v1"
 _REFRESH_PURPOSE = "konnect-refresh-v1"
 _SESSION_PURPOSE = "konnect-backend-session-v1"
+_UPSTREAM_USER_PURPOSE = "konnect-upstream-user-v1"
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,27 @@ class TokenIssuer:
             claims["kc.identity"]["kc.i.cs"] = self._sealer.seal(
                 grant.user.session.encode(), _SESSION_PURPOSE
             )
+        if grant.provider == UPSTREAM_PROVIDER:
+            # No backend knows this user: userinfo answers from the user as granted.
+            claims["kc.identity"]["kc.i.us"] = self._sealer.seal_json(
+                grant.user.to_record(), _UPSTREAM_USER_PURPOSE
+            )
         return self.keys.sign(claims, alg)
 
     def open_session(self, sealed: str) -> str | None:
         """The backend session an access token carries (`kc.i.cs`), or None."""
         opened = self._sealer.open(sealed, _SESSION_PURPOSE)
         return opened.decode() if opened is not None else None
+
+    def open_upstream_user(self, sealed: object) -> User | None:
+        """The upstream-only user an access token carries (`kc.i.us`), or None."""
+        if not isinstance(sealed, str):
+            return None
+        record = self._sealer.open_json(sealed, _UPSTREAM_USER_PURPOSE)
+        try:
+            return User.from_record(record) if record is not None else None
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def client_access_token(self, client_id: str, scopes: list[str], alg: str | None = None) -> str:
         """An access token for a client acting on its own behalf (RFC 9068 §2.2: sub = client)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from konnect.identity import BackendUnavailable, User
+from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable, User
 from konnect.keys import InvalidToken
 from konnect.observe.events import backend_label
 from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, subject_for, user_claims
@@ -63,12 +63,19 @@ async def _lookup(provider: Provider, subject: str, identity: dict[str, Any]) ->
 
 
 async def _token_user(provider: Provider, source: str, identity: dict[str, Any]) -> User:
-    """The user an access token names: guests from the token itself, others from the backend."""
+    """The user an access token names: guests and upstream-only users from the token itself,
+    others from the backend."""
     if source == GUEST_PROVIDER and provider.guests.enabled:
         guest = guest_from_identity(identity)
         if guest is None:
             raise OAuthError("invalid_token", "the token names no known user")
         return guest
+    if source == UPSTREAM_PROVIDER:
+        granted = provider.tokens.open_upstream_user(identity.get("kc.i.us"))
+        upstream_user = provider.upstream_users.current(granted)
+        if upstream_user is None:
+            raise OAuthError("invalid_token", "the token names no known user")
+        return upstream_user
     subject = identity.get("kc.i.id")
     if source != provider.backend.name or not isinstance(subject, str):
         raise OAuthError("invalid_token", "the token names no known user")

@@ -3,8 +3,9 @@
 // Usage: node provider.mjs PORT REDIRECT_URI JWK_FILE
 //
 // One confidential client, `konnect` (secret `upstream-secret`, client_secret_basic), that
-// may use REDIRECT_URI. There is no login page: an interaction signs in the account named by
-// login_hint (else jonas) and grants what was asked, so a test's browser goes straight back.
+// may use REDIRECT_URI and is sent back-channel logout tokens on the same origin. There is no
+// login page: an interaction signs in the account named by login_hint (else jonas) and grants
+// what was asked, so a test's browser goes straight back.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
@@ -17,6 +18,18 @@ const ACCOUNTS = {
   jonas: { preferred_username: 'jonas', name: 'Jonas at upstream' },
   brekke: { preferred_username: 'j.brekke@corp.example', name: 'J. Brekke' },
   stranger: { preferred_username: 'stranger', name: 'Not known at konnect' },
+  outsider: {
+    preferred_username: 'outsider',
+    name: 'Olga Outsider',
+    given_name: 'Olga',
+    family_name: 'Outsider',
+    email: 'olga@partner.example',
+    email_verified: true,
+    groups: ['partners', 'staff'],
+  },
+  // Its subject is the raw subject konnect's local user jonas has, and so is its name.
+  1001: { preferred_username: 'jbrekke', name: 'Jonas Brekke' },
+  twin: { preferred_username: 'twin', nickname: 'jonas', name: 'Someone else' },
 };
 
 const provider = new Provider(issuer, {
@@ -30,14 +43,23 @@ const provider = new Provider(issuer, {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: jwk.alg || 'RS256',
+      backchannel_logout_uri: new URL('/signin/v1/identifier/oauth2/logout', redirectUri).href,
+      backchannel_logout_session_required: true,
     },
   ],
   jwks: { keys: [jwk] },
   cookies: { keys: ['upstream-cookie-key-0123456789abcdef'] },
-  claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
+  claims: {
+    openid: ['sub'],
+    profile: ['name', 'preferred_username', 'given_name', 'family_name', 'nickname'],
+    email: ['email', 'email_verified'],
+    groups: ['groups'],
+  },
   // The ID token carries the profile claims, as Entra ID and Keycloak do by default.
   conformIdTokenClaims: false,
-  features: { devInteractions: { enabled: false } },
+  features: { devInteractions: { enabled: false }, backchannelLogout: { enabled: true } },
+  // Back-channel logout goes to konnect on loopback, which the default fetch refuses.
+  fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(_ctx, id) {
     const account = ACCOUNTS[id];
@@ -63,6 +85,8 @@ async function finishInteraction(req, res) {
   res.writeHead(303, { Location: location });
   res.end();
 }
+
+provider.on('backchannel.error', (_ctx, error) => console.error(`back-channel logout: ${error}`));
 
 const handler = provider.callback();
 const server = createServer((req, res) => {

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from konnect.crypto import public_subject
 from konnect.identity import BackendUnavailable, BrowserSignIn, User
-from konnect.observe.events import backend_label
 from konnect.oidc.authorize.outcome import Outcome
 from konnect.oidc.authorize.request import AuthorizeRequest
 from konnect.oidc.claims import requested_subjects, subject_for
@@ -25,7 +24,7 @@ from konnect.oidc.id_token_hint import hint_names
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OFFLINE_ACCESS
 from konnect.oidc.session import Logon
-from konnect.oidc.signin_sessions import current_logon
+from konnect.oidc.signin_sessions import current_logon, logon_user
 
 
 @dataclass(frozen=True)
@@ -47,21 +46,17 @@ async def authenticate(
             provider, provider.browser_sign_in, request, cookies, headers or {}
         )
     logon = await current_logon(provider, cookies, max_age=request.max_age)
-    if logon is None or logon.provider != provider.backend.name:
+    if logon is None:
         return None
-    timed = provider.events.backend_call(
-        backend_label(provider.backend), "lookup", BackendUnavailable
-    )
     try:
-        async with timed:
-            user = await provider.backend.lookup(logon.subject)
+        user = await logon_user(provider, logon)
     except BackendUnavailable:
         raise OAuthError(
             "temporarily_unavailable", "the user directory is unavailable, try again later"
         ) from None
     if user is None:
         return None
-    if not _matches_hint(request, user.subject, provider.backend.name):
+    if not _matches_hint(request, user.subject, logon.provider):
         raise OAuthError("login_required", "id_token_hint does not match the signed-in user")
     return Authenticated(user, logon)
 
