@@ -200,6 +200,11 @@ class RoundTrip:
         except InvalidToken as exc:
             raise OAuthError("access_denied", REFUSED, detail=f"ID token: {exc.reason}") from None
 
+    async def signed_in_user(self, settings: AuthoritySettings, claims: Mapping[str, Any]) -> User:
+        """The local user an authority's claims (or SAML attributes) map to; OAuthError for
+        the relying party otherwise. Shared by the OpenID Connect and SAML flows."""
+        return await self._local_user(settings, claims)
+
     async def _local_user(self, settings: AuthoritySettings, claims: Mapping[str, Any]) -> User:
         username = local_username(settings, claims)
         backend = self.provider.backend

@@ -1,0 +1,40 @@
+"""A whole sign-in through a SAML identity provider in Chromium: the sign-in page's button,
+the identity provider's page, konnect's assertion consumer, and the relying party's code,
+exchanged for tokens with the local user's subject; then single logout started there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import expect
+
+from tests.authorities.saml_setup import SamlFederation, saml_entry, saml_factory  # noqa: F401
+from tests.authorities.test_authorities_signin import local_subject
+from tests.browser.browser_kit import TRUSTED, authorize_url, client_result, shoot
+from tests.browser.conftest import OpenPage, chromium, open_page  # noqa: F401
+from tests.flows.test_bad_input import CHALLENGE
+from tests.flows.test_consent_and_prompts import claims_of, exchange
+
+
+def test_the_sign_in_page_button_leads_through_the_idp_to_konnects_code_and_tokens(
+    saml_factory: Callable[..., SamlFederation],  # noqa: F811
+    open_page: OpenPage,  # noqa: F811
+) -> None:
+    federation = saml_factory(lambda idp: [saml_entry(idp, default=None)])
+    page, watch = open_page(federation.konnect)
+    page.context.route(federation.idp.url + "/**", lambda route: route.continue_())
+    watch.intercept(TRUSTED["redirect_uri"])
+    pkce = {"code_challenge": CHALLENGE, "code_challenge_method": "S256"}
+    page.goto(authorize_url(federation.konnect.url, TRUSTED, **pkce))
+    expect(page.get_by_label("Username")).to_be_visible()
+    button = page.get_by_role("link", name="Sign in with Campus")
+    expect(button).to_be_visible()
+    shoot(page, "authorities-saml")
+    button.click()
+    expect(page.get_by_role("heading", name="Test IdP")).to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+    result = client_result(page, watch)
+    assert result["state"] == "rp-state"
+    claims = claims_of(exchange(federation.konnect, result["code"])["id_token"])
+    assert claims["sub"] == local_subject(federation)  # type: ignore[arg-type]
+    assert claims["name"] == "Jonas Brekke"
