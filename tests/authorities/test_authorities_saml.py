@@ -14,7 +14,7 @@ import httpx
 import pytest
 from saml2 import samlp
 
-from konnect.authorities.upstream import RETRY_AFTER
+from konnect.authorities.upstream import REFRESH_AFTER, RETRY_AFTER
 from konnect.http.app import Overrides
 from tests.authorities.conftest import follow
 from tests.authorities.saml_setup import (  # noqa: F401
@@ -135,6 +135,13 @@ def _issuer(response: samlp.Response) -> None:
         response.issuer.text = "https://other-idp.example/metadata"
 
 
+def _failed(response: samlp.Response) -> None:
+    failed = samlp.StatusCode(value=samlp.STATUS_AUTHN_FAILED)
+    response.status = samlp.Status(
+        status_code=samlp.StatusCode(value=samlp.STATUS_RESPONDER, status_code=failed)
+    )
+
+
 CHANGES = {
     "wrong audience": _audience,
     "wrong destination": _destination,
@@ -144,6 +151,7 @@ CHANGES = {
     "answers another request": _other_request,
     "unsolicited": _unsolicited,
     "another issuer": _issuer,
+    "an error status": _failed,
 }
 
 
@@ -325,3 +333,25 @@ def test_an_unreachable_idp_answers_temporarily_unavailable_and_recovers(
     clock.advance(RETRY_AFTER + 1)
     with browser(federation.konnect.url) as client:
         code_after_sign_in(client, signed_in(client, federation))
+
+
+def test_known_metadata_is_kept_while_the_idp_is_down(
+    saml_factory: Factory,  # noqa: F811
+) -> None:
+    clock = Clock(time.time())
+    federation = saml_factory(overrides=Overrides(clock=clock))
+    with browser(federation.konnect.url) as client:
+        code_after_sign_in(client, signed_in(client, federation))
+    federation.idp.stop()
+    clock.advance(REFRESH_AFTER + 1)  # the background refresh fails: the metadata is kept
+    with browser(federation.konnect.url) as client:
+        assert to_idp(client, federation).startswith(federation.idp.url + "/sso?SAMLRequest=")
+
+
+def test_a_login_hint_at_the_authoritys_domain_goes_to_its_idp(
+    saml_factory: Factory,  # noqa: F811
+) -> None:
+    federation = saml_factory(lambda idp: [saml_entry(idp, default=None, domains=["corp.example"])])
+    with browser(federation.konnect.url) as client:
+        sso = to_idp(client, federation, login_hint="jonas@corp.example")
+        code_after_sign_in(client, post_answer(client, *answer_from_idp(sso)))
