@@ -5,7 +5,8 @@ by default (Konnect asked for an ID token in the front channel). New keys:
 `token_endpoint` and `end_session_endpoint`, for `discover: no`, and `domains`, the e-mail
 domains whose users a `login_hint` or `domain_hint` sends to this authority. A SAML 2.0
 authority (`authority_type: saml2`) needs only the URL of its identity provider's metadata
-(`metadata_endpoint`, else `iss`); `entity_id` names konnect as its service provider.
+(`metadata_endpoint`, else `iss`); `iss` picks the identity provider in a federation's
+metadata, and `entity_id` names konnect as its service provider.
 """
 
 from __future__ import annotations

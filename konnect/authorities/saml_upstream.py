@@ -69,16 +69,13 @@ class _Forgetful:
 class SamlClient:
     """pysaml2's service provider for one identity provider's metadata."""
 
-    def __init__(self, sp: ServiceProvider, idp_metadata: str) -> None:
+    def __init__(self, sp: ServiceProvider, idp_metadata: str, iss: str = "") -> None:
         config = SPConfig()
         config.load(_sp_config(sp, idp_metadata))
         self.sp = sp
         self.saml2 = Saml2Client(config=config)
         self.saml2.users = _Forgetful()
-        providers = list(config.metadata.identity_providers())
-        if len(providers) != 1:
-            raise ValueError(f"the metadata describes {len(providers)} identity providers")
-        self.idp_entity_id: str = providers[0]
+        self.idp_entity_id = _identity_provider(list(config.metadata.identity_providers()), iss)
         self.slo_url = _location(
             self.saml2.metadata.single_logout_service(
                 self.idp_entity_id, BINDING_HTTP_REDIRECT, "idpsso"
@@ -99,6 +96,13 @@ class SamlClient:
             nameid_format=NAMEID_FORMAT_TRANSIENT,
         )
         return str(request_id), dict(info["headers"])["Location"]
+
+
+def _identity_provider(entity_ids: list[str], iss: str) -> str:
+    """The metadata's only identity provider, or the one `iss` names in a federation's."""
+    if iss in entity_ids or len(entity_ids) == 1:
+        return iss if iss in entity_ids else entity_ids[0]
+    raise ValueError(f"the metadata describes {len(entity_ids)} identity providers, none is iss")
 
 
 def sp_metadata(sp: ServiceProvider) -> str:
@@ -190,7 +194,9 @@ class SamlUpstream:
                 body = await self._http.get_bytes(
                     self.metadata_url, IDP_METADATA, public_only=False
                 )
-                client = await self.workers.run(SamlClient, self.sp, body.decode("utf-8"))
+                client = await self.workers.run(
+                    SamlClient, self.sp, body.decode("utf-8"), self.settings.iss
+                )
             except FetchError as exc:
                 self._log.warning("authority %r: %s", self.settings.id, exc)
                 return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +11,13 @@ from pathlib import Path
 import pytest
 
 from konnect.authorities import read_authorities
+from konnect.authorities.saml_upstream import SamlClient, ServiceProvider
 from konnect.config.errors import ConfigError
+from tests.authorities.saml_idp import IdentityProvider
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
+MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 
 
 def test_a_konnect_saml_entry_is_read_with_its_defaults() -> None:
@@ -66,3 +72,19 @@ def test_konnect_loads_the_saml_library_only_for_a_saml_authority() -> None:
         [sys.executable, "-c", check], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert loaded.stdout.strip() == "False"
+
+
+def test_iss_picks_the_identity_provider_of_a_federations_metadata(tmp_path: Path) -> None:
+    require(shutil.which("xmlsec1") is not None, "xmlsec1 is not installed")
+    sp = ServiceProvider("https://konnect.example/metadata", "https://k.example/acs", "")
+    documents = [
+        IdentityProvider(f"https://idp{n}.example", tmp_path / str(n), None).metadata()
+        for n in (1, 2)
+    ]
+    inner = "".join(re.sub(r"^<\?xml[^>]*>", "", document) for document in documents)
+    federation = f'<EntitiesDescriptor xmlns="{MD}">{inner}</EntitiesDescriptor>'
+    client = SamlClient(sp, federation, "https://idp2.example/metadata")
+    assert client.idp_entity_id == "https://idp2.example/metadata"
+    assert client.sso_url == "https://idp2.example/sso"
+    with pytest.raises(ValueError, match="2 identity providers"):
+        SamlClient(sp, federation, "https://idp3.example/metadata")

@@ -15,6 +15,7 @@ from tests.authorities.saml_setup import (  # noqa: F401
     SamlFederation,
     post_answer,
     query_of,
+    saml_entry,
     saml_factory,
     to_idp,
 )
@@ -85,3 +86,17 @@ def test_an_unsigned_logout_request_is_refused(saml_factory: Factory) -> None:  
         answer = client.get(idp.logout_request(sign=False))
         assert answer.status_code == 400
         assert still_signed_in(client)
+
+
+def test_without_end_session_enabled_signing_out_stays_here(
+    saml_factory: Factory,  # noqa: F811
+) -> None:
+    federation = saml_factory(lambda idp: [saml_entry(idp, end_session_enabled=None)])
+    base = federation.konnect.url
+    with browser(base) as client:
+        code_after_sign_in(client, signed_in(client, federation))
+        logoff = client.post(
+            "/signin/v1/identifier/_/logoff", json={"state": "lo1"}, headers=api_headers(base)
+        )
+        assert not logoff.json().get("continue_uri", "").startswith(federation.idp.url)
+        assert not still_signed_in(client)
