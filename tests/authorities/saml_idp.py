@@ -12,8 +12,10 @@ deviate from what a correct identity provider sends.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import html
+import re
 import sys
 import time
 import warnings
@@ -200,8 +202,6 @@ class IdentityProvider:
 
 
 def encode(xml: str) -> str:
-    import base64
-
     return base64.b64encode(xml.encode()).decode()
 
 
@@ -219,9 +219,9 @@ def post_page(action: str, fields: dict[str, str]) -> str:
 
 def form_fields(page: str) -> tuple[str, dict[str, str]]:
     """The action and hidden fields of `post_page`'s form (for HTTP-level tests)."""
-    import re
-
-    action = html.unescape(re.search(r'action="([^"]*)"', page).group(1))  # type: ignore[union-attr]
+    found = re.search(r'action="([^"]*)"', page)
+    assert found is not None, page
+    action = html.unescape(found.group(1))
     fields = {
         name: html.unescape(value)
         for name, value in re.findall(r'name="([^"]*)" value="([^"]*)"', page)
