@@ -19,6 +19,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     KONNECTD_DATA_DIR=/var/lib/konnect \
     ARGS=""
 
+# xmlsec1 checks the signatures of SAML identity providers.
+RUN apt-get update && apt-get install -y --no-install-recommends xmlsec1 \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md ./
 # The package carries the sign-in web app; the example configs land in

@@ -208,11 +208,15 @@ def test_konnects_configuration_starts_unchanged(tmp_path: Path, key_dir: Path) 
             unavailable = client.get(start)
             assert unavailable.status_code == 503
             assert "temporarily_unavailable" in unavailable.text
+        # The SAML authority serves konnect's service provider metadata at Konnect's path.
+        metadata = httpx.get(url + "/signin/v1/identifier/saml2/metadata")
+        assert metadata.status_code == 200
+        assert f'entityID="{ISSUER}/signin/v1/identifier/saml2/metadata"' in metadata.text
     finally:
         process.terminate()
         _, stderr_bytes = process.communicate(timeout=15)
     stderr = stderr_bytes.decode()
     assert "Traceback" not in stderr, stderr
     assert "authority 'Upstream OIDC' is ignored" not in stderr
-    assert "authority 'corporate-saml' is ignored: SAML authorities are not available" in stderr
+    assert "authority 'corporate-saml' is ignored" not in stderr
     assert "unknown key 'kc_server_uri' ignored" in stderr

@@ -5,7 +5,9 @@ by default (Konnect asked for an ID token in the front channel). New keys:
 `token_endpoint` and `end_session_endpoint`, for `discover: no`; `domains`, the e-mail
 domains whose users a `login_hint` or `domain_hint` sends to this authority; and
 `allow_upstream_only_users` with `upstream_user_claims`, for users who exist only there
-(see `mapping`).
+(see `mapping`). A SAML 2.0 authority (`authority_type: saml2`) needs only the URL of its
+identity provider's metadata (`metadata_endpoint`, else `iss`); `iss` picks the identity
+provider in a federation's metadata, and `entity_id` names konnect as its service provider.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from konnect.config.errors import ConfigError
 
 RESPONSE_TYPES = ("code", "id_token")
 DEFAULT_SCOPES = ("openid", "profile")
+AUTHORITY_TYPES = ("oidc", "saml2")
+#: The attribute a SAML identity provider names the user by, unless configured (Konnect's).
+SAML_IDENTITY_ATTRIBUTE = "uid"
 _KEYS = {
     "id",
     "name",
@@ -52,13 +57,15 @@ _KEYS = {
 
 @dataclass(frozen=True)
 class AuthoritySettings:
-    """One upstream OpenID provider users may sign in with."""
+    """One upstream OpenID provider or SAML identity provider users may sign in with."""
 
     id: str
     name: str
-    iss: str
-    client_id: str
+    iss: str = ""
+    client_id: str = ""
+    authority_type: str = "oidc"
     client_secret: str = ""
+    entity_id: str = ""
     trusted: bool = False
     insecure: bool = False
     default: bool = False
@@ -96,6 +103,10 @@ class AuthoritySettings:
             self.iss.rstrip("/") + "/.well-known/openid-configuration"
         )
 
+    @property
+    def saml(self) -> bool:
+        return self.authority_type == "saml2"
+
 
 def read_authorities(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> list[AuthoritySettings]:
     """The authorities of the registry's `("file:line", entry)` pairs; ConfigError names
@@ -128,9 +139,13 @@ def _authority(entry: Mapping[str, Any]) -> tuple[AuthoritySettings | None, list
                 values[key] = value
     values.setdefault("id", name)
     values.setdefault("name", values["id"])
-    if entry.get("authority_type", "oidc") != "oidc":
+    if values.get("authority_type", "oidc") not in AUTHORITY_TYPES:
         problems.append(f"{label}: authority_type must be oidc or saml2")
-    problems.extend(f"{label}: {problem}" for problem in _missing(values))
+    elif values.get("authority_type") == "saml2":
+        values.setdefault("identity_claim_name", SAML_IDENTITY_ATTRIBUTE)
+        problems.extend(f"{label}: {problem}" for problem in _missing_saml(values))
+    else:
+        problems.extend(f"{label}: {problem}" for problem in _missing(values))
     if problems:
         return None, problems
     values["domains"] = tuple(domain.lower() for domain in values.get("domains", ()))
@@ -177,6 +192,20 @@ def _missing(values: Mapping[str, Any]) -> list[str]:
         problems.extend(
             f"{key} is required with discover: no" for key in needed if not values.get(key)
         )
+    return problems
+
+
+def _missing_saml(values: Mapping[str, Any]) -> list[str]:
+    """A SAML authority's identity provider metadata is at `metadata_endpoint`, else `iss`."""
+    url = values.get("metadata_endpoint") or values.get("iss", "")
+    problems = [] if values.get("id") else ["id is required"]
+    if not url:
+        problems.append("metadata_endpoint (or iss) is required")
+    elif not acceptable_url(url, bool(values.get("insecure"))):
+        problems.append("metadata_endpoint must be an https URL (http only with insecure: yes)")
+    entity_id = values.get("entity_id", "")
+    if entity_id and not urlsplit(entity_id).scheme:
+        problems.append("entity_id must be a URI")
     return problems
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from konnect.authorities.config import AuthoritySettings
 from konnect.authorities.id_token import key_id, verified_claims
 from konnect.authorities.mapping import mapped_user
 from konnect.authorities.upstream import UPSTREAM, Upstream, UpstreamUnavailable
@@ -209,6 +210,11 @@ class RoundTrip:
             )
         except InvalidToken as exc:
             raise OAuthError("access_denied", REFUSED, detail=f"ID token: {exc.reason}") from None
+
+    async def signed_in_user(self, settings: AuthoritySettings, claims: Mapping[str, Any]) -> User:
+        """The user an authority's claims (or SAML attributes) sign in here; OAuthError for
+        the relying party otherwise. Shared by the OpenID Connect and SAML flows."""
+        return await mapped_user(self.provider, settings.user_mapping, claims)
 
 
 class UpstreamSignOut:

@@ -11,6 +11,7 @@ before that, and for an answer no browser here waits for, they are shown as a pa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -36,6 +37,10 @@ from konnect.oidc.responses import (
 )
 from konnect.state import StateStoreUnavailable
 
+if TYPE_CHECKING:  # pysaml2 is imported only when a SAML authority is configured
+    from konnect.authorities.saml_flow import SamlFlow
+    from konnect.authorities.saml_upstream import SamlUpstream
+
 ErrorPage = Callable[[Request, OAuthError], Response]
 Page = Callable[[Request], Awaitable[Response]]
 #: The sign-in page goes to the default authority for these flows (Konnect's rule).
@@ -50,17 +55,23 @@ class AuthorityRoutes:
         sign_out: UpstreamSignOut,
         logout: UpstreamLogout,
         error_page: ErrorPage,
+        saml: SamlFlow | None = None,
     ) -> None:
         self.round_trip = round_trip
         self.sign_out = sign_out
         self.logout = logout
         self.provider = round_trip.provider
         self.error_page = error_page
+        self.saml = saml
+        self.upstreams: dict[str, Upstream | SamlUpstream] = {
+            **round_trip.upstreams,
+            **(saml.upstreams if saml else {}),
+        }
 
-    def chosen(self, params: Mapping[str, str]) -> Upstream | None:
+    def chosen(self, params: Mapping[str, str]) -> Upstream | SamlUpstream | None:
         """The authority the request names, else the one for the domain it hints at, else
         the default one."""
-        upstreams = self.round_trip.upstreams
+        upstreams = self.upstreams
         if "authority" in params:
             return upstreams.get(params["authority"])
         domain = _hinted_domain(params)
@@ -78,9 +89,13 @@ class AuthorityRoutes:
         if upstream is None:
             return self.error_page(request, OAuthError("invalid_request", "unknown authority"))
         try:
-            location, cookie = await self.round_trip.start(upstream, authorize_request)
+            if isinstance(upstream, Upstream):
+                location, cookie = await self.round_trip.start(upstream, authorize_request)
+            else:
+                assert self.saml is not None  # a SAML upstream comes from the SAML flow
+                location, cookie = await self.saml.start(upstream, authorize_request)
         except OAuthError as error:
-            return await self._refused(request, authorize_request, error)
+            return await self.refused(request, authorize_request, error)
         response = RedirectResponse(location, 302, headers=_HEADERS)
         apply_cookies(response, [cookie], self.provider.cookies.policy)
         return response
@@ -104,11 +119,11 @@ class AuthorityRoutes:
         except StateStoreUnavailable as exc:
             self.provider.log.error("upstream sign-in refused, state store unavailable: %s", exc)
             error = OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable")
-            response = await self._refused(request, pending.request, error)
+            response = await self.refused(request, pending.request, error)
         except OAuthError as error:
-            response = await self._refused(request, pending.request, error)
+            response = await self.refused(request, pending.request, error)
         else:
-            response = RedirectResponse(self._onwards(pending.request), 302, headers=_HEADERS)
+            response = RedirectResponse(self.onwards(pending.request), 302, headers=_HEADERS)
             session = self.sign_out.remembered(pending.authority, signed_in.id_token)
             apply_cookies(
                 response,
@@ -139,7 +154,7 @@ class AuthorityRoutes:
         apply_cookies(response, [self.round_trip.forget(state)], self.provider.cookies.policy)
         return response
 
-    def _onwards(self, request: Mapping[str, str]) -> str:
+    def onwards(self, request: Mapping[str, str]) -> str:
         """Where a browser goes once signed in: back to the authorization request, which
         asks for consent like after a password sign-in; without one, the welcome page."""
         endpoints = self.provider.endpoints
@@ -147,7 +162,7 @@ class AuthorityRoutes:
             return endpoints.signin_prefix + "/welcome"
         return endpoints.authorize + "?" + urlencode(_signed_in(request))
 
-    async def _refused(
+    async def refused(
         self, request: Request, params: Mapping[str, str], error: OAuthError
     ) -> Response:
         """The error to the relying party when its registration is verified, else a page."""
@@ -195,9 +210,7 @@ class AuthorityRoutes:
             Route(round_trip.callback_path, self.callback, methods=["GET"]),
             Route(round_trip.logout_path, self.back_channel_logout, methods=["POST"]),
         ]
-        if any(
-            item.settings.default or item.settings.domains for item in round_trip.upstreams.values()
-        ):
+        if any(item.settings.default or item.settings.domains for item in self.upstreams.values()):
             signin = self.provider.endpoints.signin_page
             routes.append(Route(signin, self.signin_page(page), methods=["GET", "HEAD"]))
         return routes

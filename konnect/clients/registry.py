@@ -276,7 +276,7 @@ class _RegistryFile:
         return clients_node
 
     def _read_authorities(self, loader: yaml.SafeLoader, node: Node) -> None:
-        """Keeps the OpenID Connect authorities; SAML ones are named in a warning."""
+        """Keeps the authorities' entries with their place, for `konnect.authorities`."""
         entries = node.value if isinstance(node, SequenceNode) else [node]
         for number, entry in enumerate(entries, start=1):
             if _is_null(entry):
@@ -285,12 +285,6 @@ class _RegistryFile:
             value = loader.construct_object(entry, deep=True)
             if not isinstance(value, dict):
                 self._problem(entry, f"authority #{number}: entry must be a mapping")
-            elif value.get("authority_type") == "saml2":
-                name = str(value.get("id") or value.get("name") or f"#{number}")
-                self.warnings.append(
-                    f"{where}: authority {name!r} is ignored: SAML authorities are not available "
-                    "yet, users sign in with the identity manager or another authority"
-                )
             else:
                 self.authorities.append((where, value))
 

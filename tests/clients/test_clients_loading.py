@@ -61,7 +61,7 @@ def test_empty_registries_load(tmp_path: Path, text: str) -> None:
     assert len(load(tmp_path, text)) == 0
 
 
-def test_oidc_authorities_are_kept_and_saml_ones_named_in_a_warning(tmp_path: Path) -> None:
+def test_authorities_are_kept_with_their_place(tmp_path: Path) -> None:
     registry = load(
         tmp_path,
         """clients: []
@@ -75,12 +75,10 @@ authorities:
 """,
     )
     path = tmp_path / "registry.yaml"
-    assert registry.warnings == (
-        f"{path}:5: authority 'saml-idp' is ignored: SAML authorities are not available yet, "
-        "users sign in with the identity manager or another authority",
-    )
+    assert registry.warnings == ()
     assert registry.authority_entries == (
         (f"{path}:3", {"name": "Upstream OIDC", "authority_type": "oidc"}),
+        (f"{path}:5", {"id": "saml-idp", "name": "SAML IdP", "authority_type": "saml2"}),
         (f"{path}:8", {"authority_type": "oidc"}),
     )
     assert load(tmp_path, "authorities: []\n").warnings == ()
