@@ -70,7 +70,7 @@ class SamlRoutes:
             location = self.authorities.onwards(pending.request)
             # 303: the browser goes on with a GET, not a second POST of the answer.
             response = RedirectResponse(location, 303, headers=_HEADERS)
-            logon = new_logon(self.provider, user)
+            logon = new_logon(self.provider, user, amr=())
             signed_in = [cookies.logon(logon), cookies.delete_browser_state(), *session]
             apply_cookies(response, signed_in, cookies.policy)
         apply_cookies(response, [self.flow.forget(pending.state)], cookies.policy)

@@ -136,9 +136,10 @@ async def api_request_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def new_logon(provider: Provider, user: User) -> Logon:
-    """A new sign-in session for `user`, signed in now with the identity backend (or at an
-    upstream authority, for a user only it knows: the sign-in then carries the whole user)."""
+def new_logon(provider: Provider, user: User, amr: tuple[str, ...] = ("pwd",)) -> Logon:
+    """A new sign-in session for `user`, signed in now with the identity backend by the
+    methods `amr` (or at an upstream authority, for a user only it knows: the sign-in then
+    carries the whole user)."""
     now = provider.now()
     return Logon(
         subject=user.subject,
@@ -149,6 +150,7 @@ def new_logon(provider: Provider, user: User) -> Logon:
         session_id=random_string(32),
         last_seen=now,
         user=user if user.authority else None,
+        amr=amr,
     )
 
 
@@ -263,7 +265,7 @@ class IdentifierApi:
             ) from None
         outcome = events.WRONG_CREDENTIALS if user is None else events.SUCCESS
         self.provider.events.sign_in(outcome, backend_label(backend), forwarded, method="proxy")
-        return None if user is None else new_logon(self.provider, user)
+        return None if user is None else new_logon(self.provider, user, amr=())
 
     # -- logon ----------------------------------------------------------------------------------
     async def logon(self, request: Request) -> Response:

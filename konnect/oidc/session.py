@@ -40,6 +40,12 @@ class Logon:
     last_seen: int = 0
     # The whole user, for a user no backend can look up again (upstream-only users).
     user: User | None = None
+    # RFC 8176 methods of this sign-in ("pwd", "otp", "hwk", ...), in the order used.
+    amr: tuple[str, ...] = ()
+    # When a second factor (or a passkey) was last verified; 0 when none was.
+    mfa_time: int = 0
+    # The account's epoch at sign-in: a later epoch (factors reset) ends this sign-in.
+    epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,12 @@ class CookieSpec:
     max_age: int | None = None
 
 
+def _methods(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError("amr is not a list of strings")
+    return tuple(value)
+
+
 class BrowserCookies:
     """Reads and writes konnect's browser cookies under one cookie policy."""
 
@@ -109,6 +121,12 @@ class BrowserCookies:
         }
         if value.user is not None:
             record["us"] = value.user.to_record()
+        if value.amr:
+            record["amr"] = list(value.amr)
+        if value.mfa_time:
+            record["mt"] = value.mfa_time
+        if value.epoch:
+            record["ep"] = value.epoch
         sealed = self._sealer.seal_json(record, "konnect-logon-v1")
         return CookieSpec(self.logon_name, sealed, self._endpoints.identifier_api)
 
@@ -130,6 +148,9 @@ class BrowserCookies:
                 str(record["sid"]),
                 int(record["ls"]),
                 User.from_record(record["us"]) if "us" in record else None,
+                _methods(record.get("amr", [])),
+                int(record.get("mt", 0)),
+                int(record.get("ep", 0)),
             )
         except (KeyError, TypeError, ValueError):
             return None
