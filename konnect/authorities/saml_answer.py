@@ -5,7 +5,9 @@ provider's metadata and refuses an answer whose response and assertion are both 
 second assertion, and the times of the assertion. On top of that, checked here on what the
 signature covered: the answer is for the AuthnRequest this browser sent (`InResponseTo` of the
 response and of the subject confirmation), from this identity provider, for konnect (audience
-= our entity id, destination and recipient = our ACS URL), and valid now.
+= our entity id, destination and recipient = our ACS URL), and valid now. The authentication
+statement's `SessionNotOnOrAfter`, when the identity provider sets one, is when the sign-in it
+starts here must end; an answer whose session has already ended is refused.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class SamlIdentity:
     session_index: str
     attributes: Mapping[str, str]  # single-valued attributes by FriendlyName and Name
     valid_until: int
+    session_not_after: int = 0  # the IdP's SessionNotOnOrAfter; 0 when it sets none
 
 
 def parsed(client: SamlClient, saml_response: str, request_id: str) -> Any:
@@ -71,6 +74,9 @@ def checked(answer: Any, client: SamlClient, request_id: str, now: float) -> Sam
     statement = assertion.authn_statement[0] if assertion.authn_statement else None
     if statement is None:
         raise AnswerRefused("no authentication statement")
+    session_not_after = _instant(statement.session_not_on_or_after) or 0
+    if session_not_after and session_not_after <= now:
+        raise AnswerRefused("the session at the identity provider has ended")
     name_id = assertion.subject.name_id
     return SamlIdentity(
         assertion_id=str(assertion.id),
@@ -79,6 +85,7 @@ def checked(answer: Any, client: SamlClient, request_id: str, now: float) -> Sam
         session_index=str(statement.session_index or ""),
         attributes=_attributes(assertion),
         valid_until=valid_until,
+        session_not_after=session_not_after,
     )
 
 

@@ -68,6 +68,16 @@ class SamlPending:
     request: dict[str, str]  # the authorization request, to continue with afterwards
 
 
+@dataclass(frozen=True)
+class SamlSignIn:
+    """A finished sign-in: the local user, when the identity provider's session ends (0: it
+    said nothing) and the cookie naming that session."""
+
+    user: User
+    not_after: int
+    cookies: list[CookieSpec]
+
+
 class SamlFlow:
     """Starts and finishes sign-ins through the configured SAML identity providers."""
 
@@ -141,11 +151,9 @@ class SamlFlow:
     def forget(self, state: str) -> CookieSpec:
         return CookieSpec(self._state_name(state), None, self.acs_path)
 
-    async def finish(
-        self, pending: SamlPending, saml_response: str
-    ) -> tuple[User, list[CookieSpec]]:
-        """The local user the identity provider signed in, and the cookie naming its session
-        there; OAuthError for the relying party otherwise."""
+    async def finish(self, pending: SamlPending, saml_response: str) -> SamlSignIn:
+        """The local user the identity provider signed in, until when, and the cookie naming
+        its session there; OAuthError for the relying party otherwise."""
         store = self.provider.store
         if not await store.claim("authority-state:" + pending.state, STATE_MAX_AGE):
             raise OAuthError("access_denied", REFUSED, detail="the answer was used before")
@@ -159,7 +167,8 @@ class SamlFlow:
             raise OAuthError("access_denied", REFUSED, detail="the assertion was used before")
         claims = _claims(client.idp_entity_id, identity)
         user = await self.round_trip.signed_in_user(upstream.settings, claims)
-        return user, self._remembered(upstream.settings, identity)
+        session = self._remembered(upstream.settings, identity)
+        return SamlSignIn(user, identity.session_not_after, session)
 
     async def _identity(
         self, client: SamlClient, saml_response: str, request_id: str

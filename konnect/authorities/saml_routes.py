@@ -59,7 +59,7 @@ class SamlRoutes:
             return self.error_page(request, OAuthError("invalid_request", _UNEXPECTED))
         cookies = self.provider.cookies
         try:
-            user, session = await self.flow.finish(pending, form.get("SAMLResponse", ""))
+            signed_in = await self.flow.finish(pending, form.get("SAMLResponse", ""))
         except StateStoreUnavailable as exc:
             self.provider.log.error("SAML sign-in refused, state store unavailable: %s", exc)
             error = OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable")
@@ -70,9 +70,9 @@ class SamlRoutes:
             location = self.authorities.onwards(pending.request)
             # 303: the browser goes on with a GET, not a second POST of the answer.
             response = RedirectResponse(location, 303, headers=_HEADERS)
-            logon = new_logon(self.provider, user, amr=())
-            signed_in = [cookies.logon(logon), cookies.delete_browser_state(), *session]
-            apply_cookies(response, signed_in, cookies.policy)
+            logon = new_logon(self.provider, signed_in.user, amr=(), not_after=signed_in.not_after)
+            new = [cookies.logon(logon), cookies.delete_browser_state(), *signed_in.cookies]
+            apply_cookies(response, new, cookies.policy)
         apply_cookies(response, [self.flow.forget(pending.state)], cookies.policy)
         return response
 

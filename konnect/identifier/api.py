@@ -136,10 +136,12 @@ async def api_request_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def new_logon(provider: Provider, user: User, amr: tuple[str, ...] = ("pwd",)) -> Logon:
+def new_logon(
+    provider: Provider, user: User, amr: tuple[str, ...] = ("pwd",), not_after: int = 0
+) -> Logon:
     """A new sign-in session for `user`, signed in now with the identity backend by the
     methods `amr` (or at an upstream authority, for a user only it knows: the sign-in then
-    carries the whole user)."""
+    carries the whole user), ending at `not_after` at the latest when set."""
     now = provider.now()
     return Logon(
         subject=user.subject,
@@ -151,6 +153,7 @@ def new_logon(provider: Provider, user: User, amr: tuple[str, ...] = ("pwd",)) -
         last_seen=now,
         user=user if user.authority else None,
         amr=amr,
+        not_after=not_after,
     )
 
 

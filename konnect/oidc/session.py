@@ -46,6 +46,8 @@ class Logon:
     mfa_time: int = 0
     # The account's epoch at sign-in: a later epoch (factors reset) ends this sign-in.
     epoch: int = 0
+    # When the sign-in ends, whatever its lifetimes say (a SAML SessionNotOnOrAfter); 0: never.
+    not_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class BrowserCookies:
             record["mt"] = value.mfa_time
         if value.epoch:
             record["ep"] = value.epoch
+        if value.not_after:
+            record["na"] = value.not_after
         sealed = self._sealer.seal_json(record, "konnect-logon-v1")
         return CookieSpec(self.logon_name, sealed, self._endpoints.identifier_api)
 
@@ -151,6 +155,7 @@ class BrowserCookies:
                 _methods(record.get("amr", [])),
                 int(record.get("mt", 0)),
                 int(record.get("ep", 0)),
+                int(record.get("na", 0)),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -170,6 +175,8 @@ class BrowserCookies:
 
     def _alive(self, logon: Logon, now: int) -> bool:
         lifetime = self.lifetime
+        if logon.not_after and now >= logon.not_after:
+            return False
         return now < logon.logon_time + lifetime.absolute and now < logon.last_seen + lifetime.idle
 
     def kept_alive(self, logon: Logon, now: int) -> list[CookieSpec]:

@@ -128,9 +128,10 @@ class IdentityProvider:
         sign_assertion: bool = True,
         sign_response: bool = False,
         identity: dict[str, list[str]] | None = None,
+        session_not_on_or_after: str | None = None,
     ) -> tuple[str, str]:
         """Where to POST the Response to `request`, and the Response (base64), signed after
-        `change` altered it."""
+        `change` altered it; `session_not_on_or_after` ends the session it states."""
         args = self.server.response_args(request, [BINDING_HTTP_POST])
         session_index = "session-" + request.id
         made = self.server.create_authn_response(
@@ -142,7 +143,7 @@ class IdentityProvider:
             },
             sign_assertion=False,
             sign_response=False,
-            session_not_on_or_after=None,
+            session_not_on_or_after=session_not_on_or_after,
             **args,
         )
         response = samlp.response_from_string(str(made))

@@ -35,3 +35,16 @@ def test_a_cookie_whose_methods_are_not_strings_is_refused() -> None:
         "konnect-logon-v1",
     )
     assert cookies.read_logon({cookies.logon_name: sealed}, now=NOW) is None
+
+
+def test_a_sign_in_with_an_end_ends_then_and_one_without_is_sealed_without_it() -> None:
+    cookies = _cookies()
+    logon = Logon("sub", "jane", "Jane", "users", NOW - 5, "s" * 32, NOW - 5)
+    ending = cookies.logon(replace(logon, not_after=NOW + 1))
+    assert cookies.read_logon({ending.name: ending.value or ""}, now=NOW) is not None
+    assert cookies.read_logon({ending.name: ending.value or ""}, now=NOW + 1) is None
+    plain = cookies.logon(logon)
+    record = Sealer(bytes(32)).open_json(plain.value or "", "konnect-logon-v1")
+    assert record is not None
+    assert "na" not in record
+    assert cookies.read_logon({plain.name: plain.value or ""}, now=NOW + 1) is not None
