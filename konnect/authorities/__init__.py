@@ -33,7 +33,7 @@ class Authorities:
     def __init__(self, provider: Provider, sealer: Sealer) -> None:
         self.settings = read_authorities(provider.clients.authority_entries)
         self.upstreams = [
-            Upstream(item, provider.http, provider.clock, provider.log)
+            Upstream(item, provider.http, provider.clock, provider.log, provider.events)
             for item in self.settings
             if not item.saml
         ]

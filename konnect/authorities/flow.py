@@ -189,14 +189,15 @@ class RoundTrip:
         if settings.client_secret:
             headers["Authorization"] = _basic(settings.client_id, settings.client_secret)
         try:
-            reply = await self.provider.http.request(
-                UPSTREAM,
-                "POST",
-                metadata.token_endpoint,
-                public_only=False,
-                headers=headers,
-                body=urlencode(form).encode(),
-            )
+            async with self.provider.events.authority_call(settings.id, "token", FetchError):
+                reply = await self.provider.http.request(
+                    UPSTREAM,
+                    "POST",
+                    metadata.token_endpoint,
+                    public_only=False,
+                    headers=headers,
+                    body=urlencode(form).encode(),
+                )
         except FetchError as exc:
             self.provider.log.warning("authority %r: %s", settings.id, exc)
             raise UpstreamUnavailable from None

@@ -108,6 +108,7 @@ class SamlFlow:
                 provider.http,
                 provider.clock,
                 provider.log,
+                provider.events,
             )
             for item in settings
         }

@@ -23,6 +23,7 @@ from saml2.sigver import get_xmlsec_binary
 
 from konnect.authorities.config import AuthoritySettings
 from konnect.authorities.upstream import REFRESH_AFTER, RETRY_AFTER, UpstreamUnavailable
+from konnect.observe import Events
 from konnect.oidc.background import BackgroundTasks
 from konnect.outgoing import FetchError, Outgoing, Purpose
 
@@ -157,6 +158,7 @@ class SamlUpstream:
         http: Outgoing,
         clock: Callable[[], float],
         log: logging.Logger,
+        events: Events,
     ) -> None:
         self.settings = settings
         self.sp = sp
@@ -164,6 +166,7 @@ class SamlUpstream:
         self._http = http
         self._clock = clock
         self._log = log
+        self._events = events
         self._client: SamlClient | None = None
         self._fetched_at = 0.0
         self._attempted_at = -RETRY_AFTER
@@ -191,12 +194,7 @@ class SamlUpstream:
         async with self._lock:
             self._attempted_at = self._clock()
             try:
-                body = await self._http.get_bytes(
-                    self.metadata_url, IDP_METADATA, public_only=False
-                )
-                client = await self.workers.run(
-                    SamlClient, self.sp, body.decode("utf-8"), self.settings.iss
-                )
+                client = await self._fetch()
             except FetchError as exc:
                 self._log.warning("authority %r: %s", self.settings.id, exc)
                 return
@@ -211,3 +209,11 @@ class SamlUpstream:
                 return
             self._client = client
             self._fetched_at = self._clock()
+
+    async def _fetch(self) -> SamlClient:
+        """The metadata fetched and read, timed in the metrics; a failure of either counts."""
+        async with self._events.authority_call(self.settings.id, "saml_metadata"):
+            body = await self._http.get_bytes(self.metadata_url, IDP_METADATA, public_only=False)
+            return await self.workers.run(
+                SamlClient, self.sp, body.decode("utf-8"), self.settings.iss
+            )

@@ -2,7 +2,8 @@
 cached, refreshed in the background, and fetched again by themselves after an outage.
 
 Upstream URLs come from the operator, like registry clients: no address policy, but the
-outgoing client's deadline and bounded answers.
+outgoing client's deadline and bounded answers. Each fetch is timed in the metrics
+(`discovery`, `jwks`), a failed one counted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from konnect.authorities.config import AuthoritySettings, acceptable_url
+from konnect.observe import Events
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.errors import OAuthError
 from konnect.outgoing import FetchError, Outgoing, Purpose
@@ -51,11 +53,13 @@ class Upstream:
         http: Outgoing,
         clock: Callable[[], float],
         log: logging.Logger,
+        events: Events,
     ) -> None:
         self.settings = settings
         self._http = http
         self._clock = clock
         self._log = log
+        self._events = events
         self._metadata: UpstreamMetadata | None = None
         self._fetched_at = 0.0
         self._attempted_at = -RETRY_AFTER
@@ -100,7 +104,7 @@ class Upstream:
         settings = self.settings
         document: Mapping[str, Any] = {}
         if settings.discover:
-            document = await self._json(settings.discovery_url)
+            document = await self._json(settings.discovery_url, "discovery")
             if document.get("issuer") != settings.iss:
                 raise FetchError(f"{settings.discovery_url} names another issuer")
         endpoints = {
@@ -114,7 +118,7 @@ class Upstream:
             raise FetchError("no authorization_endpoint")
         if settings.response_type == "code" and not endpoints["token_endpoint"]:
             raise FetchError("no token_endpoint")
-        jwks = settings.jwks or await self._json(self._jwks_uri(document))
+        jwks = settings.jwks or await self._json(self._jwks_uri(document), "jwks")
         if not isinstance(jwks.get("keys"), list):
             raise FetchError("the JWK set has no keys")
         return UpstreamMetadata(jwks=jwks, **endpoints)
@@ -125,8 +129,9 @@ class Upstream:
             raise FetchError("no https jwks_uri")
         return uri
 
-    async def _json(self, url: str) -> Mapping[str, Any]:
-        document = await self._http.get_json(url, UPSTREAM, public_only=False)
+    async def _json(self, url: str, operation: str) -> Mapping[str, Any]:
+        async with self._events.authority_call(self.settings.id, operation, FetchError):
+            document = await self._http.get_json(url, UPSTREAM, public_only=False)
         if not isinstance(document, dict):
             raise FetchError(f"{url} did not answer with a JSON object")
         return document

@@ -26,7 +26,7 @@ from konnect.oidc.endpoints import ErrorPage
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.responses import NO_CACHE, NO_STORE, query_params
-from konnect.oidc.signin_sessions import current_logon, logon_user
+from konnect.oidc.signin_sessions import cookie_user, current_logon, logon_user
 
 _KEY_FILE = re.compile(r"[0-9a-f]{64}\.pem")
 _PEM_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
@@ -48,7 +48,8 @@ async def signed_in_user(provider: Provider, request: Request) -> User | None:
     """The user the browser is signed in as, as they are now (see `logon_user`)."""
     try:
         if provider.browser_sign_in is not None:
-            return await provider.browser_sign_in.from_cookies(request.cookies, request.headers)
+            backend = provider.browser_sign_in
+            return await cookie_user(provider, backend, request.cookies, request.headers)
         logon = await current_logon(provider, request.cookies)  # signed out: no token
         return None if logon is None else await logon_user(provider, logon)
     except BackendUnavailable as error:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
 from typing import Any
 
 from konnect.observe.audit import AuditLog
@@ -73,23 +73,40 @@ class Events:
         series[0].inc()
         series[1].observe(seconds)
 
-    @asynccontextmanager
-    async def backend_call(
+    def backend_call(
         self, backend: str, operation: str, failure: type[Exception] = Exception
-    ) -> AsyncIterator[None]:
+    ) -> AbstractAsyncContextManager[None]:
         """Times a call to an identity backend; a `failure` raised counts as an error."""
         if self.metrics is None:
-            yield
-            return
+            return nullcontext()
+        metrics = self.metrics
+        return self._timed(
+            metrics.backend_seconds, metrics.backend_errors, failure, backend, operation
+        )
+
+    def authority_call(
+        self, authority: str, operation: str, failure: type[Exception] = Exception
+    ) -> AbstractAsyncContextManager[None]:
+        """Times a call to an upstream authority (discovery, keys, token, SAML metadata)."""
+        if self.metrics is None:
+            return nullcontext()
+        metrics = self.metrics
+        return self._timed(
+            metrics.authority_seconds, metrics.authority_errors, failure, authority, operation
+        )
+
+    @asynccontextmanager
+    async def _timed(
+        self, seconds: Any, errors: Any, failure: type[Exception], *labels: str
+    ) -> AsyncIterator[None]:
         started = time.perf_counter()
         try:
             yield
         except failure:
-            self.metrics.backend_errors.labels(backend, operation).inc()
+            self._labelled(errors, *labels).inc()
             raise
         finally:
-            elapsed = time.perf_counter() - started
-            self.metrics.backend_seconds.labels(backend, operation).observe(elapsed)
+            self._labelled(seconds, *labels).observe(time.perf_counter() - started)
 
     def store_call(self, operation: str, seconds: float, failed: bool) -> None:
         if self.metrics is None:

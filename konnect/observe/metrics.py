@@ -37,6 +37,8 @@ class Metrics:
     jitsi_tokens: Counter
     backend_seconds: Histogram
     backend_errors: Counter
+    authority_seconds: Histogram
+    authority_errors: Counter
     store_seconds: Histogram
     store_errors: Counter
     signing_seconds: Histogram
@@ -78,6 +80,12 @@ def build_metrics() -> Metrics:
         ),
         backend_errors=counter(
             "backend_errors", "identity backend calls that failed", "backend", "operation"
+        ),
+        authority_seconds=histogram(
+            "authority_duration_seconds", "calls to upstream authorities", "authority", "operation"
+        ),
+        authority_errors=counter(
+            "authority_errors", "failed calls to upstream authorities", "authority", "operation"
         ),
         store_seconds=histogram("state_store_duration_seconds", "state store calls", "operation"),
         store_errors=counter("state_store_errors", "state store calls that failed", "operation"),

@@ -3,14 +3,16 @@ out. A sign-out is marked in the state store for as long as the session could ha
 so a copy of the cookie taken before signs no one in afterwards, at any instance.
 
 Also who a sign-in is now (`logon_user`): the identity backend is asked again, except for
-a user who exists only upstream, whom the sign-in carries.
+a user who exists only upstream, whom the sign-in carries; and, with the cookie backend, who
+the browser's cookies (or a token's replayed session) belong to (`cookie_user`,
+`cookie_session_user`). Each backend call is timed and counted in the metrics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable, User
+from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable, BrowserSignIn, User
 from konnect.observe.events import backend_label
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
@@ -65,3 +67,22 @@ async def logon_user(provider: Provider, logon: Logon) -> User | None:
     )
     async with timed:
         return await provider.backend.lookup(logon.subject)
+
+
+async def cookie_user(
+    provider: Provider,
+    backend: BrowserSignIn,
+    cookies: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> User | None:
+    """The user the cookie backend finds for the browser's cookies (see `from_cookies`)."""
+    async with provider.events.backend_call(backend_label(backend), "session", BackendUnavailable):
+        return await backend.from_cookies(cookies, headers)
+
+
+async def cookie_session_user(
+    provider: Provider, backend: BrowserSignIn, subject: str, session: str
+) -> User | None:
+    """The cookie backend's user again, by the session a token carries."""
+    async with provider.events.backend_call(backend_label(backend), "session", BackendUnavailable):
+        return await backend.lookup_session(subject, session)

@@ -10,6 +10,7 @@ from konnect.observe.events import backend_label
 from konnect.oidc.claims import GUEST_PROVIDER, guest_from_identity, subject_for, user_claims
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
+from konnect.oidc.signin_sessions import cookie_session_user
 from konnect.oidc.tokens import grant_id_of
 from konnect.state import StateStoreUnavailable
 
@@ -59,7 +60,7 @@ async def _lookup(provider: Provider, subject: str, identity: dict[str, Any]) ->
             return await provider.backend.lookup(subject)
     sealed = identity.get("kc.i.cs")
     session = provider.tokens.open_session(sealed) if isinstance(sealed, str) else None
-    return await backend.lookup_session(subject, session) if session else None
+    return await cookie_session_user(provider, backend, subject, session) if session else None
 
 
 async def _token_user(provider: Provider, source: str, identity: dict[str, Any]) -> User:

@@ -22,6 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from konnect.http.app import Overrides
+from konnect.observe import Events
+from konnect.observe.metrics import build_metrics
 from tests.conftest import RunningServer, free_port
 from tests.flows.test_bad_input import good_params
 from tests.flows.test_consent_and_prompts import claims_of, exchange
@@ -93,12 +96,15 @@ def cookie_app() -> Iterator[CookieApp]:
 def cookie_server(
     server_factory: Callable[..., RunningServer], cookie_app: CookieApp
 ) -> Callable[..., RunningServer]:
-    def start(path: str = "/whoami", names: str = f"{COOKIE} other-name") -> RunningServer:
+    def start(
+        path: str = "/whoami", names: str = f"{COOKIE} other-name", **changes: object
+    ) -> RunningServer:
         return server_factory(
             identity_manager="cookie",
             identity_manager_args=(cookie_app.url + path, names),
             sign_in_uri=SIGN_IN,
             cookie_backend_timeout=1,
+            **changes,
         )
 
     return start
@@ -198,6 +204,33 @@ def test_a_failing_backend_is_a_server_error_and_a_log_line(
     assert result["error"] == "server_error"
     assert result["state"] == "st"
     assert any("cookie backend" in record.getMessage() for record in caplog.records)
+
+
+def test_session_checks_are_timed_and_failures_counted(
+    cookie_server: Callable[..., RunningServer],
+) -> None:
+    events = Events(build_metrics())
+    registry = events.metrics.registry if events.metrics else None
+    assert registry is not None
+    labels = {"backend": "cookie", "operation": "session"}
+
+    def checks() -> tuple[float, float]:
+        return (
+            registry.get_sample_value("konnect_backend_duration_seconds_count", labels) or 0.0,
+            registry.get_sample_value("konnect_backend_errors_total", labels) or 0.0,
+        )
+
+    server = cookie_server(overrides=Overrides(events=events))
+    tokens = exchange(server, query(authorize(server, {COOKIE: "alice-key"}))["code"])
+    userinfo = httpx.get(
+        server.url + "/konnect/v1/userinfo",
+        headers={"Authorization": "Bearer " + tokens["access_token"]},
+    )
+    assert userinfo.status_code == 200
+    assert checks() == (2, 0)  # the authorization and userinfo's replay
+    broken = cookie_server("/broken", overrides=Overrides(events=events))
+    assert query(authorize(broken, {COOKIE: "alice-key"}))["error"] == "server_error"
+    assert checks() == (3, 1)
 
 
 def test_cookie_users_cannot_consent(cookie_server: Callable[..., RunningServer]) -> None:

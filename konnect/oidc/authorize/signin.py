@@ -24,7 +24,7 @@ from konnect.oidc.id_token_hint import hint_names
 from konnect.oidc.provider import Provider
 from konnect.oidc.scopes import OFFLINE_ACCESS
 from konnect.oidc.session import Logon
-from konnect.oidc.signin_sessions import current_logon, logon_user
+from konnect.oidc.signin_sessions import cookie_user, current_logon, logon_user
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ async def _browser_user(
 ) -> Authenticated | None:
     """The cookie backend: the browser's cookies, asked about at the backend on every request."""
     try:
-        user = await backend.from_cookies(cookies, headers)
+        user = await cookie_user(provider, backend, cookies, headers)
     except BackendUnavailable as exc:
         provider.log.error("cookie backend failed: %s", exc)
         raise OAuthError("server_error", "the sign-in backend failed") from None
