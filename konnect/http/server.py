@@ -23,7 +23,7 @@ import signal
 import socket
 import sys
 from asyncio import TimerHandle, Transport
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 import uvicorn
@@ -168,7 +168,7 @@ def _worker(app: ReloadingApp, config: uvicorn.Config, sock: socket.socket) -> N
 
 
 def _serve_workers(
-    app: ReloadingApp, config: uvicorn.Config, count: int, started: Callable[[], None]
+    app: ReloadingApp, config: uvicorn.Config, count: int, started: Callable[[list[int]], None]
 ) -> int:
     sock = _bind(config.host, config.port)
     context = multiprocessing.get_context("fork")
@@ -180,7 +180,8 @@ def _serve_workers(
     # Only the workers listen: once they all stopped, new connections are refused instead of
     # waiting in a backlog no one accepts from.
     sock.close()
-    started()  # threads of the parent only now: forking a threaded process is unsafe
+    # Threads of the parent only now: forking a threaded process is unsafe.
+    started([os.getpid(), *(worker.pid for worker in workers if worker.pid is not None)])
     stopping = False
 
     def tell_workers(signum: int) -> None:
@@ -207,13 +208,16 @@ def _serve_workers(
     return 1 if failed else 0
 
 
-def _metrics_listener(settings: Settings, events: Events) -> Callable[[], None]:
-    """Start the metrics listener, if metrics are on; the function that stops it."""
+def _metrics_listener(
+    settings: Settings, events: Events, pids: Sequence[int] = ()
+) -> Callable[[], None]:
+    """Start the metrics listener, if metrics are on; the function that stops it. `pids`:
+    the processes whose process metrics it reports, with several workers."""
     if events.metrics is None:
         return lambda: None
     host, port = split_listen(settings.metrics_address)
     try:
-        stop = serve_metrics(events.metrics, host, port)
+        stop = serve_metrics(events.metrics, host, port, pids)
     except OSError as exc:
         raise ConfigError([f"metrics_listen: cannot listen on {host}:{port}: {exc}"]) from None
     log.info("metrics on http://%s:%d/metrics", host, port)
@@ -251,9 +255,9 @@ def serve(settings: Settings) -> int:
     try:
         if settings.workers > 1:
 
-            def started() -> None:
+            def started(pids: list[int]) -> None:
                 try:
-                    stoppers.append(_metrics_listener(settings, events))
+                    stoppers.append(_metrics_listener(settings, events, pids))
                 except ConfigError as error:
                     log.error("no metrics: %s", "; ".join(error.problems))
 

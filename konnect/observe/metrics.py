@@ -3,7 +3,8 @@
 prometheus_client picks single- or multi-process mode when it is first imported, from
 PROMETHEUS_MULTIPROC_DIR; it is therefore imported only when metrics are built, after
 `prepare_workers` had its say. With several workers each one writes its numbers to files
-in that directory and the parent's listener adds them up.
+in that directory and the parent's listener adds them up; process metrics, which cannot be
+added up, are read from /proc for each process and told apart by a `pid` label.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.metrics_core import Metric
+    from prometheus_client.registry import Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Latency buckets in seconds: sub-millisecond answers up to slow directories.
@@ -101,15 +104,22 @@ def prepare_workers() -> Callable[[], None]:
     return lambda: shutil.rmtree(directory, ignore_errors=True)
 
 
-def serve_metrics(metrics: Metrics, host: str, port: int) -> Callable[[], None]:
-    """Serve /metrics on host:port in a thread; returns the function that stops it."""
+def serve_metrics(
+    metrics: Metrics, host: str, port: int, pids: Sequence[int] = ()
+) -> Callable[[], None]:
+    """Serve /metrics on host:port in a thread; returns the function that stops it. With
+    several workers (`pids`: theirs and the parent's) each one's process metrics are read
+    from /proc and labelled with its pid."""
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.multiprocess import MultiProcessCollector
+    from prometheus_client.platform_collector import PlatformCollector
 
     registry = metrics.registry
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        PlatformCollector(registry=registry)
+        registry.register(cast("Collector", ProcessesCollector(pids)))
     server, thread = start_http_server(port, host, registry=registry)
 
     def stop() -> None:
@@ -118,3 +128,32 @@ def serve_metrics(metrics: Metrics, host: str, port: int) -> Callable[[], None]:
         thread.join(timeout=5)
 
     return stop
+
+
+class ProcessesCollector:
+    """prometheus-client's process metrics (CPU, memory, file descriptors, start time) of
+    several processes, each series labelled with its `pid`: multi-process mode has none."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        from prometheus_client.process_collector import ProcessCollector
+
+        self._collectors = {
+            pid: ProcessCollector(pid=_constant(pid), registry=None) for pid in pids
+        }
+
+    def collect(self) -> Iterable[Metric]:
+        from prometheus_client.metrics_core import Metric
+
+        merged: dict[str, Metric] = {}
+        for pid, collector in self._collectors.items():
+            for family in collector.collect():  # empty once the process is gone
+                into = merged.setdefault(
+                    family.name, Metric(family.name, family.documentation, family.type)
+                )
+                for sample in family.samples:
+                    into.add_sample(sample.name, {**sample.labels, "pid": str(pid)}, sample.value)
+        return list(merged.values())
+
+
+def _constant(pid: int) -> Callable[[], int]:
+    return lambda: pid

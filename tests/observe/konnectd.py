@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from tests.conftest import LOOPBACK, free_port, wait_until_healthy
 
@@ -24,6 +25,7 @@ class Konnectd:
     metrics_url: str
     audit_file: Path
     log_file: Path
+    pid: int = 0
 
     def log_text(self) -> str:
         return self.log_file.read_text(encoding="utf-8")
@@ -32,14 +34,16 @@ class Konnectd:
         lines = self.audit_file.read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines]
 
+    def samples(self, name: str) -> list[Sample]:
+        """The samples named `name` of one scrape."""
+        text = httpx.get(self.metrics_url, timeout=5).text
+        families = text_string_to_metric_families(text)
+        return [sample for family in families for sample in family.samples if sample.name == name]
+
     def metric(self, name: str, **labels: str) -> float:
         """The sample `name` with exactly these labels, 0 when absent."""
-        text = httpx.get(self.metrics_url, timeout=5).text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and sample.labels == labels:
-                    return float(sample.value)
-        return 0.0
+        found = [sample.value for sample in self.samples(name) if sample.labels == labels]
+        return float(found[0]) if found else 0.0
 
 
 @contextmanager
@@ -67,6 +71,7 @@ def konnectd(key_dir: Path, config_dir: Path, *options: str) -> Iterator[Konnect
     env = {key: value for key, value in os.environ.items() if not key.startswith("KONNECTD_")}
     with running.log_file.open("wb") as log:
         process = subprocess.Popen(command, env=env, stderr=log)
+        running.pid = process.pid
         try:
             wait_until_healthy(url, process)
             yield running

@@ -1,4 +1,5 @@
-"""Workers report their metrics together, and JSON log lines tie in with answers."""
+"""Workers report their metrics together, each its process metrics by pid, and JSON log
+lines tie in with answers."""
 
 from __future__ import annotations
 
@@ -27,6 +28,37 @@ def test_workers_report_their_metrics_together(key_dir: Path, config_dir: Path) 
         assert server.metric("konnect_tokens_issued_total", **labels) == 12
         route = {"route": "/konnect/v1/token", "method": "POST"}
         assert server.metric("konnect_http_requests_total", **route, status="200") == 12
+
+
+def _parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def test_each_workers_process_metrics_are_reported_by_pid(key_dir: Path, config_dir: Path) -> None:
+    with konnectd(key_dir, config_dir, "--workers", "2") as server:
+
+        def cpu() -> dict[int, float]:
+            samples = server.samples("process_cpu_seconds_total")
+            return {int(sample.labels["pid"]): sample.value for sample in samples}
+
+        before = cpu()
+        workers = set(before) - {server.pid}
+        assert len(before) == 3
+        assert len(workers) == 2
+        assert {_parent_of(pid) for pid in workers} == {server.pid}
+        memory = server.samples("process_resident_memory_bytes")
+        assert {int(sample.labels["pid"]) for sample in memory} == set(before)
+        assert all(sample.value > 10_000_000 for sample in memory)
+        for _ in range(40):
+            answer = httpx.post(
+                server.url + "/konnect/v1/token",
+                data={"grant_type": "client_credentials"},
+                auth=SERVICE,
+            )
+            assert answer.status_code == 200
+        after = cpu()
+    assert sum(after[pid] for pid in workers) > sum(before[pid] for pid in workers)
 
 
 def test_json_log_lines_carry_the_request_id(key_dir: Path, config_dir: Path) -> None:
