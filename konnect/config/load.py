@@ -159,8 +159,9 @@ OPTIONS: tuple[Option, ...] = (
            "--log-level", "KONNECTD_LOG_LEVEL", "log_level", "LEVEL"),
     Option("log_format", "text", "application log lines: text or json",
            "--log-format", "KONNECTD_LOG_FORMAT", "log_format", "FORMAT"),
-    Option("audit_log", "text", "where audit events go, as JSON lines: a file, stderr or syslog",
-           "--audit-log", "KONNECTD_AUDIT_LOG", "audit_log", "FILE|stderr|syslog"),
+    Option("audit_log", "text", "where audit events go, as JSON lines: a file, stderr, syslog "
+           "or syslog:SOCKET", "--audit-log", "KONNECTD_AUDIT_LOG", "audit_log",
+           "FILE|stderr|syslog[:SOCKET]"),
     Option("with_metrics", "bool", "serve Prometheus metrics on the metrics address",
            "--with-metrics", "KONNECTD_WITH_METRICS", "with_metrics"),
     Option("metrics_listen", "text",

@@ -2,7 +2,7 @@
 
 An event names what happened and to whom, never a password, token, code or secret: callers
 pass only names, identifiers and outcomes, and the writer adds the time, the request id and
-the client's address.
+the client's address. Syslog gets one datagram per event.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from konnect.observe import context
 
 #: Where `--audit-log syslog` writes (the local syslog socket of Linux systems).
 SYSLOG_SOCKET = "/dev/log"
+#: The syslog tag (program name) of audit events.
+SYSLOG_TAG = "konnectd-audit"
 
 
 class AuditLog:
@@ -32,11 +34,11 @@ class AuditLog:
 
     @classmethod
     def open(cls, destination: str) -> AuditLog:
-        """`stderr`, `syslog` (facility auth) or a file appended to."""
+        """`stderr`, `syslog` or `syslog:SOCKET` (facility auth), or a file appended to."""
         if destination == "stderr":
             return cls(_stream_writer(sys.stderr))
-        if destination == "syslog":
-            return cls(_syslog_writer())
+        if destination == "syslog" or destination.startswith("syslog:"):
+            return cls(_syslog_writer(destination.removeprefix("syslog").removeprefix(":")))
         return cls(_stream_writer(Path(destination).open("a", encoding="utf-8")))
 
     def event(self, name: str, **fields: Any) -> None:
@@ -66,11 +68,13 @@ def _stream_writer(stream: TextIO) -> Callable[[str], None]:
     return write
 
 
-def _syslog_writer() -> Callable[[str], None]:
+def _syslog_writer(socket_path: str) -> Callable[[str], None]:
+    """Datagrams to the local syslog socket in the form rsyslog and syslog-ng read from it:
+    `<38>konnectd-audit[PID]: {...}` (facility auth, severity info, the worker's pid)."""
     handler = logging.handlers.SysLogHandler(
-        SYSLOG_SOCKET, facility=logging.handlers.SysLogHandler.LOG_AUTH
+        socket_path or SYSLOG_SOCKET, facility=logging.handlers.SysLogHandler.LOG_AUTH
     )
-    handler.ident = "konnectd-audit: "
+    handler.setFormatter(logging.Formatter(SYSLOG_TAG + "[%(process)d]: %(message)s"))
     logger = logging.getLogger("konnect.audit.syslog")
     logger.propagate = False
     logger.setLevel(logging.INFO)
