@@ -2,7 +2,8 @@
 
 An event names what happened and to whom, never a password, token, code or secret: callers
 pass only names, identifiers and outcomes, and the writer adds the time, the request id and
-the client's address. Syslog gets one datagram per event.
+the client's address. A file destination survives rotation by renaming; syslog gets one
+datagram per event.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import sys
 import threading
 import time
@@ -23,6 +25,8 @@ from konnect.observe import context
 SYSLOG_SOCKET = "/dev/log"
 #: The syslog tag (program name) of audit events.
 SYSLOG_TAG = "konnectd-audit"
+
+log = logging.getLogger(__name__)
 
 
 class AuditLog:
@@ -39,7 +43,7 @@ class AuditLog:
             return cls(_stream_writer(sys.stderr))
         if destination == "syslog" or destination.startswith("syslog:"):
             return cls(_syslog_writer(destination.removeprefix("syslog").removeprefix(":")))
-        return cls(_stream_writer(Path(destination).open("a", encoding="utf-8")))
+        return cls(FileWriter(Path(destination)))
 
     def event(self, name: str, **fields: Any) -> None:
         record = {
@@ -55,6 +59,44 @@ class AuditLog:
 def _timestamp(now: float) -> str:
     seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
     return f"{seconds}.{int(now % 1 * 1000):03d}Z"
+
+
+class FileWriter:
+    """Appends lines to a file, and opens it anew when it was moved or removed (rotated by
+    renaming, as logrotate does by default): each process checks before every line."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._stream, self._identity = self._open()
+
+    def _open(self) -> tuple[TextIO, tuple[int, int]]:
+        stream = self._path.open("a", encoding="utf-8")
+        status = os.fstat(stream.fileno())
+        return stream, (status.st_dev, status.st_ino)
+
+    def _moved(self) -> bool:
+        try:
+            status = os.stat(self._path)
+        except FileNotFoundError:
+            return True
+        return (status.st_dev, status.st_ino) != self._identity
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            if self._moved():
+                self._reopen()
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+    def _reopen(self) -> None:
+        try:
+            stream, identity = self._open()
+        except OSError as exc:  # keep writing to the moved file rather than lose events
+            log.error("audit log: cannot open %s again: %s", self._path, exc)
+            return
+        self._stream.close()
+        self._stream, self._identity = stream, identity
 
 
 def _stream_writer(stream: TextIO) -> Callable[[str], None]:

@@ -1,5 +1,6 @@
 """Where audit events go from a real konnectd: a syslog socket (a datagram receiver on a unix
-socket, read the way rsyslog's and syslog-ng's local inputs read it)."""
+socket, read the way rsyslog's and syslog-ng's local inputs read it), and a file that is
+rotated by renaming while the server runs."""
 
 from __future__ import annotations
 
@@ -65,3 +66,18 @@ def test_syslog_gets_one_message_per_event_with_tag_pid_and_facility_auth(
     assert [event["event"] for event in events] == ["sign_in_failed", "token_issued"]
     assert events[0]["user"] == "jonas"
     assert events[1]["client_id"] == "service-app"
+
+
+def test_the_audit_file_is_opened_anew_after_it_was_renamed(
+    key_dir: Path, config_dir: Path
+) -> None:
+    with konnectd(key_dir, config_dir, "--workers", "2") as server:
+        client_credentials(server.url)
+        rotated = server.audit_file.with_name("audit.jsonl.1")
+        server.audit_file.rename(rotated)  # logrotate without copytruncate
+        for _ in range(6):  # a connection each: both workers write
+            client_credentials(server.url)
+        current = server.audit_events()
+    old = [json.loads(line) for line in rotated.read_text(encoding="utf-8").splitlines()]
+    assert [event["event"] for event in old] == ["token_issued"]
+    assert [event["event"] for event in current] == ["token_issued"] * 6
