@@ -18,6 +18,9 @@ from prometheus_client.samples import Sample
 
 from tests.conftest import LOOPBACK, free_port, wait_until_healthy
 
+#: The registry's confidential client for the client_credentials grant.
+SERVICE = ("service-app", "service-secret")
+
 
 @dataclass
 class Konnectd:
@@ -78,3 +81,12 @@ def konnectd(key_dir: Path, config_dir: Path, *options: str) -> Iterator[Konnect
         finally:
             process.terminate()
             process.wait(timeout=15)
+
+
+def client_credentials(base: str) -> None:
+    """One client_credentials token request, on a connection of its own (with several
+    workers, the requests spread over them)."""
+    answer = httpx.post(
+        base + "/konnect/v1/token", data={"grant_type": "client_credentials"}, auth=SERVICE
+    )
+    assert answer.status_code == 200

@@ -12,14 +12,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import browser
-from tests.observe.konnectd import konnectd
+from tests.observe.konnectd import client_credentials, konnectd
 from tests.observe.test_scripted_session import wrong_password
 
-SERVICE = ("service-app", "service-secret")
 #: RFC 3164 as a local syslog socket carries it: <PRI>TAG[PID]: MESSAGE, maybe NUL-ended.
 SYSLOG_LINE = re.compile(rb"<(\d{1,3})>([A-Za-z0-9_.-]{1,32})\[(\d+)\]: (.*?)\x00?")
 AUTH, INFO = 4, 6
@@ -36,13 +34,6 @@ def syslog_socket() -> Iterator[tuple[socket.socket, Path]]:
     yield receiver, path
     receiver.close()
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def client_credentials(base: str) -> None:
-    answer = httpx.post(
-        base + "/konnect/v1/token", data={"grant_type": "client_credentials"}, auth=SERVICE
-    )
-    assert answer.status_code == 200
 
 
 def test_syslog_gets_one_message_per_event_with_tag_pid_and_facility_auth(

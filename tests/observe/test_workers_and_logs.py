@@ -6,24 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
-
-from tests.observe.konnectd import konnectd
+from tests.observe.konnectd import client_credentials, konnectd
 from tests.observe.test_scripted_session import NO_REUSE_GRACE, run_session
-
-SERVICE = ("service-app", "service-secret")
 
 
 def test_workers_report_their_metrics_together(key_dir: Path, config_dir: Path) -> None:
     with konnectd(key_dir, config_dir, "--workers", "2") as server:
         for _ in range(12):
-            # a new connection each time, so both workers get requests
-            answer = httpx.post(
-                server.url + "/konnect/v1/token",
-                data={"grant_type": "client_credentials"},
-                auth=SERVICE,
-            )
-            assert answer.status_code == 200
+            client_credentials(server.url)
         labels = {"grant_type": "client_credentials", "client": "service-app", "alg": "PS256"}
         assert server.metric("konnect_tokens_issued_total", **labels) == 12
         route = {"route": "/konnect/v1/token", "method": "POST"}
@@ -51,12 +41,7 @@ def test_each_workers_process_metrics_are_reported_by_pid(key_dir: Path, config_
         assert {int(sample.labels["pid"]) for sample in memory} == set(before)
         assert all(sample.value > 10_000_000 for sample in memory)
         for _ in range(40):
-            answer = httpx.post(
-                server.url + "/konnect/v1/token",
-                data={"grant_type": "client_credentials"},
-                auth=SERVICE,
-            )
-            assert answer.status_code == 200
+            client_credentials(server.url)
         after = cpu()
     assert sum(after[pid] for pid in workers) > sum(before[pid] for pid in workers)
 
