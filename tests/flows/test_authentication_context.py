@@ -22,6 +22,7 @@ from konnect.oidc.acr import MFA, SFA, check_met
 from konnect.oidc.errors import OAuthError
 from tests.conftest import Clock, RunningServer, browser, sign_in
 from tests.flows.test_bad_input import code_request, good_params
+from tests.flows.test_claims_scopes_tokens import signed_in_answer
 from tests.flows.test_consent_and_prompts import AUTHORIZE, claims_of, query_of
 from tests.flows.test_relying_party_flow import (
     authorize_in_browser,
@@ -81,17 +82,8 @@ def server(
     )
 
 
-def answer(server: RunningServer, **params: str) -> dict[str, list[str]]:
-    """The redirect's query after a password sign-in and a code request with `params`."""
-    with browser(server.url) as client:
-        assert sign_in(client, server.url).status_code == 200
-        response = client.get(AUTHORIZE + "?" + urlencode(good_params(prompt="none", **params)))
-    assert response.status_code == 302, response.text
-    return query_of(response.headers["location"])
-
-
 def tokens(server: RunningServer, auth: tuple[str, str] = TRUSTED, **params: str) -> dict[str, Any]:
-    code = answer(server, client_id=auth[0], **params)["code"][0]
+    code = signed_in_answer(server, client_id=auth[0], **params)["code"][0]
     response = httpx.post(server.url + TOKEN, data=code_request(code), auth=auth)
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -192,7 +184,7 @@ def test_default_acr_values_of_the_client_ask_when_the_request_does_not(
 def test_an_essential_acr_that_cannot_be_met_answers_unmet(
     server: RunningServer, values: tuple[str, ...]
 ) -> None:
-    result = answer(server, claims=essential_acr(*values))
+    result = signed_in_answer(server, claims=essential_acr(*values))
     assert result["error"] == ["unmet_authentication_requirements"]
     assert result["state"] == ["st"]
     assert result["iss"] == [server.url]
