@@ -71,7 +71,7 @@ class DynamicClients:
         record: dict[str, Any] = {
             name: _plain(getattr(metadata, name))
             for name in _CARRIED
-            if getattr(metadata, name) not in (None, "", (), False)
+            if not _unset(getattr(metadata, name))
         }
         record["secret"] = random_string(SECRET_LENGTH) if with_secret else None
         record["rat"] = random_string(43)
@@ -119,6 +119,11 @@ class DynamicClients:
 
     def access_token_matches(self, registration: DynamicRegistration, token: str) -> bool:
         return hmac.compare_digest(registration.registration_access_token.encode(), token.encode())
+
+
+def _unset(value: Any) -> bool:
+    """Left out of the client id: nothing, or a default (a number 0 is a value)."""
+    return value is None or value is False or value in ("", ())
 
 
 def _plain(value: Any) -> Any:

@@ -122,6 +122,16 @@ class MetadataReader:
         items = tuple(item for item in value if self._is_text(item))
         return tuple(dict.fromkeys(items)) if self.rules.unique_items else items
 
+    def seconds(self, key: str) -> int | None:
+        """A whole number of seconds (`default_max_age`); None when absent."""
+        value = self.metadata.get(key)
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**10:
+            return value
+        self.problem(key, f"{key} must be a whole number of seconds")
+        return None
+
     def flag(self, key: str) -> bool:
         value = self.metadata.get(key)
         if isinstance(value, bool):

@@ -84,6 +84,9 @@ KNOWN_KEYS = frozenset(
         "backchannel_logout_session_required",
         "client_credentials_scopes",
         "resource_server",
+        "default_acr_values",
+        "default_max_age",
+        "require_auth_time",
     }
 )
 
@@ -128,6 +131,11 @@ class ClientRegistration:
     client_credentials_scopes: tuple[str, ...] = ()
     # May introspect every client's access tokens (others only their own).
     resource_server: bool = False
+    # OIDC Registration §2: acr values asked for when a request names none (voluntary), the
+    # max_age of requests without one, and auth_time in every ID token.
+    default_acr_values: tuple[str, ...] = ()
+    default_max_age: int | None = None
+    require_auth_time: bool = False
     implicit: bool = False
     dynamic: bool = False
 
@@ -217,6 +225,9 @@ def client_from_entry(
         backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
         client_credentials_scopes=read.texts("client_credentials_scopes"),
         resource_server=read.flag("resource_server"),
+        default_acr_values=read.texts("default_acr_values"),
+        default_max_age=read.seconds("default_max_age"),
+        require_auth_time=read.flag("require_auth_time"),
     )
     problems = _unknown_key_problems(entry) + read.problems
     problems += _required_value_problems(client, read.bad_keys)

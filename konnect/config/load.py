@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from konnect.config.container import ROOT_ENV, container_root, default_files, secret_variables
 from konnect.config.errors import ConfigError
 from konnect.config.model import (
+    ACR_LEVELS,
     BRANDING_IMAGE_TYPES,
     HEX_COLOR,
     IDENTITY_MANAGERS,
@@ -125,6 +126,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("userinfo_revocation_check", "text",
            "userinfo while the state store is unreachable: strict (503) or available (answer)",
            "--userinfo-revocation-check", None, "userinfo_revocation_check", "MODE"),
+    Option("acr_aliases", "words",
+           "an acr value relying parties may ask for, as NAME=LEVEL (LEVEL: "
+           "https://refeds.org/profile/sfa, https://refeds.org/profile/mfa or phr); repeatable",
+           "--acr-alias", None, "acr_alias", "NAME=LEVEL"),
     Option("dynamic_client_secret_expiration", "int",
            "lifetime of dynamically registered client secrets in seconds (0: never expire)",
            "--dynamic-client-secret-expiration", None, "dynamic_client_secret_expiration",
@@ -668,6 +673,20 @@ def _network_list(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
+def _acr_aliases(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`NAME=LEVEL` words: each name once, never a level itself, pointing at a level."""
+    names: set[str] = set()
+    for value in values:
+        name, equals, level = value.partition("=")
+        if not equals or not name or level not in ACR_LEVELS:
+            levels = ", ".join(ACR_LEVELS)
+            raise ValueError(f"expected NAME=LEVEL with LEVEL one of {levels}, got '{value}'")
+        if name in ACR_LEVELS or name in names:
+            raise ValueError(f"acr alias '{name}' is a level or named twice")
+        names.add(name)
+    return values
+
+
 def _at_least_one(value: int) -> int:
     if value < 1:
         raise ValueError("must be at least 1")
@@ -728,6 +747,7 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "endsession_endpoint_uri": _endpoint_path,
     "trusted_proxies": _network_list,
     "outgoing_allowed_networks": _network_list,
+    "acr_aliases": _acr_aliases,
     "access_token_expiration": _zero_means_default("access_token_expiration"),
     "id_token_expiration": _zero_means_default("id_token_expiration"),
     "refresh_token_expiration": _zero_means_default("refresh_token_expiration"),

@@ -26,6 +26,9 @@ SIGNING_METHODS = (
     "EdDSA",
 )
 USERINFO_REVOCATION_CHECKS = ("strict", "available")
+#: Authentication context classes, weakest first: single-factor and multi-factor (REFEDS),
+#: phishing-resistant (OpenID EAP ACR Values). `acr_alias` names point at these.
+ACR_LEVELS = ("https://refeds.org/profile/sfa", "https://refeds.org/profile/mfa", "phr")
 LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug")
 LOG_FORMATS = ("text", "json")
 #: Konnect's metrics address, used by `--with-metrics` without `--metrics-listen`.
@@ -86,6 +89,8 @@ class Settings:
     refresh_token_reuse_interval: int = 60
     userinfo_revocation_check: str = "strict"
     dynamic_client_secret_expiration: int = 0
+    # `NAME=LEVEL` words: acr values relying parties may use for one of ACR_LEVELS.
+    acr_aliases: tuple[str, ...] = ()
     session_max_age: int = 36_000
     session_idle_timeout: int = 3_600
     sign_in_attempts_per_user: int = 10

@@ -44,6 +44,7 @@ from konnect.observe import AuditLog, Events
 from konnect.observe.metrics import build_metrics
 from konnect.observe.requests import ObservedRequests
 from konnect.observe.store import TimedStore
+from konnect.oidc.acr import AcrPolicy
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
@@ -293,6 +294,7 @@ def build_provider(
         ),
         events=kept.events,
         upstream_users=upstream_users,
+        acr=AcrPolicy.from_words(settings.acr_aliases),
     )
 
 

@@ -3,7 +3,8 @@
 
 Claims come only from granted scopes. A `claims` request naming a scope's claim requests that
 scope (so consent shows it and `--allow-scope` limits it); it can also pin the `sub` and ask
-for `auth_time` (OpenID Connect Core §5.5). It never adds values of its own.
+for `auth_time` (OpenID Connect Core §5.5). It never adds values of its own. How the user
+signed in (`amr`, `acr`, `auth_time`) comes from the grant (`authentication_claims`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from konnect.crypto import public_subject
 from konnect.identity import User
+from konnect.oidc.grants import Grant
 from konnect.oidc.scopes import RAW_SUB
 
 GUEST_PROVIDER = "guest"
@@ -112,6 +114,19 @@ def requested_subjects(claims_request: Mapping[str, Any] | None) -> list[Any] | 
         return [entry["value"]]
     values = entry.get("values")
     return list(values) if isinstance(values, list) else None
+
+
+def authentication_claims(grant: Grant) -> dict[str, Any]:
+    """How the user signed in, for ID tokens, JWT access tokens (RFC 9068 §2.2.1) and
+    introspection (RFC 9470 §6.2): `amr` when konnect saw the methods, `acr` with its
+    `auth_time` when the request asked for an acr (`konnect.oidc.acr`)."""
+    claims: dict[str, Any] = {}
+    if grant.amr:
+        claims["amr"] = list(grant.amr)
+    if grant.acr:
+        claims["acr"] = grant.acr
+        claims["auth_time"] = grant.auth_time
+    return claims
 
 
 def user_claims(user: User, scopes: Iterable[str]) -> dict[str, Any]:

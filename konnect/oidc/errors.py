@@ -27,6 +27,7 @@ STATUS_BY_ERROR: dict[str, int] = {
     "consent_required": 400,
     "interaction_required": 400,
     "account_selection_required": 400,
+    "unmet_authentication_requirements": 400,
     "request_not_supported": 400,
     "invalid_request_object": 400,
     "invalid_request_uri": 400,

@@ -1,5 +1,6 @@
 """The lifecycle of a grant in the state store: its code works once, its refresh tokens
 rotate, reuse revokes it, a client may revoke it, and every token of it asks whether it was.
+A refresh must still meet what the client requires of a sign-in (`check_refresh_level`).
 The one-time proofs a grant is asked for with (a client assertion's or a guest request
 object's `jti`) are accepted once here too.
 
@@ -23,7 +24,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from konnect.clients import ClientRegistration
 from konnect.observe import Events
+from konnect.oidc.acr import SFA, level_of, rank
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.tokens import OpenedToken
@@ -45,6 +48,19 @@ class GrantPolicy:
     refresh_reuse_interval: int = 60
     # Whether userinfo answers for a valid access token while the store is unreachable.
     userinfo_available_without_store: bool = False
+
+
+def client_requirement(client: ClientRegistration) -> str:
+    """The level the client requires of every sign-in now; any sign-in until clients can
+    require a second factor."""
+    return SFA
+
+
+def check_refresh_level(grant: Grant, client: ClientRegistration) -> None:
+    """A grant whose sign-in is below what the client requires now is not refreshed: the
+    user signs in again at the level it asks for."""
+    if rank(level_of(grant.amr)) < rank(client_requirement(client)):
+        raise OAuthError("invalid_grant", "the sign-in is below what the client requires")
 
 
 def _redemption_proof(client_id: str, code_verifier: str) -> str:

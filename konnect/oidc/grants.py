@@ -28,6 +28,10 @@ class Grant:
     nonce: str = ""
     claims: dict[str, Any] | None = None  # `kc.authorizedClaims`: a signed request's only
     include_auth_time: bool = False
+    # How the user signed in (RFC 8176) and the acr to report ("" when none was asked for):
+    # a refresh keeps those of the sign-in.
+    amr: tuple[str, ...] = ()
+    acr: str = ""
     # Only for codes: what the token request must repeat or prove.
     redirect_uri: str = ""
     code_challenge: str = ""
@@ -53,6 +57,8 @@ class Grant:
             # Not "cl": grants sealed under that key may hold unsigned claims requests.
             "ac": self.claims,
             "iat": self.include_auth_time,
+            "amr": list(self.amr),
+            "acr": self.acr,
             "r": self.redirect_uri,
             "cc": self.code_challenge,
             "rt": self.response_type if self.response_type != "code" else "",
@@ -74,6 +80,8 @@ class Grant:
             nonce=str(record.get("n", "")),
             claims=claims if isinstance(claims, dict) else None,
             include_auth_time=bool(record.get("iat", False)),
+            amr=tuple(str(method) for method in record.get("amr", ())),
+            acr=str(record.get("acr", "")),
             redirect_uri=str(record.get("r", "")),
             code_challenge=str(record.get("cc", "")),
             response_type=str(record.get("rt") or "code"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from konnect.clients import ClientRegistration
 from konnect.keys import InvalidToken
+from konnect.oidc.claims import authentication_claims
 from konnect.oidc.provider import Provider
 from konnect.oidc.tokens import grant_id_of
 
@@ -35,6 +36,7 @@ def identify(provider: Provider, token: str) -> TokenFacts | None:
             "client_id": grant.client_id,
             "exp": opened.expires_at,
             "token_type": "refresh_token",
+            **authentication_claims(grant),
         }
         return TokenFacts(grant.grant_id, grant.client_id, details)
     try:
@@ -51,7 +53,7 @@ def identify(provider: Provider, token: str) -> TokenFacts | None:
         "token_type": "Bearer",
         **{
             name: claims[name]
-            for name in ("sub", "aud", "iss", "exp", "iat", "jti")
+            for name in ("sub", "aud", "iss", "exp", "iat", "jti", "amr", "acr", "auth_time")
             if name in claims
         },
     }

@@ -15,6 +15,7 @@ from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend, UpstreamUsers
 from konnect.keys import KeySet
 from konnect.observe import Events
+from konnect.oidc.acr import AcrPolicy
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.grant_lifecycle import GrantLifecycle, GrantPolicy
 from konnect.oidc.scopes import ScopeCatalog
@@ -72,6 +73,8 @@ class Provider:
     signing_pool: WorkerThreads = field(default_factory=lambda: WorkerThreads("konnect-sign"))
     # Users who exist only at an upstream authority, beside the backend's.
     upstream_users: UpstreamUsers = field(default_factory=UpstreamUsers)
+    # The acr values relying parties may ask for, and the strongest level reachable.
+    acr: AcrPolicy = field(default_factory=AcrPolicy)
 
     @cached_property
     def browser_sign_in(self) -> BrowserSignIn | None:

@@ -217,6 +217,9 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
         backchannel_logout_uri=_remote_uri(provider, read, "backchannel_logout_uri"),
         backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
+        default_acr_values=read.texts("default_acr_values"),
+        default_max_age=read.seconds("default_max_age"),
+        require_auth_time=read.flag("require_auth_time"),
     )
     _check_rules(provider, client)
     return client
@@ -323,11 +326,15 @@ def registration_response(provider: Provider, registered: DynamicRegistration) -
         "request_uris": list(client.request_uris),
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
         "backchannel_logout_uri": client.backchannel_logout_uri,
+        "default_acr_values": list(client.default_acr_values),
+        "require_auth_time": client.require_auth_time,
     }
     body.update({name: value for name, value in metadata.items() if value})
     if client.frontchannel_logout_uri:
         body["frontchannel_logout_session_required"] = client.frontchannel_logout_session_required
     if client.backchannel_logout_uri:
         body["backchannel_logout_session_required"] = client.backchannel_logout_session_required
+    if client.default_max_age is not None:
+        body["default_max_age"] = client.default_max_age
     body["subject_type"] = "public"
     return body

@@ -29,6 +29,7 @@ from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable
 from konnect.observe.events import backend_label
 from konnect.oidc.client_auth import AssertedClient, ClientAssertions
 from konnect.oidc.errors import OAuthError
+from konnect.oidc.grant_lifecycle import check_refresh_level
 from konnect.oidc.grants import Grant
 from konnect.oidc.pkce import S256Verifier
 from konnect.oidc.provider import Provider
@@ -348,6 +349,8 @@ class TokenEndpoint:
     async def _use_grant(self, grant: grants.BaseGrant, prefetched: Prefetched) -> None:
         """The grant-state rule of this request: a code's single use, a refresh's rotation."""
         lifecycle = self._provider.lifecycle
+        if isinstance(grant, _RefreshGrant):
+            check_refresh_level(_issuing(prefetched), grant.request.client.registration)
         if isinstance(grant, _CodeGrant):
             client_id = grant.request.client.get_client_id()
             verifier = grant.request.form.get("code_verifier", "")

@@ -15,7 +15,13 @@ from typing import Any
 from konnect.crypto import Sealer, public_subject, random_string
 from konnect.identity import UPSTREAM_PROVIDER, User
 from konnect.keys import KeySet, left_half_hash
-from konnect.oidc.claims import GUEST_PROVIDER, identity_claim, subject_for, user_claims
+from konnect.oidc.claims import (
+    GUEST_PROVIDER,
+    authentication_claims,
+    identity_claim,
+    subject_for,
+    user_claims,
+)
 from konnect.oidc.grants import Grant
 
 CODE_LIFETIME = 120
@@ -92,6 +98,7 @@ class TokenIssuer:
             "kc.authorizedScopes": list(grant.scopes),
             "kc.identity": identity_claim(grant.user, grant.provider),
             "kc.provider": grant.provider,
+            **authentication_claims(grant),
         }
         if grant.claims:  # only ever from a verified request object (kwmserver's passthru)
             claims["kc.authorizedClaims"] = grant.claims
@@ -159,6 +166,7 @@ class TokenIssuer:
             claims["nonce"] = grant.nonce
         if grant.include_auth_time:
             claims["auth_time"] = grant.auth_time
+        claims.update(authentication_claims(grant))
         if grant.sid:
             claims["sid"] = grant.sid
         if access_token:

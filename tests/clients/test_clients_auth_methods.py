@@ -86,3 +86,16 @@ def test_jwt_clients_with_keys_are_fine_and_not_public() -> None:
     assert client is not None
     assert not client.is_public
     assert client.backchannel_logout_session_required
+
+
+def test_acr_metadata_of_registry_entries() -> None:
+    """OIDC Registration §2 keys: default_acr_values, default_max_age, require_auth_time."""
+    client, problems = client_from_entry(
+        {**BASE, "default_acr_values": ["gold"], "default_max_age": 0, "require_auth_time": True}
+    )
+    assert problems == []
+    assert client is not None
+    assert (client.default_acr_values, client.default_max_age) == (("gold",), 0)
+    assert client.require_auth_time
+    assert reasons(default_max_age="1h") == ["default_max_age must be a whole number of seconds"]
+    assert reasons(default_max_age=True) == ["default_max_age must be a whole number of seconds"]

@@ -511,6 +511,7 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         "refresh_token_reuse_interval = 5",
         "userinfo_revocation_check = available",
         "dynamic_client_secret_expiration = 86400",
+        "acr_alias = gold=https://refeds.org/profile/mfa top=phr",
         "session_max_age = 7200",
         "session_idle_timeout = 600",
         "sign_in_attempts_per_user = 5",
@@ -570,6 +571,7 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--refresh-token-reuse-interval", "5",
             "--userinfo-revocation-check", "available",
             "--dynamic-client-secret-expiration", "86400",
+            "--acr-alias", "gold=https://refeds.org/profile/mfa", "--acr-alias", "top=phr",
             "--session-max-age", "7200",
             "--session-idle-timeout", "600",
             "--sign-in-attempts-per-user", "5",
@@ -631,3 +633,23 @@ def test_trusted_proxies_alone_leave_forwarded_user_sign_in_off(tmp_path: Path) 
     settings = load(["--iss", ISSUER, "--config", str(cfg), "ldap"])
     assert settings.trusted_proxies == ("10.0.0.1",)
     assert settings.forwarded_user_sign_in is False
+
+
+def test_acr_aliases_name_a_level_once() -> None:
+    mfa = "https://refeds.org/profile/mfa"
+
+    def aliases(*words: str) -> list[str]:
+        return [arg for word in words for arg in ("--acr-alias", word)]
+
+    loaded = load(["--iss", ISSUER, *aliases(f"gold={mfa}", "top=phr"), "dummy"])
+    assert loaded.acr_aliases == (f"gold={mfa}", "top=phr")
+    for wrong in ("gold", "gold=urn:loa:2", "=phr"):
+        expected = f"expected NAME=LEVEL with LEVEL one of https://refeds.org/profile/sfa, {mfa}"
+        assert problems_of(["--iss", ISSUER, *aliases(wrong), "dummy"]) == [
+            f"--acr-alias: {expected}, phr, got '{wrong}'"
+        ]
+    for twice in ((f"{mfa}={mfa}",), ("a=phr", "a=phr")):
+        name = twice[0].partition("=")[0]
+        assert problems_of(["--iss", ISSUER, *aliases(*twice), "dummy"]) == [
+            f"--acr-alias: acr alias '{name}' is a level or named twice"
+        ]

@@ -176,8 +176,11 @@ def channel_logout(
 
 def emitted_claims(conf: Conformance, browser: httpx.Client) -> dict[str, Any]:
     """Everything a client can learn about the demo user: the front and back ID tokens of a
-    hybrid flow asking every scope and max_age, and userinfo."""
+    hybrid flow asking every scope, max_age and an acr, and userinfo."""
     scope = " ".join(conf.meta["scopes_supported"])
-    flow = run_flow(conf, browser, Profile("code id_token token"), scope=scope, max_age="600")
+    acr = conf.meta["acr_values_supported"][0]
+    flow = run_flow(
+        conf, browser, Profile("code id_token token"), scope=scope, max_age="600", acr_values=acr
+    )
     _, front = conf.decode_id_token(flow.response["id_token"])
     return {**front, **returned_claims(conf, flow)}

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from konnect.config.model import ACR_LEVELS
 from konnect.oidc.authorize import RESPONSE_MODES, RESPONSE_TYPES
 from konnect.oidc.claims import SCOPE_CLAIMS
 from konnect.oidc.discovery import ID_TOKEN_CLAIMS
@@ -33,7 +34,7 @@ from tests.conformance.exercises import (
     revoke_own_token,
     token_for,
 )
-from tests.conformance.flow import run_flow
+from tests.conformance.flow import finish_flow, run_flow
 from tests.conformance.harness import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -69,6 +70,9 @@ SCOPES = (
 )
 #: The demo user's claims: those of the scopes that have claims.
 USER_CLAIMS = tuple(name for scope in SCOPES for name in SCOPE_CLAIMS.get(scope, ()))
+#: The authentication levels, and those a password sign-in reaches.
+ACR_VALUES = ACR_LEVELS
+REACHED_ACR = (ACR_LEVELS[0],)
 #: What each response type delivers at the redirect URI.
 DELIVERS = {"code": "code", "token": "access_token", "id_token": "id_token"}
 Exercise = Callable[[Conformance, httpx.Client, Any], None]
@@ -208,6 +212,18 @@ def code_challenge_method(conf: Conformance, browser: httpx.Client, value: str) 
 
 def claim(conf: Conformance, browser: httpx.Client, value: str) -> None:
     assert value in emitted_claims(conf, browser)
+
+
+def acr_value(conf: Conformance, browser: httpx.Client, value: str) -> None:
+    """Demanded as essential, an acr value is met and reported as asked, or, when no
+    sign-in here reaches it, refused as unmet: never ignored."""
+    essential = json.dumps({"id_token": {"acr": {"essential": True, "value": value}}})
+    params = conf.request(CODE, claims=essential)
+    response = conf.authorize(browser, params)
+    if value not in REACHED_ACR:
+        assert response.get("error") == "unmet_authentication_requirements"
+        return
+    assert finish_flow(conf, CODE, params, response).claims["acr"] == value
 
 
 def claims_parameter(conf: Conformance, browser: httpx.Client, value: bool) -> None:
@@ -373,6 +389,7 @@ ADVERTISED: dict[str, Advertised] = {
     ),
     "code_challenge_methods_supported": Advertised(code_challenge_method, ("S256",)),
     "claims_supported": Advertised(claim, (*ID_TOKEN_CLAIMS, *USER_CLAIMS)),
+    "acr_values_supported": Advertised(acr_value, ACR_VALUES),
     "claims_parameter_supported": Advertised(claims_parameter, SUPPORTED),
     "request_parameter_supported": Advertised(request_parameter, SUPPORTED),
     "request_object_signing_alg_values_supported": Advertised(

@@ -54,7 +54,9 @@ def test_a_user_vouched_for_by_a_trusted_proxy_is_signed_in_and_gets_a_code(
         assert answer.json()["displayName"] == "Jonas Brekke"
         redirect = client.get(AUTHORIZE + "?" + urlencode(good_params(prompt="none")))
     code = query_of(redirect.headers["location"])["code"][0]
-    assert claims_of(exchange(proxied, code)["id_token"])["name"] == "Jonas Brekke"
+    id_token = claims_of(exchange(proxied, code)["id_token"])
+    assert id_token["name"] == "Jonas Brekke"
+    assert "amr" not in id_token  # konnect did not see how the proxy authenticated the user
 
 
 @pytest.mark.parametrize("user", ["nobody", "timmothy", ""])

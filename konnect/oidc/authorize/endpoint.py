@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from konnect.oidc.acr import check_met, level_of
 from konnect.oidc.authorize.consent import consent_needed, granted_scopes
 from konnect.oidc.authorize.outcome import Outcome
 from konnect.oidc.authorize.request import (
@@ -59,6 +60,7 @@ async def _decide(
     authenticated = await signed_in(provider, request, cookies, headers)
     if authenticated is None:
         return signin_needed(provider, request)
+    check_met(level_of(authenticated.logon.amr), request.acr.required)
     scopes, spent = granted_scopes(provider, request, authenticated, cookies)
     if scopes is None:
         return consent_needed(provider, request)

@@ -4,19 +4,21 @@ OpenID Connect Core §3.1.2.1 (the authentication request) and RFC 6749 §4.1.1:
 and its redirect_uri are verified first (RFC 6749 §4.1.2.1), taking a redirect_uri that only
 a request object carries (Core §6.1) after its signature is checked; then every parameter is
 parsed once into an `AuthorizeRequest`: response type and mode (OAuth 2.0 Multiple Response
-Types), scopes, prompt, max_age, the PKCE challenge (`konnect.oidc.pkce`), id_token_hint and
-the claims request (Core §5.5).
+Types), scopes, prompt, max_age (else the client's default_max_age), the PKCE challenge
+(`konnect.oidc.pkce`), id_token_hint, the claims request (Core §5.5) and what it asks of the
+authentication level (`konnect.oidc.acr`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from konnect.clients import ClientLookupError, ClientRegistration
+from konnect.oidc.acr import AcrRequest, acr_request
 from konnect.oidc.claims import claims_scopes
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.id_token_hint import hint_claims
@@ -57,6 +59,7 @@ class AuthorizeRequest:
     params: Mapping[str, str]  # as the browser sent them (a request object stays one)
     signed_request: bool = False
     request_object: Mapping[str, Any] | None = None  # a signed object's verified claims
+    acr: AcrRequest = field(default_factory=AcrRequest)
 
     @property
     def returns_code(self) -> bool:
@@ -136,7 +139,7 @@ async def parse_request(
         state=params.get("state", ""),
         nonce=nonce,
         prompt=prompt,
-        max_age=_max_age(params),
+        max_age=_max_age(params, client),
         code_challenge=requested_challenge(params, client, response_type),
         hint_subject=_hint_subject(provider, params),
         claims=claims_request,
@@ -144,6 +147,9 @@ async def parse_request(
         params=received,
         signed_request=signed,
         request_object=request_object,
+        acr=acr_request(
+            params.get("acr_values"), claims_request, client.default_acr_values, provider.acr
+        ),
     )
 
 
@@ -208,10 +214,11 @@ def _prompt(params: Mapping[str, str]) -> frozenset[str]:
     return prompt
 
 
-def _max_age(params: Mapping[str, str]) -> int | None:
+def _max_age(params: Mapping[str, str], client: ClientRegistration) -> int | None:
+    """The request's max_age, else the client's default_max_age (OIDC Registration §2)."""
     raw = params.get("max_age")
     if raw is None:
-        return None
+        return client.default_max_age
     if not raw.isdigit() or len(raw) > 10:
         raise OAuthError("invalid_request", "max_age must be a non-negative integer")
     return int(raw)

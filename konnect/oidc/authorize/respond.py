@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from konnect.clients import ClientRegistration
 from konnect.crypto import browser_state, public_subject, random_string, session_state
+from konnect.oidc.acr import level_of, reported_acr
 from konnect.oidc.authorize.consent import user_approved
 from konnect.oidc.authorize.outcome import Outcome
 from konnect.oidc.authorize.request import AuthorizeRequest
@@ -121,7 +122,9 @@ def success(
         sid=session.sid,
         nonce=request.nonce,
         claims=_authorized_claims(request),
-        include_auth_time=request.max_age is not None or wants_auth_time(request.claims),
+        include_auth_time=_includes_auth_time(request),
+        amr=authenticated.logon.amr,
+        acr=_acr(provider, request, authenticated),
         redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge,
         response_type=request.response_type,
@@ -137,6 +140,24 @@ def success(
     outcome = respond(request.redirect_uri, response, request.response_mode)
     outcome.cookies.extend(session_cookies)
     return outcome
+
+
+def _includes_auth_time(request: AuthorizeRequest) -> bool:
+    """Core §2: with max_age (the client's default_max_age too), when asked for in claims, when
+    the client registered require_auth_time; with an acr it always comes along."""
+    return (
+        request.max_age is not None
+        or wants_auth_time(request.claims)
+        or request.client.require_auth_time
+    )
+
+
+def _acr(provider: Provider, request: AuthorizeRequest, authenticated: Authenticated) -> str:
+    """The acr the tokens report; none unless the request or the client asked for one."""
+    if not request.acr.asked:
+        return ""
+    achieved = level_of(authenticated.logon.amr)
+    return reported_acr(achieved, request.acr.values, provider.acr)
 
 
 def _authorized_claims(request: AuthorizeRequest) -> dict[str, Any] | None:
