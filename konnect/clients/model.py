@@ -84,8 +84,11 @@ KNOWN_KEYS = frozenset(
         "backchannel_logout_session_required",
         "client_credentials_scopes",
         "resource_server",
+        "mfa",
     }
 )
+#: A client's `mfa:`: its users must give a second factor, or those who have one do.
+CLIENT_MFA_LEVELS = ("required", "optional")
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ class ClientRegistration:
     client_credentials_scopes: tuple[str, ...] = ()
     # May introspect every client's access tokens (others only their own).
     resource_server: bool = False
+    # "required" or "optional" (the users who have a second factor give it); "": the default.
+    mfa: str = ""
     implicit: bool = False
     dynamic: bool = False
 
@@ -217,6 +222,7 @@ def client_from_entry(
         backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
         client_credentials_scopes=read.texts("client_credentials_scopes"),
         resource_server=read.flag("resource_server"),
+        mfa=read.choice("mfa", CLIENT_MFA_LEVELS),
     )
     problems = _unknown_key_problems(entry) + read.problems
     problems += _required_value_problems(client, read.bad_keys)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend, UpstreamUsers
@@ -24,6 +24,9 @@ from konnect.oidc.urls import Endpoints
 from konnect.outgoing import Outgoing
 from konnect.state import StateStore
 from konnect.threads import WorkerThreads
+
+if TYPE_CHECKING:
+    from konnect.mfa.factors import SecondFactors
 
 T = TypeVar("T")
 
@@ -72,6 +75,8 @@ class Provider:
     signing_pool: WorkerThreads = field(default_factory=lambda: WorkerThreads("konnect-sign"))
     # Users who exist only at an upstream authority, beside the backend's.
     upstream_users: UpstreamUsers = field(default_factory=UpstreamUsers)
+    # Multi-factor sign-in, when it is on.
+    second_factors: SecondFactors | None = None
 
     @cached_property
     def browser_sign_in(self) -> BrowserSignIn | None:

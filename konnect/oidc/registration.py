@@ -19,6 +19,7 @@ from konnect.clients.dynamic import SECRET_LENGTH, DynamicRegistration, Registra
 from konnect.clients.metadata import REGISTRATION_RULES, EntryProblem, MetadataReader
 from konnect.clients.model import (
     APPLICATION_TYPES,
+    CLIENT_MFA_LEVELS,
     CLIENT_SECRET_BASIC,
     PRIVATE_KEY_JWT,
     TOKEN_ENDPOINT_AUTH_METHODS,
@@ -217,6 +218,7 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         frontchannel_logout_session_required=read.flag("frontchannel_logout_session_required"),
         backchannel_logout_uri=_remote_uri(provider, read, "backchannel_logout_uri"),
         backchannel_logout_session_required=read.flag("backchannel_logout_session_required"),
+        mfa=read.choice("mfa", CLIENT_MFA_LEVELS),
     )
     _check_rules(provider, client)
     return client
@@ -323,6 +325,7 @@ def registration_response(provider: Provider, registered: DynamicRegistration) -
         "request_uris": list(client.request_uris),
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
         "backchannel_logout_uri": client.backchannel_logout_uri,
+        "mfa": client.mfa,
     }
     body.update({name: value for name, value in metadata.items() if value})
     if client.frontchannel_logout_uri:

@@ -20,6 +20,7 @@ from konnect.oidc.authorize.request import (
     with_redirect_uri,
 )
 from konnect.oidc.authorize.respond import authorized, error_redirect, may_redirect_error
+from konnect.oidc.authorize.second_factor import second_factor_missing, second_factor_needed
 from konnect.oidc.authorize.signin import signed_in, signin_needed
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
@@ -59,6 +60,8 @@ async def _decide(
     authenticated = await signed_in(provider, request, cookies, headers)
     if authenticated is None:
         return signin_needed(provider, request)
+    if await second_factor_missing(provider, request, authenticated):
+        return second_factor_needed(provider, request)
     scopes, spent = granted_scopes(provider, request, authenticated, cookies)
     if scopes is None:
         return consent_needed(provider, request)
