@@ -17,6 +17,8 @@ from konnect.http.app import Overrides
 from konnect.mfa.totp import totp_code
 from tests.conftest import Clock, RunningServer, api_headers, browser, sign_in
 from tests.flows.test_bad_input import AUTHORIZE, good_params
+from tests.identity.test_cookie_backend import COOKIE, CookieApp
+from tests.identity.test_cookie_backend import cookie_app as cookie_app
 
 API = "/signin/v1/identifier/_/"
 START = 1_700_000_000.0
@@ -323,3 +325,72 @@ def test_a_group_can_require_mfa(
 ) -> None:
     optional = mfa_server(mfa="optional", mfa_required_groups=("staff",))
     assert sign_in(client_of(optional), optional.url).json()["hello"]["mfa"]["enrol"] is True
+
+
+def test_a_pending_sign_in_completes_once(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client], clock: Clock
+) -> None:
+    server = mfa_server()
+    seed, _ = enrol(client_of(server), clock)
+    client = client_of(server)
+    sign_in(client, server.url)
+    copied = client_of(server)
+    for cookie in client.cookies.jar:
+        copied.cookies.set(cookie.name, cookie.value or "", cookie.domain, cookie.path)
+    clock.advance(30)
+    assert post(client, "mfa", method="totp", code=totp_code(seed, clock.now)).json()["success"]
+    clock.advance(30)
+    replayed = post(copied, "mfa", method="totp", code=totp_code(seed, clock.now))
+    assert replayed.json() == {"success": False, "state": "s1", "error": "expired"}
+
+
+def forwarded_hello(client: httpx.Client) -> httpx.Response:
+    headers = {**api_headers(str(client.base_url)), "X-Forwarded-User": "jonas"}
+    return client.post(API + "hello", json={"state": "h1"}, headers=headers)
+
+
+def test_a_proxy_sign_in_does_not_count_as_multi_factor(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
+) -> None:
+    server = mfa_server(trusted_proxies=("127.0.0.0/8",), forwarded_user_sign_in=True)
+    client = client_of(server)
+    answer = forwarded_hello(client)
+    assert answer.json()["mfa"] == {"methods": [], "enrol": True}
+    assert "KKT" not in cookie_names(answer)
+    assert silent(client)["error"] == "login_required"
+
+
+def test_a_proxy_sign_in_counts_when_the_operator_says_so(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
+) -> None:
+    server = mfa_server(
+        trusted_proxies=("127.0.0.0/8",),
+        forwarded_user_sign_in=True,
+        mfa_satisfied_by=("forwarded_user",),
+    )
+    client = client_of(server)
+    answer = forwarded_hello(client)
+    assert "mfa" not in answer.json()
+    assert "KKT" in cookie_names(answer)
+    assert "code" in silent(client, client_id="mfa-app")
+
+
+@pytest.mark.parametrize(
+    ("satisfied_by", "expected"), [((), "access_denied"), (("cookie",), "code")]
+)
+def test_cookie_backend_sign_ins_count_only_when_the_operator_says_so(
+    mfa_server: Callable[..., RunningServer],
+    cookie_app: CookieApp,
+    satisfied_by: tuple[str, ...],
+    expected: str,
+) -> None:
+    server = mfa_server(
+        identity_manager="cookie",
+        identity_manager_args=(cookie_app.url + "/whoami", COOKIE),
+        mfa_satisfied_by=satisfied_by,
+    )
+    with httpx.Client(base_url=server.url, cookies={COOKIE: "alice-key"}) as client:
+        answer = client.get(AUTHORIZE + "?" + urlencode(good_params(prompt="none")))
+    answered = parse_qs(urlsplit(answer.headers["location"]).query)
+    outcome = answered["error"][0] if "error" in answered else "code" * ("code" in answered)
+    assert outcome == expected
