@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,7 +47,6 @@ MAX_CODE_LENGTH = 64
 ANSWER_METHODS = ("totp", "recovery")
 #: The hello answer for a completed sign-in (None: no hello was sent along).
 HelloAnswer = Callable[[Logon], dict[str, Any] | None]
-T = TypeVar("T")
 
 
 @contextlib.contextmanager
