@@ -1,5 +1,5 @@
-"""The `konnectd` command: serve, reload, users, utils (jwk-from-pem, hash-password), healthcheck,
-version.
+"""The `konnectd` command: serve, reload, users, mfa, utils (jwk-from-pem, hash-password),
+healthcheck, version.
 
 main() is the one place that reads the process environment; it hands it to the loaders.
 """
@@ -22,6 +22,9 @@ from konnect.config import ConfigError, load_settings, serve_help
 
 if TYPE_CHECKING:
     from konnect.identity.users_admin import UsersFile
+    from konnect.mfa import CredentialStore
+    from konnect.mfa.admin import MfaAdmin
+    from konnect.observe import Events
 
 USAGE = """usage: konnectd <command> [args...]
 
@@ -30,6 +33,7 @@ commands:
   reload [--pid PID]                        make a running konnectd re-read its files
   users [--file FILE] add|passwd|disable|enable|list
                                             manage the users file (prompts for passwords)
+  mfa list|reset|unlock|stats               manage users' second factors
   utils jwk-from-pem [--kid K] [--use U] [--yaml] FILE
                                             print a PEM key as a JWK
   utils hash-password [--stdin]             print an argon2id hash for the users file
@@ -68,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "reload": _reload,
         "users": _users,
+        "mfa": _mfa,
         "utils": _utils,
         "healthcheck": _healthcheck,
         "version": _version,
@@ -285,6 +290,127 @@ def _new_password() -> str | None:
     elif not password:
         print("konnectd: an empty password is refused", file=sys.stderr)
     return password or None
+
+
+# -- mfa ----------------------------------------------------------------------------------
+
+
+def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
+    parser = _mfa_parser()
+    options = parser.parse_args(args)
+    if options.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    import asyncio
+
+    from konnect.mfa.admin import locate, open_store
+
+    flags = {
+        "credential_store": options.credential_store,
+        "state_store": options.state_store,
+        "data_dir": options.data_dir,
+        "audit_log": options.audit_log,
+    }
+    location = locate(flags, environ)
+    try:
+        store = open_store(location)
+        events = _audit_events(location.audit_log)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"konnectd: {problem}", file=sys.stderr)
+        return 1
+    return asyncio.run(_run_mfa(store, events, options))
+
+
+def _mfa_parser() -> _Parser:
+    parser = _Parser(
+        prog="konnectd mfa",
+        description="Look after users' second factors in the credential store that konnectd "
+        "serve uses (found as serve finds it: flags, KONNECTD_* variables, the cfg file in "
+        "KONNECTD_CONFIG). An account is an identity backend's name and the user's subject, "
+        "as 'list' shows them. Every action goes to the audit log when one is configured.",
+    )
+    parser.add_argument("--credential-store", metavar="STORE", help="sqlite, sqlite:PATH")
+    parser.add_argument("--state-store", metavar="STORE", help="the state store serve uses")
+    parser.add_argument("--data-dir", metavar="DIR", help="the data directory serve uses")
+    parser.add_argument("--audit-log", metavar="FILE|stderr|syslog", help="where to audit")
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+    listing = commands.add_parser("list", help="accounts with second factors, failures or a lock")
+    listing.add_argument("--backend", help="only accounts of this identity backend")
+    for name, help_text in (
+        ("reset", "remove every second factor of an account (the user sets one up again)"),
+        ("unlock", "lift the lock after too many wrong codes"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("backend", help="identity backend name (users, ldap, ...)")
+        command.add_argument("subject", help="the user's subject in that backend")
+        if name == "reset":
+            command.add_argument(
+                "--revoke-sessions",
+                action="store_true",
+                help="also end the user's sign-ins (raises the account's epoch)",
+            )
+    commands.add_parser("stats", help="how many accounts use which factors, how many are locked")
+    return parser
+
+
+def _audit_events(destination: str) -> Events:
+    from konnect.observe import AuditLog, Events
+
+    try:
+        return Events(None, AuditLog.open(destination) if destination else None)
+    except OSError as exc:
+        raise ConfigError([f"audit_log: cannot open {destination}: {exc}"]) from None
+
+
+async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Namespace) -> int:
+    from konnect.mfa import Account
+    from konnect.mfa.admin import MfaAdmin
+    from konnect.mfa.store import CredentialStoreUnavailable
+
+    admin = MfaAdmin(store, events)
+    try:
+        if options.command == "list":
+            await _mfa_list(admin, options.backend)
+        elif options.command == "stats":
+            for name, count in (await admin.stats()).items():
+                print(f"{name}: {count}")
+        elif options.command == "reset":
+            account = Account(options.backend, options.subject)
+            epoch = (await admin.reset(account, options.revoke_sessions)).epoch
+            ended = f"; sign-ins before epoch {epoch} end" if options.revoke_sessions else ""
+            print(f"second factors of {options.backend} {options.subject} removed{ended}")
+        else:
+            unlocked = await admin.unlock(Account(options.backend, options.subject))
+            outcome = "unlocked" if unlocked else "was not locked"
+            print(f"{options.backend} {options.subject} {outcome}")
+    except CredentialStoreUnavailable as exc:
+        print(f"konnectd: credential store unavailable: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    return 0
+
+
+async def _mfa_list(admin: MfaAdmin, backend: str | None) -> None:
+    from konnect.mfa.factors import is_locked
+
+    rows = [("BACKEND", "SUBJECT", "FACTORS", "FAILURES", "STATE")]
+    for item in await admin.accounts(backend):
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(item.kinds.items()))
+        state = "locked" if is_locked(item.state) else "ok"
+        account = item.account
+        rows.append(
+            (account.backend, account.subject, kinds or "-", str(item.state.failures), state)
+        )
+    _print_table(rows)
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
 
 
 # -- utils --------------------------------------------------------------------------------

@@ -90,3 +90,30 @@ def test_an_unusable_state_file_stops_startup(tmp_path: Path) -> None:
     settings = Settings(issuer="https://idp.example.com", users_file=users, data_dir=blocker)
     with pytest.raises(ConfigError, match=r"state_store: cannot open .*not-a-directory"):
         create_app(settings)
+
+
+def test_mfa_without_a_lasting_secret_refuses_to_start(tmp_path: Path) -> None:
+    users = tmp_path / "users.yaml"
+    users.write_text("users: []\n")
+    settings = Settings(
+        issuer="https://idp.example.com", users_file=users, data_dir=tmp_path, mfa="required"
+    )
+    with pytest.raises(ConfigError, match="--mfa-key FILE or --encryption-secret FILE"):
+        create_app(settings)
+
+
+def test_an_unknown_credential_store_scheme_stops_startup(tmp_path: Path) -> None:
+    users = tmp_path / "users.yaml"
+    users.write_text("users: []\n")
+    secret = tmp_path / "secret.key"
+    secret.write_bytes(b"s" * 32)
+    settings = Settings(
+        issuer="https://idp.example.com",
+        users_file=users,
+        data_dir=tmp_path,
+        encryption_secret=secret,
+        mfa="required",
+        credential_store="mysql://db/konnect",
+    )
+    with pytest.raises(ConfigError, match="unknown store 'mysql://db/konnect'"):
+        create_app(settings)

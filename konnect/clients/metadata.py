@@ -141,6 +141,14 @@ class MetadataReader:
         self.problem(key, f"{key} must be {self.rules.flag_values}")
         return False
 
+    def choice(self, key: str, choices: Collection[str]) -> str:
+        """One of `choices`, or "" when absent."""
+        value = self.text(key, "")
+        if value in ("", *choices):
+            return value
+        self.problem(key, f"{key} must be one of {', '.join(choices)}")
+        return ""
+
     def alg(self, key: str, allowed: Collection[str]) -> str | None:
         """A JWS algorithm name, one of `allowed`."""
         value = self.text(key)

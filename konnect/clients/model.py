@@ -87,8 +87,11 @@ KNOWN_KEYS = frozenset(
         "default_acr_values",
         "default_max_age",
         "require_auth_time",
+        "mfa",
     }
 )
+#: A client's `mfa:`: its users must give a second factor, or those who have one do.
+CLIENT_MFA_LEVELS = ("required", "optional")
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ class ClientRegistration:
     default_acr_values: tuple[str, ...] = ()
     default_max_age: int | None = None
     require_auth_time: bool = False
+    # "required" or "optional" (the users who have a second factor give it); "": the default.
+    mfa: str = ""
     implicit: bool = False
     dynamic: bool = False
 
@@ -228,6 +233,7 @@ def client_from_entry(
         default_acr_values=read.texts("default_acr_values"),
         default_max_age=read.seconds("default_max_age"),
         require_auth_time=read.flag("require_auth_time"),
+        mfa=read.choice("mfa", CLIENT_MFA_LEVELS),
     )
     problems = _unknown_key_problems(entry) + read.problems
     problems += _required_value_problems(client, read.bad_keys)

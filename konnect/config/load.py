@@ -26,6 +26,10 @@ from konnect.config.model import (
     IDENTITY_MANAGERS,
     LOG_FORMATS,
     LOG_LEVELS,
+    MFA_ENROLMENTS,
+    MFA_EXTERNAL_SIGN_INS,
+    MFA_METHODS,
+    MFA_MODES,
     SIGNING_METHODS,
     USERINFO_REVOCATION_CHECKS,
     Settings,
@@ -186,6 +190,31 @@ OPTIONS: tuple[Option, ...] = (
            "--workers", "KONNECTD_WORKERS", "workers", "N"),
     Option("shutdown_timeout", "int", "seconds requests in flight may take to finish on SIGTERM",
            "--shutdown-timeout", "KONNECTD_SHUTDOWN_TIMEOUT", "shutdown_timeout", "SECONDS"),
+    Option("mfa", "text", "multi-factor sign-in: off, optional or required",
+           "--mfa", "KONNECTD_MFA", "mfa", "MODE"),
+    Option("mfa_methods", "words", "second factor users may use (totp, recovery); repeatable",
+           "--mfa-method", "KONNECTD_MFA_METHODS", "mfa_methods", "METHOD"),
+    Option("mfa_required_groups", "words",
+           "group whose members must use a second factor; repeatable",
+           "--mfa-required-group", "KONNECTD_MFA_REQUIRED_GROUPS", "mfa_required_groups",
+           "GROUP"),
+    Option("mfa_max_age", "int", "seconds a second factor counts before it is asked again",
+           "--mfa-max-age", "KONNECTD_MFA_MAX_AGE", "mfa_max_age", "SECONDS"),
+    Option("mfa_enrolment", "text",
+           "who sets up a user's first factor: at_sign_in (the user) or admin_only",
+           "--mfa-enrolment", "KONNECTD_MFA_ENROLMENT", "mfa_enrolment", "MODE"),
+    Option("mfa_key", "path",
+           "file with 32 random bytes sealing second factors; unset: derived from the "
+           "encryption secret",
+           "--mfa-key", "KONNECTD_MFA_KEY", "mfa_key", "FILE"),
+    Option("mfa_satisfied_by", "words",
+           "sign-in made elsewhere that counts as multi-factor: forwarded_user, cookie; "
+           "repeatable",
+           "--mfa-satisfied-by", "KONNECTD_MFA_SATISFIED_BY", "mfa_satisfied_by", "SOURCE"),
+    Option("credential_store", "text",
+           "where second factors live: sqlite (the state store's file), sqlite:PATH or memory "
+           "(tests only); default beside the state store",
+           "--credential-store", "KONNECTD_CREDENTIAL_STORE", "credential_store", "STORE"),
     Option("identity_manager", "text", "identity manager: users, ldap, cookie or dummy",
            cfg="identity_manager"),
     Option("identity_manager_args", "shell", "arguments of the identity manager",
@@ -614,6 +643,29 @@ def _check_state_store(value: str) -> str:
     return value
 
 
+def _each_one_of(choices: Sequence[str]) -> Callable[[tuple[str, ...]], tuple[str, ...]]:
+    def check(values: tuple[str, ...]) -> tuple[str, ...]:
+        lowered = tuple(dict.fromkeys(value.lower() for value in values))
+        unknown = [value for value in lowered if value not in choices]
+        if unknown:
+            raise ValueError(f"'{', '.join(unknown)}': use {', '.join(choices)}")
+        return lowered
+
+    return check
+
+
+def _no_empty_names(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(value for value in values if value)
+
+
+def _check_credential_store(value: str) -> str:
+    """`scheme` or `scheme:rest`; which schemes exist, the store registry decides at startup."""
+    scheme = value.partition(":")[0]
+    if not scheme.isascii() or not scheme.replace("-", "").isalnum():
+        raise ValueError(f"expected sqlite, sqlite:PATH or memory, got '{value}'")
+    return value
+
+
 def _normalise_base_path(value: str) -> str:
     stripped = value.strip("/")
     if any(char in stripped for char in "?#") or " " in stripped:
@@ -759,6 +811,14 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "metrics_listen": _check_listen,
     "userinfo_revocation_check": _one_of(USERINFO_REVOCATION_CHECKS, lower=True),
     "state_store": _check_state_store,
+    "mfa": _one_of(MFA_MODES, lower=True),
+    "mfa_methods": _each_one_of(MFA_METHODS),
+    "mfa_required_groups": _no_empty_names,
+    "mfa_max_age": _at_least_one,
+    "mfa_enrolment": _one_of(MFA_ENROLMENTS, lower=True),
+    "mfa_key": _existing_file,
+    "mfa_satisfied_by": _each_one_of(MFA_EXTERNAL_SIGN_INS),
+    "credential_store": _check_credential_store,
     "workers": _at_least_one,
     "shutdown_timeout": _at_least_one,
     "session_max_age": _at_least_one,
@@ -882,9 +942,29 @@ def _check_combinations(
             f"{sources['metrics_listen'].where}: metrics need their own address, never the "
             "public listener"
         )
+    _check_mfa(values, sources, problems)
     workers = values.get("workers", 1)
     if workers > 1 and values.get("state_store", _DEFAULTS["state_store"]) == "memory":
         problems.append(
             f"{sources['workers'].where}: {workers} workers need a shared state store "
             "(--state-store sqlite or redis://...); the memory store lives in one process"
+        )
+
+
+def _check_mfa(values: Mapping[str, Any], sources: Mapping[str, _Raw], problems: list[str]) -> None:
+    if values.get("mfa", "off") == "off":
+        return
+    where = sources["mfa"].where
+    methods = values.get("mfa_methods", _DEFAULTS["mfa_methods"])
+    if not set(methods) - {"recovery"}:
+        problems.append(
+            f"{where}: needs a method besides recovery codes (--mfa-method totp); recovery "
+            "codes are handed out with the first factor"
+        )
+    state_store = values.get("state_store", _DEFAULTS["state_store"])
+    shared = state_store == "memory" or state_store.startswith("sqlite")
+    if not values.get("credential_store") and not shared:
+        problems.append(
+            f"{where}: with the state store {state_store.partition(':')[0]} the second "
+            "factors need a database every instance reaches: set --credential-store"
         )

@@ -29,6 +29,12 @@ USERINFO_REVOCATION_CHECKS = ("strict", "available")
 #: Authentication context classes, weakest first: single-factor and multi-factor (REFEDS),
 #: phishing-resistant (OpenID EAP ACR Values). `acr_alias` names point at these.
 ACR_LEVELS = ("https://refeds.org/profile/sfa", "https://refeds.org/profile/mfa", "phr")
+MFA_MODES = ("off", "optional", "required")
+#: Second factors konnect can check; `recovery` codes come with the first other factor.
+MFA_METHODS = ("totp", "recovery")
+MFA_ENROLMENTS = ("at_sign_in", "admin_only")
+#: Sign-ins made elsewhere that may count as multi-factor, only if the operator says so.
+MFA_EXTERNAL_SIGN_INS = ("forwarded_user", "cookie")
 LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug")
 LOG_FORMATS = ("text", "json")
 #: Konnect's metrics address, used by `--with-metrics` without `--metrics-listen`.
@@ -113,6 +119,15 @@ class Settings:
     data_dir: Path = Path("data")
     workers: int = 1
     shutdown_timeout: int = 10
+    mfa: str = "off"
+    mfa_methods: tuple[str, ...] = MFA_METHODS
+    mfa_required_groups: tuple[str, ...] = ()
+    mfa_max_age: int = 43_200
+    mfa_enrolment: str = "at_sign_in"
+    mfa_key: Path | None = None
+    mfa_satisfied_by: tuple[str, ...] = ()
+    # Empty: beside the state store (its sqlite file, or memory beside memory).
+    credential_store: str = ""
     identity_manager: str = "users"
     identity_manager_args: tuple[str, ...] = ()
     users_file: Path | None = None

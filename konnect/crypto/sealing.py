@@ -25,18 +25,19 @@ _VERSION = b"\x01"
 MAX_SEALED_LENGTH = 16 * 1024
 
 
-def load_secret(path: Path | None) -> tuple[bytes, bool]:
-    """The 32-byte encryption secret, and whether it was generated for lack of a file."""
+def load_secret(path: Path | None, what: str = "encryption secret") -> tuple[bytes, bool]:
+    """The 32-byte secret (`what` names it in messages), and whether it was generated for
+    lack of a file."""
     if path is None:
         return secrets.token_bytes(SECRET_SIZE), True
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError([f"encryption secret {path}: cannot read ({exc.strerror})"]) from None
+        raise ConfigError([f"{what} {path}: cannot read ({exc.strerror})"]) from None
     if len(data) != SECRET_SIZE:
         raise ConfigError(
             [
-                f"encryption secret {path}: must hold exactly {SECRET_SIZE} raw bytes, "
+                f"{what} {path}: must hold exactly {SECRET_SIZE} raw bytes, "
                 f"found {len(data)} (make one with: openssl rand -out FILE {SECRET_SIZE})"
             ]
         )

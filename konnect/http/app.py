@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -44,7 +44,7 @@ from konnect.observe import AuditLog, Events
 from konnect.observe.metrics import build_metrics
 from konnect.observe.requests import ObservedRequests
 from konnect.observe.store import TimedStore
-from konnect.oidc.acr import AcrPolicy
+from konnect.oidc.acr import MFA, SFA, AcrPolicy
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
@@ -58,6 +58,9 @@ from konnect.state import MemoryStateStore, StateStore
 from konnect.state.redis_store import RedisStateStore
 from konnect.state.sqlite_store import SqliteStateStore
 from konnect.threads import WorkerThreads
+
+if TYPE_CHECKING:
+    from konnect.mfa.factors import SecondFactors
 
 #: The sqlite state store's file in the data directory.
 STATE_FILE = "konnect.db"
@@ -127,6 +130,25 @@ def _warn_without_registry(settings: Settings) -> None:
     log.warning("NO CLIENT REGISTRY CONFIGURED: %s (set --identifier-registration-conf)", meaning)
 
 
+def state_file(settings: Settings) -> Path | None:
+    """The sqlite state store's file; None when the state store is not a sqlite file."""
+    spec = settings.state_store
+    if spec.startswith("sqlite:"):
+        return Path(spec[7:])
+    return settings.data_dir / STATE_FILE if spec == "sqlite" else None
+
+
+def build_second_factors(
+    settings: Settings, store: StateStore, clock: Callable[[], float]
+) -> SecondFactors | None:
+    """The MFA services when MFA is on (only then is konnect.mfa imported); else None."""
+    if settings.mfa == "off":
+        return None
+    from konnect.mfa.setup import build_second_factors as build
+
+    return build(settings, store, state_file(settings), clock)
+
+
 def build_store(settings: Settings) -> StateStore:
     """The configured store; a sqlite file is created now, so a bad path stops startup."""
     spec = settings.state_store
@@ -136,8 +158,8 @@ def build_store(settings: Settings) -> StateStore:
             "forgotten on restart (use --state-store sqlite, the default)"
         )
         return MemoryStateStore()
-    if spec == "sqlite" or spec.startswith("sqlite:"):
-        path = Path(spec[7:]) if spec.startswith("sqlite:") else settings.data_dir / STATE_FILE
+    path = state_file(settings)
+    if path is not None:
         store = SqliteStateStore(path)
         try:
             store.check()
@@ -196,6 +218,7 @@ class Kept:
     events: Events
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     signing_pool: WorkerThreads = field(default_factory=lambda: WorkerThreads("konnect-sign"))
+    second_factors: SecondFactors | None = None
 
 
 def build_kept(settings: Settings, overrides: Overrides, collected: _Problems) -> Kept | None:
@@ -205,14 +228,21 @@ def build_kept(settings: Settings, overrides: Overrides, collected: _Problems) -
     sealer = collected.attempt(lambda: build_sealer(settings))
     backend = overrides.backend or collected.attempt(lambda: create_backend(settings))
     events = overrides.events or collected.attempt(lambda: build_events(settings))
+    second_factors = (
+        collected.attempt(lambda: build_second_factors(settings, store, overrides.clock))
+        if store is not None
+        else None
+    )
     if signers is None or store is None or sealer is None or backend is None or events is None:
+        return None
+    if settings.mfa != "off" and second_factors is None:
         return None
     http = Outgoing(
         verify=not settings.insecure,
         allowed_networks=settings.outgoing_allowed_networks,
         clock=overrides.clock,
     )
-    return Kept(signers, sealer, store, backend, http, events)
+    return Kept(signers, sealer, store, backend, http, events, second_factors=second_factors)
 
 
 def build_provider(
@@ -294,7 +324,10 @@ def build_provider(
         ),
         events=kept.events,
         upstream_users=upstream_users,
-        acr=AcrPolicy.from_words(settings.acr_aliases),
+        acr=AcrPolicy.from_words(
+            settings.acr_aliases, reachable=SFA if kept.second_factors is None else MFA
+        ),
+        second_factors=kept.second_factors,
     )
 
 
@@ -378,6 +411,8 @@ def _assemble(
         await provider.backend.close()
         await provider.background.drain(timeout=5)
         await provider.store.close()
+        if provider.second_factors is not None:
+            await provider.second_factors.credentials.close()
         await provider.http.close()
         provider.signing_pool.shutdown(wait=False)
 

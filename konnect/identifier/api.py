@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -26,6 +26,8 @@ from konnect.identity import (
 )
 from konnect.observe import events
 from konnect.observe.events import backend_label
+from konnect.oidc.acr import requested_level, second_factor_demanded
+from konnect.oidc.authorize.request import parse_claims
 from konnect.oidc.claims import display_name
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.logout_channels import signed_out
@@ -34,6 +36,9 @@ from konnect.oidc.responses import NO_CACHE, apply_cookies, json_response, read_
 from konnect.oidc.session import Consent, CookieSpec, Logon
 from konnect.oidc.signin_sessions import current_logon, end_signin_session
 from konnect.state import StateStoreUnavailable
+
+if TYPE_CHECKING:
+    from konnect.identifier.mfa_api import SecondStep
 
 #: The largest JSON body a sign-in web app request may carry.
 MAX_API_BODY = 16 * 1024
@@ -62,6 +67,8 @@ class Hello:
     client_id: str = ""
     redirect_uri: str = ""
     id_token_hint: str = ""
+    # The request's `claims` parameter: an essential acr in it may demand a second factor.
+    claims: str = ""
     max_age: int | None = None
 
     @classmethod
@@ -174,6 +181,7 @@ class IdentifierApi:
         self.provider = provider
         self.throttle = SignInThrottle(provider.store, limits)
         self.upstream_sign_out = upstream_sign_out
+        self.second_step = _second_step(provider)
 
     async def _body(self, request: Request) -> dict[str, Any]:
         body = await api_request_object(request)
@@ -232,6 +240,9 @@ class IdentifierApi:
                 logon = vouched = await self._proxy_logon(request, None)
             if logon is None:
                 return _no_success(hello.state)
+            pending = await self._pending_second_step(logon, hello)
+            if pending is not None:
+                return pending
             response = json_response(self._hello_response(hello, logon), 200, _HEADERS)
         except OAuthError as error:
             return _error(error)
@@ -241,6 +252,60 @@ class IdentifierApi:
         else:
             apply_cookies(response, cookies.kept_alive(logon, self.provider.now()), cookies.policy)
         return response
+
+    # -- the second factor ----------------------------------------------------------------------
+    async def _pending_second_step(
+        self, logon: Logon, hello: Hello | None, logon_state: str | None = None
+    ) -> Response | None:
+        """When `logon` still needs a second factor: the answer that asks for it, with the
+        pending cookie instead of the logon cookie (for a logon request, `logon_state` is its
+        state and the hello answer goes inside). None when the sign-in counts as it is."""
+        if self.second_step is None:
+            return None
+        client_level = requested_level = ""
+        if hello is not None and hello.flow in OIDC_FLOWS and hello.client_id:
+            client_level = self._client(hello.client_id, hello.redirect_uri).mfa
+            requested_level = self._requested_level(hello.claims)
+        pending = await self.second_step.pending_for(logon, client_level, requested_level)
+        if pending is None:
+            return None
+        asked = self.second_step.describe(pending, hello.state if hello else "")
+        body = (
+            asked
+            if logon_state is None
+            else {"success": True, "state": logon_state, "hello": asked}
+        )
+        response = json_response(body, 200, _HEADERS)
+        cookies = self.provider.cookies
+        apply_cookies(response, [self.second_step.pending_cookie(pending)], cookies.policy)
+        return response
+
+    def _requested_level(self, claims: str) -> str:
+        """The second factor an essential acr of the request demands ("required" or ""), by
+        the rule of the authorization endpoint (which also answers requests that cannot be met)."""
+        try:
+            claims_request = parse_claims(claims or None)
+            required = requested_level(claims_request, self.provider.acr)
+        except OAuthError:
+            return ""
+        return "required" if second_factor_demanded(required) else ""
+
+    async def second_factor(self, request: Request) -> Response:
+        """POST mfa (an answer) and mfa/enrol (setting up an authenticator app)."""
+        if self.second_step is None:
+            return _error(OAuthError("invalid_request", "multi-factor sign-in is off"))
+        try:
+            body = await self._body(request)
+            hello = Hello.parse(body["hello"]) if body.get("hello") else None
+
+            def hello_answer(logon: Logon) -> dict[str, Any] | None:
+                return self._hello_response(hello, logon) if hello else None
+
+            step = self.second_step
+            handle = step.enrol if request.url.path.endswith("/enrol") else step.answer
+            return await handle(request, body, hello_answer)
+        except OAuthError as error:
+            return _error(error)
 
     # -- single sign-on through a trusted reverse proxy ------------------------------------------
     def _forwarded_user(self, request: Request) -> str | None:
@@ -268,7 +333,14 @@ class IdentifierApi:
             ) from None
         outcome = events.WRONG_CREDENTIALS if user is None else events.SUCCESS
         self.provider.events.sign_in(outcome, backend_label(backend), forwarded, method="proxy")
-        return None if user is None else new_logon(self.provider, user, amr=())
+        if user is None:
+            return None
+        logon = new_logon(self.provider, user, amr=())
+        factors = self.provider.second_factors
+        if factors is not None and "forwarded_user" in factors.policy.satisfied_by:
+            # The operator vouches that the proxy asked for a second factor itself.
+            return replace(logon, amr=("mfa",), mfa_time=logon.logon_time)
+        return logon
 
     # -- logon ----------------------------------------------------------------------------------
     async def logon(self, request: Request) -> Response:
@@ -291,14 +363,18 @@ class IdentifierApi:
                 ) from None
             if logon is None:
                 return _no_success(state)
+            pending = await self._pending_second_step(logon, hello, state)
             hello_response = self._hello_response(hello, logon) if hello else None
         except OAuthError as error:
             return _error(error)
-        response = json_response(
-            {"success": True, "state": state, "hello": hello_response}, 200, _HEADERS
-        )
         cookies = self.provider.cookies
-        signed_in = [cookies.logon(logon), cookies.delete_browser_state()]
+        if pending is not None:
+            response, signed_in = pending, []
+        else:
+            response = json_response(
+                {"success": True, "state": state, "hello": hello_response}, 200, _HEADERS
+            )
+            signed_in = [cookies.logon(logon), cookies.delete_browser_state()]
         if mode == "1":
             signed_in.append(self._remember_browser(request, username))
         apply_cookies(response, signed_in, cookies.policy)
@@ -455,9 +531,22 @@ def identifier_routes(
 ) -> list[Route]:
     api = IdentifierApi(provider, limits or ThrottleLimits(), upstream_sign_out)
     base = provider.endpoints.identifier_api
-    return [
+    routes = [
         Route(base + "hello", api.hello, methods=["POST"]),
         Route(base + "logon", api.logon, methods=["POST"]),
         Route(base + "logoff", api.logoff, methods=["POST"]),
         Route(base + "consent", api.consent, methods=["POST"]),
     ]
+    if api.second_step is not None:
+        routes.append(Route(base + "mfa", api.second_factor, methods=["POST"]))
+        routes.append(Route(base + "mfa/enrol", api.second_factor, methods=["POST"]))
+    return routes
+
+
+def _second_step(provider: Provider) -> SecondStep | None:
+    """The second-step endpoints when MFA is on (only then are they imported)."""
+    if provider.second_factors is None:
+        return None
+    from konnect.identifier.mfa_api import SecondStep
+
+    return SecondStep(provider, provider.second_factors, _HEADERS)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from konnect.oidc.errors import OAuthError
 from konnect.state import StateStore
+from konnect.state.counters import give_back
 
 WINDOW = 300
 
@@ -61,16 +62,7 @@ class Attempt:
     async def succeeded(self) -> None:
         """A right password: give the places back, so sign-ins never use up a budget."""
         for key in self.reserved:
-            await _give_back(self.store, key)
-
-
-async def _give_back(store: StateStore, key: str) -> None:
-    for _ in range(3):  # the counter may move under us; it is only a courtesy
-        current = await store.get(key)
-        if current is None or int(current) <= 0:
-            return
-        if await store.swap(key, current, str(int(current) - 1), WINDOW):
-            return
+            await give_back(self.store, key, WINDOW)
 
 
 class SignInThrottle:

@@ -132,6 +132,16 @@ class Events:
         reason = None if outcome == SUCCESS else outcome
         self._audit(event, user=username, backend=backend, method=method, reason=reason)
 
+    def second_factor(self, outcome: str, backend: str, username: str, method: str) -> None:
+        """A second factor answered (or set up, method `enrol`); outcome as Verdict values."""
+        event = "second_factor" if outcome == "accepted" else "second_factor_failed"
+        reason = None if outcome == "accepted" else outcome
+        self._audit(event, user=username, backend=backend, method=method, reason=reason)
+
+    def mfa_admin(self, action: str, backend: str, subject: str, **details: Any) -> None:
+        """An administrator's `konnectd mfa` action on an account."""
+        self._audit("mfa_" + action, backend=backend, subject=subject, **details)
+
     def sign_out(self, user: str | None) -> None:
         self._audit("sign_out", user=user)
 

@@ -145,6 +145,11 @@ def acr_request(
     )
 
 
+def second_factor_demanded(required: str | None) -> bool:
+    """Whether an essential acr can only be met with a second factor (or more)."""
+    return required is not None and rank(required) >= rank(MFA)
+
+
 def check_met(achieved: str, required: str | None) -> None:
     """An essential acr the sign-in did not meet ends the request (no silent downgrade)."""
     if required is not None and rank(achieved) < rank(required):

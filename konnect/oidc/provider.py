@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from konnect.clients import ClientRegistry
 from konnect.identity import BrowserSignIn, IdentityBackend, UpstreamUsers
@@ -25,6 +25,9 @@ from konnect.oidc.urls import Endpoints
 from konnect.outgoing import Outgoing
 from konnect.state import StateStore
 from konnect.threads import WorkerThreads
+
+if TYPE_CHECKING:
+    from konnect.mfa.factors import SecondFactors
 
 T = TypeVar("T")
 
@@ -75,6 +78,8 @@ class Provider:
     upstream_users: UpstreamUsers = field(default_factory=UpstreamUsers)
     # The acr values relying parties may ask for, and the strongest level reachable.
     acr: AcrPolicy = field(default_factory=AcrPolicy)
+    # Multi-factor sign-in, when it is on.
+    second_factors: SecondFactors | None = None
 
     @cached_property
     def browser_sign_in(self) -> BrowserSignIn | None:

@@ -19,6 +19,7 @@ from konnect.clients.dynamic import SECRET_LENGTH, DynamicRegistration, Registra
 from konnect.clients.metadata import REGISTRATION_RULES, EntryProblem, MetadataReader
 from konnect.clients.model import (
     APPLICATION_TYPES,
+    CLIENT_MFA_LEVELS,
     CLIENT_SECRET_BASIC,
     PRIVATE_KEY_JWT,
     TOKEN_ENDPOINT_AUTH_METHODS,
@@ -220,6 +221,7 @@ def client_from_metadata(provider: Provider, metadata: Mapping[str, Any]) -> Cli
         default_acr_values=read.texts("default_acr_values"),
         default_max_age=read.seconds("default_max_age"),
         require_auth_time=read.flag("require_auth_time"),
+        mfa=read.choice("mfa", CLIENT_MFA_LEVELS),
     )
     _check_rules(provider, client)
     return client
@@ -328,6 +330,7 @@ def registration_response(provider: Provider, registered: DynamicRegistration) -
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "default_acr_values": list(client.default_acr_values),
         "require_auth_time": client.require_auth_time,
+        "mfa": client.mfa,
     }
     body.update({name: value for name, value in metadata.items() if value})
     if client.frontchannel_logout_uri:

@@ -110,6 +110,11 @@ class BrowserCookies:
         self.browser_state_name = policy.name(BROWSER_STATE_COOKIE)
         self.known_browser_name = policy.name(KNOWN_BROWSER_COOKIE)
 
+    @property
+    def sealer(self) -> Sealer:
+        """The sealer of every browser cookie (for cookies other packages define)."""
+        return self._sealer
+
     # -- logon --------------------------------------------------------------------------
     def logon(self, value: Logon) -> CookieSpec:
         record = {

@@ -61,6 +61,14 @@ _SWEEP = (
 
 def open_database(path: Path) -> sqlite3.Connection:
     """Open (and on first use create) the state file and its table, in WAL mode."""
+    connection = open_wal_file(path)
+    connection.executescript(_SCHEMA)
+    return connection
+
+
+def open_wal_file(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit and WAL mode to a SQLite file, created on first use; shared
+    by every store that keeps its tables in konnect's file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
@@ -68,7 +76,6 @@ def open_database(path: Path) -> sqlite3.Connection:
     # In WAL mode NORMAL survives a crash of konnect (not of the machine) without an fsync
     # per write.
     connection.execute("PRAGMA synchronous = NORMAL")
-    connection.executescript(_SCHEMA)
     return connection
 
 

@@ -539,6 +539,14 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         f"branding_logo = {logo}",
         "branding_accent_color = #0A7F5A",
         "branding_background = https://img.example.com/bg.jpg",
+        "mfa = required",
+        "mfa_methods = totp",
+        "mfa_required_groups = admins ops",
+        "mfa_max_age = 600",
+        "mfa_enrolment = admin_only",
+        f"mfa_key = {files['secret.key']}",
+        "mfa_satisfied_by = forwarded_user cookie",
+        "credential_store = sqlite:/srv/konnect/mfa.db",
     )
     from_cfg = load(["--config", str(cfg)])
     from_flags = load(
@@ -597,6 +605,14 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--branding-logo", str(logo),
             "--branding-accent-color", "#0a7f5a",
             "--branding-background", "https://img.example.com/bg.jpg",
+            "--mfa", "required",
+            "--mfa-method", "totp",
+            "--mfa-required-group", "admins", "--mfa-required-group", "ops",
+            "--mfa-max-age", "600",
+            "--mfa-enrolment", "admin_only",
+            "--mfa-key", str(files["secret.key"]),
+            "--mfa-satisfied-by", "forwarded_user", "--mfa-satisfied-by", "cookie",
+            "--credential-store", "sqlite:/srv/konnect/mfa.db",
             "users", str(files["users.yaml"]),
         ]
     )  # fmt: skip

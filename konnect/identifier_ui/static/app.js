@@ -1,4 +1,5 @@
-// Sign-in web app: a few screens over the identifier API (hello, logon, logoff, consent).
+// Sign-in web app: a few screens over the identifier API (hello, logon, logoff, consent, and
+// the second factor: mfa, mfa/enrol).
 // Every text comes from the message catalogue the server embeds (static/i18n/<lang>.json).
 
 const $ = (id) => document.getElementById(id);
@@ -180,7 +181,7 @@ function requestFields() {
     if (q.has('scope') || q.has('claims_scope')) {
       r.scope = [q.get('scope'), q.get('claims_scope')].filter(Boolean).join(' ');
     }
-    for (const key of ['client_id', 'redirect_uri', 'id_token_hint', 'max_age']) {
+    for (const key of ['client_id', 'redirect_uri', 'id_token_hint', 'max_age', 'claims']) {
       if (q.has(key)) r[key] = q.get(key);
     }
   }
@@ -192,8 +193,8 @@ const logonHello = () => (ctx.flow ? requestFields() : null);
 // --- screens ---------------------------------------------------------------------------
 
 const SCREENS = [
-  'loading', 'signin', 'choose', 'consent', 'welcome', 'goodbye', 'signedout', 'failed',
-  'invite', 'join', 'joinfailed',
+  'loading', 'signin', 'mfa', 'enrol', 'codes', 'choose', 'consent', 'welcome', 'goodbye',
+  'signedout', 'failed', 'invite', 'join', 'joinfailed',
 ];
 const TITLES = { loading: 'app.title', consent: 'consent.windowTitle' };
 let screen = null;
@@ -300,6 +301,11 @@ function continueUrl(text, sameOrigin) {
 
 // Continue the flow with a hello response (or null). Returns whether the page stays.
 function proceed(h, consentState) {
+  if (h && h.mfa) {
+    if (h.mfa.enrol) showEnrol(h);
+    else showSecondFactor(h);
+    return true;
+  }
   if (h && h.next === 'consent' && !consentState) {
     showConsent(h);
     return true;
@@ -429,6 +435,200 @@ form.addEventListener('submit', async (event) => {
       setBusy(false, null, signinButton);
     }
   }
+});
+
+// The second factor: a code of the authenticator app, or a recovery code.
+
+const mfaForm = $('mfa-form');
+const mfaCode = $('mfa-code');
+const mfaButton = $('mfa-button');
+const mfaSwitch = $('mfa-switch');
+const MFA_ERRORS = {
+  wrong: 'mfa.wrong', burned: 'mfa.burned', expired: 'mfa.expired', locked: 'mfa.locked',
+};
+let mfaUser = null;
+let mfaMethod = 'totp';
+
+function paintSecondFactor() {
+  fill($('mfa-intro'), mfaMethod === 'totp' ? 'mfa.introTotp' : 'mfa.introRecovery');
+  fill($('mfa-label'), mfaMethod === 'totp' ? 'mfa.code' : 'mfa.recoveryCode');
+  fill(mfaSwitch, mfaMethod === 'totp' ? 'mfa.useRecovery' : 'mfa.useTotp');
+  mfaSwitch.hidden = !(mfaUser && mfaUser.mfa.methods.length > 1);
+  mfaCode.inputMode = mfaMethod === 'totp' ? 'numeric' : 'text';
+  mfaCode.autocomplete = mfaMethod === 'totp' ? 'one-time-code' : 'off';
+  paintUser($('mfa-user'), mfaUser);
+}
+
+// The user a second factor is asked for, as a name (and user name when it differs).
+function paintUser(el, user) {
+  const name = user.displayName || user.username || '';
+  const parts = [strong(name)];
+  if (user.username && user.username !== name) parts.push(document.createTextNode(` (${user.username})`));
+  el.replaceChildren(...parts);
+}
+
+function showSecondFactor(h) {
+  mfaUser = h;
+  if (!h.mfa.methods.includes(mfaMethod)) mfaMethod = h.mfa.methods[0] || 'totp';
+  mfaCode.value = '';
+  mfaCode.removeAttribute('aria-invalid');
+  show('mfa', { paint: paintSecondFactor, focus: mfaCode });
+}
+
+mfaSwitch.addEventListener('click', () => {
+  mfaMethod = mfaMethod === 'totp' ? 'recovery' : 'totp';
+  mfaCode.value = '';
+  setError(null);
+  paintSecondFactor();
+  mfaCode.focus();
+});
+
+// A pending sign-in that ended (too many answers, five minutes past): the password again.
+function startOver(key) {
+  password.value = '';
+  go('/identifier');
+  showSignin(key);
+}
+
+mfaForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (isBusy(mfaButton)) return;
+  const code = mfaCode.value.trim();
+  if (!code) {
+    mfaCode.setAttribute('aria-invalid', 'true');
+    setError('mfa.missing');
+    mfaCode.focus();
+    return;
+  }
+  setError(null);
+  setBusy(true, 'mfa.checking', mfaButton, mfaSwitch);
+  let stay = true;
+  try {
+    const res = await api('mfa', { method: mfaMethod, code, hello: logonHello() });
+    if (res.ok && res.data.success) {
+      stay = proceed(res.data.hello || null);
+    } else if (res.ok && ['burned', 'expired'].includes(res.data.error)) {
+      startOver(MFA_ERRORS[res.data.error]);
+    } else {
+      mfaCode.value = '';
+      mfaCode.setAttribute('aria-invalid', 'true');
+      setError(MFA_ERRORS[res.ok && res.data.error] || 'mfa.wrong');
+      mfaCode.focus();
+    }
+  } catch (err) {
+    handleError(err);
+  } finally {
+    if (stay) setBusy(false, null, mfaButton, mfaSwitch);
+  }
+});
+
+mfaCode.addEventListener('input', () => mfaCode.removeAttribute('aria-invalid'));
+
+// Setting up an authenticator app, then the recovery codes shown once.
+
+const enrolForm = $('enrol-form');
+const enrolCode = $('enrol-code');
+const enrolButton = $('enrol-button');
+
+// The server's QR code (inline SVG), parsed as an inert document (nothing in it runs) and
+// only its <svg> element taken.
+function paintQr(svgText) {
+  const svg = new DOMParser().parseFromString(svgText, 'text/html').querySelector('svg');
+  const box = $('enrol-qr');
+  if (svg) {
+    svg.setAttribute('aria-hidden', 'true');
+    box.replaceChildren(document.importNode(svg, true));
+  } else {
+    box.replaceChildren();
+  }
+}
+
+async function showEnrol(h) {
+  mfaUser = h;
+  show('loading');
+  try {
+    const res = await api('mfa/enrol', { step: 'begin' });
+    if (!res.ok || !res.data.success) {
+      startOver('mfa.expired');
+      return;
+    }
+    enrolCode.value = '';
+    show('enrol', {
+      paint: () => {
+        paintQr(res.data.qr);
+        $('enrol-key').textContent = res.data.key.replace(/(.{4})(?!$)/g, '$1 ');
+      },
+      focus: enrolCode,
+    });
+  } catch (err) {
+    startOver(err instanceof ApiError ? err.key : 'error.generic');
+  }
+}
+
+enrolForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (isBusy(enrolButton)) return;
+  const code = enrolCode.value.trim();
+  if (!code) {
+    enrolCode.setAttribute('aria-invalid', 'true');
+    setError('enrol.missing');
+    enrolCode.focus();
+    return;
+  }
+  setError(null);
+  setBusy(true, 'mfa.checking', enrolButton);
+  try {
+    const res = await api('mfa/enrol', { step: 'confirm', code, hello: logonHello() });
+    if (res.ok && res.data.success) {
+      showCodes(res.data.recovery_codes || [], res.data.hello || null);
+    } else if (res.ok && ['expired', 'locked'].includes(res.data.error)) {
+      startOver(MFA_ERRORS[res.data.error]);
+    } else {
+      enrolCode.value = '';
+      enrolCode.setAttribute('aria-invalid', 'true');
+      setError('enrol.wrong');
+      enrolCode.focus();
+    }
+  } catch (err) {
+    handleError(err);
+  } finally {
+    setBusy(false, null, enrolButton);
+  }
+});
+
+enrolCode.addEventListener('input', () => enrolCode.removeAttribute('aria-invalid'));
+
+let codesNext = null;
+
+function showCodes(codes, hello) {
+  codesNext = hello;
+  if (!codes.length) {
+    proceed(hello);
+    return;
+  }
+  $('codes-list').replaceChildren(...codes.map((code) => {
+    const item = document.createElement('li');
+    const text = document.createElement('code');
+    text.textContent = code;
+    item.append(text);
+    return item;
+  }));
+  show('codes', { focus: $('codes-title') });
+}
+
+$('codes-copy').addEventListener('click', async () => {
+  const codes = [...$('codes-list').querySelectorAll('code')].map((el) => el.textContent);
+  try {
+    await navigator.clipboard.writeText(codes.join('\n'));
+    announce('codes.copied');
+  } catch {
+    setError('codes.copyFailed');
+  }
+});
+
+$('codes-continue').addEventListener('click', () => {
+  $('codes-list').replaceChildren();
+  proceed(codesNext);
 });
 
 // Choose an account.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from konnect.oidc.acr import check_met, level_of
+from konnect.oidc.acr import check_met, level_of, second_factor_demanded
 from konnect.oidc.authorize.consent import consent_needed, granted_scopes
 from konnect.oidc.authorize.outcome import Outcome
 from konnect.oidc.authorize.request import (
@@ -21,6 +21,7 @@ from konnect.oidc.authorize.request import (
     with_redirect_uri,
 )
 from konnect.oidc.authorize.respond import authorized, error_redirect, may_redirect_error
+from konnect.oidc.authorize.second_factor import second_factor_missing, second_factor_needed
 from konnect.oidc.authorize.signin import signed_in, signin_needed
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
@@ -60,7 +61,12 @@ async def _decide(
     authenticated = await signed_in(provider, request, cookies, headers)
     if authenticated is None:
         return signin_needed(provider, request)
-    check_met(level_of(authenticated.logon.amr), request.acr.required)
+    required = request.acr.required
+    if await second_factor_missing(
+        provider, request, authenticated, "required" if second_factor_demanded(required) else ""
+    ):
+        return second_factor_needed(provider, request)
+    check_met(level_of(authenticated.logon.amr), required)
     scopes, spent = granted_scopes(provider, request, authenticated, cookies)
     if scopes is None:
         return consent_needed(provider, request)

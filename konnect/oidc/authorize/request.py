@@ -230,7 +230,11 @@ def _hint_subject(provider: Provider, params: Mapping[str, str]) -> str | None:
 
 
 def _claims(params: Mapping[str, str]) -> dict[str, Any] | None:
-    raw = params.get("claims")
+    return parse_claims(params.get("claims"))
+
+
+def parse_claims(raw: str | None) -> dict[str, Any] | None:
+    """The `claims` request parameter (Core §5.5) as an object; None when absent."""
     if raw is None:
         return None
     try:

@@ -1,0 +1,100 @@
+"""What `konnectd mfa` does to the credential store, each action reported to the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from konnect.config import parse_cfg
+from konnect.mfa.factors import is_locked
+from konnect.mfa.model import Account, AccountState
+from konnect.mfa.store import AccountSummary, CredentialStore
+from konnect.mfa.stores import default_credential_store, open_credential_store
+from konnect.observe import Events
+
+#: Where the command finds the stores when no flag names them: (option, env, cfg key).
+_LOCATIONS = (
+    ("credential_store", "KONNECTD_CREDENTIAL_STORE", "credential_store"),
+    ("state_store", "KONNECTD_STATE_STORE", "state_store"),
+    ("data_dir", "KONNECTD_DATA_DIR", "data_dir"),
+    ("audit_log", "KONNECTD_AUDIT_LOG", "audit_log"),
+)
+STATE_FILE = "konnect.db"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    credential_store: str
+    state_file: Path | None
+    audit_log: str
+
+
+def locate(flags: Mapping[str, str | None], environ: Mapping[str, str]) -> StoreLocation:
+    """The stores as `konnectd serve` would find them: flag > environment > the cfg file
+    named by KONNECTD_CONFIG > default."""
+    cfg: dict[str, tuple[str, int]] = {}
+    cfg_path = environ.get("KONNECTD_CONFIG", "").strip()
+    if cfg_path:
+        try:
+            cfg, _ = parse_cfg(Path(cfg_path).read_text(encoding="utf-8"), cfg_path)
+        except (OSError, UnicodeDecodeError):
+            cfg = {}
+    values: dict[str, str] = {}
+    for option, env, key in _LOCATIONS:
+        value = flags.get(option) or environ.get(env, "").strip() or cfg.get(key, ("", 0))[0]
+        values[option] = value
+    state_store = values["state_store"] or "sqlite"
+    data_dir = Path(values["data_dir"] or "data")
+    state_file = (
+        Path(state_store[7:])
+        if state_store.startswith("sqlite:")
+        else data_dir / STATE_FILE
+        if state_store == "sqlite"
+        else None
+    )
+    spec = values["credential_store"] or default_credential_store(state_store)
+    return StoreLocation(spec, state_file, values["audit_log"])
+
+
+def open_store(location: StoreLocation) -> CredentialStore:
+    """The credential store (ConfigError when it cannot be opened)."""
+    return open_credential_store(location.credential_store, location.state_file)
+
+
+@dataclass
+class MfaAdmin:
+    """The administrator's actions on accounts; each one is audited."""
+
+    store: CredentialStore
+    events: Events
+
+    async def accounts(self, backend: str | None) -> list[AccountSummary]:
+        found = await self.store.summaries(backend)
+        self.events.mfa_admin("list", backend or "", "", accounts=len(found))
+        return found
+
+    async def reset(self, account: Account, revoke_sessions: bool) -> AccountState:
+        """Remove every factor (the user enrols again) and lift a lock; with
+        `revoke_sessions` the account's epoch grows, which ends its sign-ins."""
+        state = await self.store.reset(account, bump_epoch=revoke_sessions)
+        self.events.mfa_admin(
+            "reset", account.backend, account.subject, revoke_sessions=revoke_sessions
+        )
+        return state
+
+    async def unlock(self, account: Account) -> bool:
+        unlocked = await self.store.unlock(account)
+        self.events.mfa_admin("unlock", account.backend, account.subject, was_locked=unlocked)
+        return unlocked
+
+    async def stats(self) -> dict[str, int]:
+        summaries = await self.store.summaries()
+        counts = {
+            "accounts": len(summaries),
+            "with_totp": sum(1 for item in summaries if item.kinds.get("totp")),
+            "with_recovery_codes": sum(1 for item in summaries if item.kinds.get("recovery")),
+            "locked": sum(1 for item in summaries if is_locked(item.state)),
+        }
+        self.events.mfa_admin("stats", "", "", **counts)
+        return counts
