@@ -71,7 +71,7 @@ class Cors:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = self.rules.get(scope["path"]) if scope["type"] == "http" else None
-        origin = Headers(scope=scope).get("origin") if rule else None
+        origin = _origin(scope) if rule else None
         if rule is None or origin is None:
             await self.app(scope, receive, send)
             return
@@ -80,6 +80,15 @@ class Cors:
             await _preflight(send, rule, allowed)
             return
         await self.app(scope, receive, _with_headers(send, [*allowed, EXPOSED] if allowed else []))
+
+
+def _origin(scope: Scope) -> str | None:
+    """The Origin header, read without building a Headers object (most requests have none)."""
+    raw: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in raw:
+        if name == b"origin":
+            return value.decode("latin-1")
+    return None
 
 
 def _asks_permission(scope: Scope) -> bool:

@@ -28,7 +28,7 @@ from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from konnect.config.errors import ConfigError
 from konnect.config.model import Settings
@@ -51,6 +51,41 @@ SHUTDOWN_LINGER = 0.5
 def split_listen(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class _JoinedWrites:
+    """A response cycle's view of its connection: the head of an answer waits for the first
+    part of its body, so both leave in one write (one TCP segment, one wake-up of the client)
+    instead of two. Answers to HEAD have no body and go out at once; closing first sends
+    what waits."""
+
+    __slots__ = ("_cycle", "_head", "_head_seen", "_transport")
+
+    def __init__(self, transport: Transport, cycle: RequestResponseCycle) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._head: bytes | None = None
+        self._head_seen = False
+
+    def write(self, data: bytes) -> None:
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        elif not self._head_seen and self._cycle.response_started:
+            # The cycle writes an answer's head as soon as the answer starts.
+            self._head_seen = True
+            if self._cycle.scope["method"] != "HEAD":
+                self._head = data
+                return
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._head is not None:
+            self._transport.write(self._head)
+            self._head = None
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 class HeadDeadlineProtocol(HttpToolsProtocol):
@@ -108,6 +143,8 @@ class KonnectProtocol(HeadDeadlineProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle.transport is self.transport:
+            self.cycle.transport = _JoinedWrites(self.transport, self.cycle)  # type: ignore[assignment]
         if self._stopping and self.cycle is not None:
             self.cycle.keep_alive = False
 

@@ -49,6 +49,8 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "512": hashes.SHA512,
 }
 _COMPACT = (",", ":")
+#: Claims as JSON (json.dumps with these options would build an encoder on every call).
+_CLAIMS_JSON = json.JSONEncoder(separators=_COMPACT, allow_nan=False)
 _MAX_TOKEN_LENGTH = 128 * 1024
 _MAX_HEADER_LENGTH = 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
@@ -185,7 +187,7 @@ class JwsSigner:
     def sign(self, claims: Mapping[str, Any], typ: str = "JWT") -> str:
         """A compact JWS; `typ` names the kind of token (e.g. `logout+jwt`)."""
         header = self._header if typ == "JWT" else self._encoded_header(typ)
-        payload = json.dumps(claims, separators=_COMPACT, allow_nan=False).encode()
+        payload = _CLAIMS_JSON.encode(claims).encode()
         signing_input = header + b"." + _b64(payload)
         return (signing_input + b"." + _b64(self._sign(signing_input))).decode("ascii")
 
@@ -195,7 +197,7 @@ def sign_with_secret(claims: Mapping[str, Any], secret: bytes, alg: str) -> str:
     if alg not in HMAC_ALGORITHMS:
         raise UnsupportedAlgorithm(f"{alg} is not a shared-secret algorithm")
     header = _b64(json.dumps({"alg": alg, "typ": "JWT"}, separators=_COMPACT).encode())
-    payload = json.dumps(claims, separators=_COMPACT, allow_nan=False).encode()
+    payload = _CLAIMS_JSON.encode(claims).encode()
     signing_input = header + b"." + _b64(payload)
     mac = hmac.new(secret, signing_input, f"sha{alg[2:]}").digest()
     return (signing_input + b"." + _b64(mac)).decode("ascii")

@@ -31,6 +31,8 @@ NO_CACHE = {
 }
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+#: json.dumps with separators builds a new encoder on every call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def _decode_pairs(raw: bytes) -> list[tuple[str, str]]:
@@ -78,7 +80,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    content = json.dumps(body, separators=(",", ":")).encode()
+    content = _COMPACT_JSON.encode(body).encode()
     return Response(content, status, headers=dict(headers or {}), media_type="application/json")
 
 

@@ -7,6 +7,7 @@ user is re-read from the backend. The grant hooks then only look at what was pre
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -91,11 +92,20 @@ class Prefetched:
     grant: Grant | None = None  # the grant to issue from, user re-read, next refresh id set
 
 
+@functools.lru_cache(maxsize=16)
+def _new_request_state(uri: str) -> dict[str, Any]:
+    """The attributes authlib gives a new POST request to `uri`. Its transport check parses
+    the URL on every request; here it runs once per URL (a URL that fails it is not cached and
+    fails every time, as in authlib)."""
+    return dict(OAuth2Request("POST", uri).__dict__)
+
+
 class TokenRequest(OAuth2Request):  # type: ignore[misc]
     """An OAuth2Request over an already parsed, duplicate-free form body."""
 
     def __init__(self, uri: str, headers: Mapping[str, str], form: dict[str, str]) -> None:
-        super().__init__("POST", uri, headers=headers)
+        self.__dict__.update(_new_request_state(uri))  # authlib's __init__, its check cached
+        self.headers = headers or {}
         self.payload = BasicOAuth2Payload(form)
         self._form = form
         self.prefetched = Prefetched()
