@@ -13,10 +13,10 @@ import httpx
 from konnect.mfa.totp import totp_code
 from tests.conftest import Clock, RunningServer, sign_in
 from tests.flows.test_bad_input import AUTHORIZE, good_params
-from tests.flows.test_mfa_signin import clock as clock
 from tests.flows.test_mfa_signin import client_of as client_of
-from tests.flows.test_mfa_signin import mfa_server as mfa_server
+from tests.flows.test_mfa_signin import clock as clock
 from tests.flows.test_mfa_signin import cookie_names, post, seed_of, silent
+from tests.flows.test_mfa_signin import mfa_server as mfa_server
 
 MFA_ACR = json.dumps(
     {"id_token": {"acr": {"essential": True, "values": ["https://refeds.org/profile/mfa"]}}}
