@@ -4,8 +4,8 @@ its tokens report.
 
 The levels, weakest first: `https://refeds.org/profile/sfa` (any sign-in),
 `https://refeds.org/profile/mfa` (a second factor, or a verified passkey) and `phr`
-(phishing-resistant, OpenID EAP ACR Values: a key bound to the origin, verified by its
-user). Operators may give relying parties names of their own for them (`acr_alias`).
+(phishing-resistant, OpenID EAP ACR Values: multi-factor with a key bound to the origin).
+Operators may give relying parties names of their own for them (`acr_alias`).
 
 `acr_values`, a client's `default_acr_values` and a non-essential `acr` claim are voluntary
 (Core §3.1.2.1): the tokens report the level the sign-in met. An essential `acr` claim (Core
@@ -27,21 +27,20 @@ from konnect.oidc.errors import OAuthError
 
 SFA, MFA, PHR = ACR_LEVELS
 UNMET = "unmet_authentication_requirements"
-#: RFC 8176 §2: proof of possession of a hardware- or software-secured key (WebAuthn).
-_KEY_METHODS = frozenset({"hwk", "swk"})
-#: RFC 8176 §2: the methods that verify the key's user (a PIN or a biometric), not just presence.
-_USER_VERIFICATION = frozenset({"pin", "fpt", "face", "iris", "retina", "vbm"})
+#: RFC 8176 §2: proof of possession of a key (WebAuthn: bound to konnect's origin).
+_KEY_METHODS = frozenset({"hwk", "swk", "pop"})
 
 
 def level_of(amr: Iterable[str]) -> str:
-    """The level the methods of a sign-in reach. A sign-in whose methods konnect did not see
-    (upstream, proxy or cookie-backend sign-ins record none) counts as single-factor."""
+    """The level the methods of a sign-in reach: `mfa` among them (two factors, or a passkey
+    that verified its user) is multi-factor, and with an origin-bound key among them it is
+    phishing-resistant (a phished password or code alone signs nobody in). A sign-in whose
+    methods konnect did not see (upstream, proxy or cookie-backend sign-ins record none)
+    counts as single-factor."""
     methods = set(amr)
-    if methods & _KEY_METHODS and methods & _USER_VERIFICATION:
-        return PHR
-    if "mfa" in methods:
-        return MFA
-    return SFA
+    if "mfa" not in methods:
+        return SFA
+    return PHR if methods & _KEY_METHODS else MFA
 
 
 def rank(level: str) -> int:
@@ -116,10 +115,9 @@ def requested_level(claims_request: Mapping[str, Any] | None, policy: AcrPolicy)
     entry = _acr_claim(claims_request)
     if entry is None or entry.get("essential") is not True:
         return None
-    values = _claim_values(entry)
-    if not values:
+    if "value" not in entry and "values" not in entry:
         return None
-    levels = [level for level in map(policy.level, values) if level is not None]
+    levels = [level for level in map(policy.level, _claim_values(entry)) if level is not None]
     if not levels:
         raise OAuthError(UNMET, "none of the essential acr values is supported")
     required = min(levels, key=rank)
