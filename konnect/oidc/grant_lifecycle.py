@@ -25,8 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from konnect.clients import ClientRegistration
+from konnect.identity import UPSTREAM_PROVIDER
 from konnect.observe import Events
-from konnect.oidc.acr import SFA, level_of, rank
+from konnect.oidc.acr import MFA, SFA, level_of, rank
+from konnect.oidc.claims import GUEST_PROVIDER
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grants import Grant
 from konnect.oidc.tokens import OpenedToken
@@ -50,16 +52,19 @@ class GrantPolicy:
     userinfo_available_without_store: bool = False
 
 
-def client_requirement(client: ClientRegistration) -> str:
-    """The level the client requires of every sign-in now; any sign-in until clients can
-    require a second factor."""
-    return SFA
+def client_requirement(client: ClientRegistration, mfa_on: bool) -> str:
+    """The level the client requires of every sign-in now: multi-factor for a client with
+    `mfa: required` while multi-factor sign-in is on, else any sign-in."""
+    return MFA if mfa_on and client.mfa == "required" else SFA
 
 
-def check_refresh_level(grant: Grant, client: ClientRegistration) -> None:
+def check_refresh_level(grant: Grant, client: ClientRegistration, mfa_on: bool) -> None:
     """A grant whose sign-in is below what the client requires now is not refreshed: the
-    user signs in again at the level it asks for."""
-    if rank(level_of(grant.amr)) < rank(client_requirement(client)):
+    user signs in again at the level it asks for. Guests and upstream sign-ins are not asked
+    for a second factor here, so their grants are not held to it either."""
+    if grant.provider in (GUEST_PROVIDER, UPSTREAM_PROVIDER):
+        return
+    if rank(level_of(grant.amr)) < rank(client_requirement(client, mfa_on)):
         raise OAuthError("invalid_grant", "the sign-in is below what the client requires")
 
 

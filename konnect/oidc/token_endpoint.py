@@ -360,7 +360,11 @@ class TokenEndpoint:
         """The grant-state rule of this request: a code's single use, a refresh's rotation."""
         lifecycle = self._provider.lifecycle
         if isinstance(grant, _RefreshGrant):
-            check_refresh_level(_issuing(prefetched), grant.request.client.registration)
+            check_refresh_level(
+                _issuing(prefetched),
+                grant.request.client.registration,
+                mfa_on=self._provider.second_factors is not None,
+            )
         if isinstance(grant, _CodeGrant):
             client_id = grant.request.client.get_client_id()
             verifier = grant.request.form.get("code_verifier", "")

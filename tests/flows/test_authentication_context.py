@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-import konnect.oidc.grant_lifecycle
 from konnect.http.app import Overrides
 from konnect.oidc.acr import MFA, SFA, check_met
 from konnect.oidc.errors import OAuthError
@@ -261,17 +260,6 @@ def test_introspection_and_refresh_keep_how_the_user_signed_in(
     assert {name: access.get(name) for name in expected} == expected
     about = introspect(server, refreshed.json()["refresh_token"])
     assert {name: about.get(name) for name in expected} == expected
-
-
-def test_a_refresh_below_what_the_client_requires_now_fails(
-    server: RunningServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = tokens(server, scope="openid offline_access")
-    monkeypatch.setattr(konnect.oidc.grant_lifecycle, "client_requirement", lambda client: MFA)
-    data = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
-    refused = httpx.post(server.url + TOKEN, data=data, auth=TRUSTED)
-    assert refused.status_code == 400
-    assert refused.json()["error"] == "invalid_grant"
 
 
 def test_dynamic_clients_register_the_metadata_and_get_it_echoed(
