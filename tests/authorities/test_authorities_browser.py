@@ -1,11 +1,12 @@
 """The sign-in page with upstream identity providers, in Chromium: a button per authority
-beside the password form, and `default: yes` going straight to the provider."""
+beside the password form, in the light and the dark scheme, and `default: yes` going
+straight to the provider."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 from tests.authorities.conftest import Federation, Upstream, authority_entry
 from tests.browser.browser_kit import (
@@ -32,6 +33,18 @@ def open_signin(
     return page, watch
 
 
+def shoot_light_and_dark(page: Page, name: str, button: Locator) -> None:
+    """Screenshots of the page in the light and in the dark scheme (`<name>-dark`); the
+    authority's button takes each scheme's colours."""
+    shoot(page, name)
+    light = button.evaluate("element => getComputedStyle(element).color")
+    page.emulate_media(color_scheme="dark")
+    expect(button).to_be_visible()
+    assert button.evaluate("element => getComputedStyle(element).color") != light
+    shoot(page, name + "-dark")
+    page.emulate_media(color_scheme="light")
+
+
 def _redirected(request: Request) -> bool:
     response = request.response()
     return response is not None and response.status == 302
@@ -53,7 +66,7 @@ def test_one_authority_shows_its_button_beside_the_password_form(
     expect(page.get_by_label("Username")).to_be_visible()
     button = page.get_by_role("link", name="Sign in with Corporate")
     expect(button).to_be_visible()
-    shoot(page, "authorities-one")
+    shoot_light_and_dark(page, "authorities-one", button)
     button.click()
     assert "code" in client_result(page, watch)
 
@@ -68,7 +81,7 @@ def test_several_authorities_each_have_a_button_and_sign_in(
     partner = page.get_by_role("link", name="Sign in with Partner Company")
     expect(partner).to_be_visible()
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
-    shoot(page, "authorities-several")
+    shoot_light_and_dark(page, "authorities-several", partner)
     partner.click()
     result = client_result(page, watch)
     assert result["state"] == "rp-state"

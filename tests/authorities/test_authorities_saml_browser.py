@@ -19,8 +19,9 @@ from tests.authorities.saml_setup import (  # noqa: F401
     saml_entry,
     saml_factory,
 )
+from tests.authorities.test_authorities_browser import shoot_light_and_dark
 from tests.authorities.test_authorities_signin import local_subject
-from tests.browser.browser_kit import TRUSTED, authorize_url, client_result, shoot
+from tests.browser.browser_kit import TRUSTED, authorize_url, client_result
 from tests.browser.conftest import OpenPage, chromium, open_page  # noqa: F401
 from tests.conftest import free_port
 from tests.flows.test_bad_input import CHALLENGE
@@ -40,7 +41,7 @@ def test_the_sign_in_page_button_leads_through_the_idp_to_konnects_code_and_toke
     expect(page.get_by_label("Username")).to_be_visible()
     button = page.get_by_role("link", name="Sign in with Campus")
     expect(button).to_be_visible()
-    shoot(page, "authorities-saml")
+    shoot_light_and_dark(page, "authorities-saml", button)
     button.click()
     expect(page.get_by_role("heading", name="Test IdP")).to_be_visible()
     page.get_by_role("button", name="Continue").click()
@@ -74,7 +75,7 @@ def test_an_openid_and_a_saml_authority_side_by_side(
         expect(page.get_by_role("link", name="Sign in with Corporate")).to_be_visible()
         campus = page.get_by_role("link", name="Sign in with Campus")
         expect(campus).to_be_visible()
-        shoot(page, "authorities-oidc-and-saml")
+        shoot_light_and_dark(page, "authorities-oidc-and-saml", campus)
         campus.click()
         page.get_by_role("button", name="Continue").click()
         assert "code" in client_result(page, watch)
