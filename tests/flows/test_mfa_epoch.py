@@ -16,7 +16,7 @@ from tests.conftest import Clock, RunningServer, sign_in
 from tests.flows.test_bad_input import AUTHORIZE, code_request, good_params
 from tests.flows.test_mfa_signin import client_of as client_of
 from tests.flows.test_mfa_signin import clock as clock
-from tests.flows.test_mfa_signin import enrol, silent
+from tests.flows.test_mfa_signin import enrol, post, silent
 from tests.flows.test_mfa_signin import mfa_server as mfa_server
 from tests.test_mfa_command import konnectd
 
@@ -78,6 +78,7 @@ def test_a_reset_with_revoke_sessions_ends_sign_ins_and_refresh_tokens(
     assert "code" in silent(client)
     clock.advance(EPOCH_CACHE_TTL)
     assert silent(client)["error"] == "login_required"
+    assert post(client, "hello").status_code == 204  # the web app: not signed in
     refused = refresh(server, rotated.json()["refresh_token"])
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_grant"
@@ -103,6 +104,7 @@ def test_a_reset_without_revoke_sessions_keeps_sign_ins_and_refresh_tokens(
     reset(config_dir / "data")
     clock.advance(EPOCH_CACHE_TTL)
     assert "code" in silent(client)
+    assert post(client, "hello").json()["success"] is True
     assert refresh(server, tokens["refresh_token"]).status_code == 200
 
 
