@@ -114,7 +114,7 @@ class AuthorityRoutes:
         cookies = self.provider.cookies
         try:
             signed_in = await self.round_trip.finish(pending, answer)
-            logon = new_logon(self.provider, signed_in.user, amr=())
+            logon = await new_logon(self.provider, signed_in.user, amr=())
             await self.logout.remember(pending.authority, signed_in.claims, logon.session_id)
         except StateStoreUnavailable as exc:
             self.provider.log.error("upstream sign-in refused, state store unavailable: %s", exc)

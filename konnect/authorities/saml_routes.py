@@ -60,6 +60,9 @@ class SamlRoutes:
         cookies = self.provider.cookies
         try:
             signed_in = await self.flow.finish(pending, form.get("SAMLResponse", ""))
+            logon = await new_logon(
+                self.provider, signed_in.user, amr=(), not_after=signed_in.not_after
+            )
         except StateStoreUnavailable as exc:
             self.provider.log.error("SAML sign-in refused, state store unavailable: %s", exc)
             error = OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable")
@@ -70,7 +73,6 @@ class SamlRoutes:
             location = self.authorities.onwards(pending.request)
             # 303: the browser goes on with a GET, not a second POST of the answer.
             response = RedirectResponse(location, 303, headers=_HEADERS)
-            logon = new_logon(self.provider, signed_in.user, amr=(), not_after=signed_in.not_after)
             new = [cookies.logon(logon), cookies.delete_browser_state(), *signed_in.cookies]
             apply_cookies(response, new, cookies.policy)
         apply_cookies(response, [self.flow.forget(pending.state)], cookies.policy)

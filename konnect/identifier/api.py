@@ -26,6 +26,7 @@ from konnect.identity import (
 )
 from konnect.observe import events
 from konnect.observe.events import backend_label
+from konnect.oidc.account_epoch import with_account_epoch
 from konnect.oidc.acr import requested_level, second_factor_demanded
 from konnect.oidc.authorize.request import parse_claims
 from konnect.oidc.claims import display_name
@@ -143,14 +144,15 @@ async def api_request_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def new_logon(
+async def new_logon(
     provider: Provider, user: User, amr: tuple[str, ...] = ("pwd",), not_after: int = 0
 ) -> Logon:
     """A new sign-in session for `user`, signed in now with the identity backend by the
     methods `amr` (or at an upstream authority, for a user only it knows: the sign-in then
-    carries the whole user), ending at `not_after` at the latest when set."""
+    carries the whole user), ending at `not_after` at the latest when set. It records the
+    account's epoch (see `account_epoch`)."""
     now = provider.now()
-    return Logon(
+    logon = Logon(
         subject=user.subject,
         username=user.username,
         display_name=display_name(user),
@@ -162,6 +164,7 @@ def new_logon(
         amr=amr,
         not_after=not_after,
     )
+    return await with_account_epoch(provider, logon)
 
 
 def _signed_in_user(provider: Provider, request: Request) -> str | None:
@@ -335,7 +338,7 @@ class IdentifierApi:
         self.provider.events.sign_in(outcome, backend_label(backend), forwarded, method="proxy")
         if user is None:
             return None
-        logon = new_logon(self.provider, user, amr=())
+        logon = await new_logon(self.provider, user, amr=())
         factors = self.provider.second_factors
         if factors is not None and "forwarded_user" in factors.policy.satisfied_by:
             # The operator vouches that the proxy asked for a second factor itself.
@@ -403,7 +406,7 @@ class IdentifierApi:
         if mode != "1" or not password:
             return None
         user = await self._password_logon(request, username, password)
-        return None if user is None else new_logon(self.provider, user)
+        return None if user is None else await new_logon(self.provider, user)
 
     async def _password_logon(self, request: Request, username: str, password: str) -> User | None:
         """Check the password, its attempt counted first (see `throttle`)."""

@@ -114,6 +114,7 @@ class SecondStep:
             methods=methods,
             session_id=logon.session_id,
             logon_time=logon.logon_time,
+            epoch=logon.epoch,
         )
 
     def pending_cookie(self, pending: PendingSignIn) -> CookieSpec:
@@ -161,6 +162,7 @@ class SecondStep:
             last_seen=now,
             amr=with_second_factor(pending.amr),
             mfa_time=now,
+            epoch=pending.epoch,
         )
 
     def _failed(self, state: str, reason: str, forget: bool = False) -> Response:

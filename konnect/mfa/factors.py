@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from konnect.crypto import random_string
+from konnect.mfa.epochs import AccountEpochs
 from konnect.mfa.model import KIND_RECOVERY, KIND_TOTP, Account, AccountState, Factor, RowRef
 from konnect.mfa.policy import (
     PENDING_MAX_AGE,
@@ -83,6 +84,7 @@ class SecondFactors:
         self.sealer = sealer
         self._state = state
         self._clock = clock
+        self.epochs = AccountEpochs(credentials, clock)
 
     def _now(self) -> int:
         return int(self._clock())

@@ -34,6 +34,8 @@ class PendingSignIn:
     #: A step-up keeps the sign-in session it upgrades ("" for a new sign-in).
     session_id: str = ""
     logon_time: int = 0
+    #: The account's epoch at the first factor: the sign-in keeps it.
+    epoch: int = 0
 
     @property
     def enrol(self) -> bool:
@@ -52,6 +54,7 @@ class PendingSignIn:
         methods: tuple[str, ...],
         session_id: str = "",
         logon_time: int = 0,
+        epoch: int = 0,
     ) -> PendingSignIn:
         return cls(
             random_string(24),
@@ -64,6 +67,7 @@ class PendingSignIn:
             now + PENDING_MAX_AGE,
             session_id,
             logon_time,
+            epoch,
         )
 
 
@@ -79,6 +83,7 @@ def seal_pending(sealer: Sealer, pending: PendingSignIn) -> str:
         "exp": pending.expires,
         "sid": pending.session_id,
         "iat": pending.logon_time,
+        "ep": pending.epoch,
     }
     return sealer.seal_json(record, _PENDING_PURPOSE)
 
@@ -100,6 +105,7 @@ def open_pending(sealer: Sealer, token: str, now: int) -> PendingSignIn | None:
             int(record["exp"]),
             str(record.get("sid", "")),
             int(record.get("iat", 0)),
+            int(record.get("ep", 0)),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -1,6 +1,7 @@
 """The lifecycle of a grant in the state store: its code works once, its refresh tokens
 rotate, reuse revokes it, a client may revoke it, and every token of it asks whether it was.
-A refresh must still meet what the client requires of a sign-in (`check_refresh_level`).
+A refresh must still meet what the client requires of a sign-in (`check_refresh_level`), and
+its sign-in must not predate its account's epoch (`check_refresh_epoch`).
 The one-time proofs a grant is asked for with (a client assertion's or a guest request
 object's `jti`) are accepted once here too.
 
@@ -12,7 +13,8 @@ record is missing is refused: the record is the only proof that the token was no
 away (and its family revoked) before the store lost it.
 
 An unreachable store: every rule here fails closed, raising `StateStoreUnavailable` (the
-endpoints answer `503 temporarily_unavailable`; a guest is refused, as not signed in). The one
+endpoints answer `503 temporarily_unavailable`; a guest is refused, as not signed in); so
+does a refresh whose account epoch the credential store cannot tell. The one
 exception is an operator's choice: with `userinfo_revocation_check = available` userinfo's
 revocation check logs and lets a valid token through.
 """
@@ -66,6 +68,13 @@ def check_refresh_level(grant: Grant, client: ClientRegistration, mfa_on: bool) 
         return
     if rank(level_of(grant.amr)) < rank(client_requirement(client, mfa_on)):
         raise OAuthError("invalid_grant", "the sign-in is below what the client requires")
+
+
+def check_refresh_epoch(grant: Grant, account_epoch: int) -> None:
+    """A grant signed in before its account's epoch was raised (the user's factors were
+    reset and their sessions revoked) is not refreshed: the user signs in again."""
+    if grant.epoch < account_epoch:
+        raise OAuthError("invalid_grant", "the sign-in of this grant has been revoked")
 
 
 def _redemption_proof(client_id: str, code_verifier: str) -> str:

@@ -32,6 +32,8 @@ class Grant:
     # a refresh keeps those of the sign-in.
     amr: tuple[str, ...] = ()
     acr: str = ""
+    # The account's epoch at sign-in: a refresh after the epoch was raised is refused.
+    epoch: int = 0
     # Only for codes: what the token request must repeat or prove.
     redirect_uri: str = ""
     code_challenge: str = ""
@@ -59,6 +61,7 @@ class Grant:
             "iat": self.include_auth_time,
             "amr": list(self.amr),
             "acr": self.acr,
+            "ep": self.epoch,
             "r": self.redirect_uri,
             "cc": self.code_challenge,
             "rt": self.response_type if self.response_type != "code" else "",
@@ -82,6 +85,7 @@ class Grant:
             include_auth_time=bool(record.get("iat", False)),
             amr=tuple(str(method) for method in record.get("amr", ())),
             acr=str(record.get("acr", "")),
+            epoch=int(record.get("ep", 0)),
             redirect_uri=str(record.get("r", "")),
             code_challenge=str(record.get("cc", "")),
             response_type=str(record.get("rt") or "code"),

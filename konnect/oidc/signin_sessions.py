@@ -1,6 +1,7 @@
 """Sign-in sessions across instances: a logon cookie counts only until its session is signed
 out. A sign-out is marked in the state store for as long as the session could have lasted,
-so a copy of the cookie taken before signs no one in afterwards, at any instance.
+so a copy of the cookie taken before signs no one in afterwards, at any instance. Nor does
+one made before its account's epoch was raised (see `account_epoch`).
 
 Also who a sign-in is now (`logon_user`): the identity backend is asked again, except for
 a user who exists only upstream, whom the sign-in carries; and, with the cookie backend, who
@@ -13,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable, BrowserSignIn, User
+from konnect.mfa.store import CredentialStoreUnavailable
 from konnect.observe.events import backend_label
+from konnect.oidc.account_epoch import current_epoch
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.session import Logon
@@ -25,16 +28,18 @@ SIGNED_OUT_KEY = "signed-out:"
 async def current_logon(
     provider: Provider, cookies: Mapping[str, str], *, max_age: int | None = None
 ) -> Logon | None:
-    """The browser's sign-in, unless it is absent, too old or was signed out."""
+    """The browser's sign-in, unless it is absent, too old, was signed out or was made
+    before its account's epoch was raised."""
     logon = provider.cookies.read_logon(cookies, now=provider.now(), max_age=max_age)
     if logon is None:
         return None
     try:
         signed_out = await provider.store.get(SIGNED_OUT_KEY + logon.session_id)
-    except StateStoreUnavailable as exc:
-        provider.log.error("sign-in not honoured, state store unavailable: %s", exc)
+        epoch = await current_epoch(provider, logon.provider, logon.subject)
+    except (StateStoreUnavailable, CredentialStoreUnavailable) as exc:
+        provider.log.error("sign-in not honoured, a store is unavailable: %s", exc)
         raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
-    return None if signed_out is not None else logon
+    return None if signed_out is not None or logon.epoch < epoch else logon
 
 
 async def end_signin_session(provider: Provider, cookies: Mapping[str, str]) -> None:

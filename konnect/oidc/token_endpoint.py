@@ -27,10 +27,12 @@ from konnect.clients.model import (
 )
 from konnect.crypto import random_string
 from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable
+from konnect.mfa.store import CredentialStoreUnavailable
 from konnect.observe.events import backend_label
+from konnect.oidc.account_epoch import current_epoch
 from konnect.oidc.client_auth import AssertedClient, ClientAssertions
 from konnect.oidc.errors import OAuthError
-from konnect.oidc.grant_lifecycle import check_refresh_level
+from konnect.oidc.grant_lifecycle import check_refresh_epoch, check_refresh_level
 from konnect.oidc.grants import Grant
 from konnect.oidc.pkce import S256Verifier
 from konnect.oidc.provider import Provider
@@ -304,8 +306,8 @@ class TokenEndpoint:
             )
             if isinstance(grant, _CodeGrant):
                 await self._code_answered(grant, request.prefetched, "refresh_token" in body)
-        except StateStoreUnavailable as exc:
-            self._provider.log.error("token request refused, state store unavailable: %s", exc)
+        except (StateStoreUnavailable, CredentialStoreUnavailable) as exc:
+            self._provider.log.error("token request refused, a store is unavailable: %s", exc)
             raise OAuthError("temporarily_unavailable", _UNAVAILABLE) from None
         except OAuth2Error as error:
             raise from_authlib(error) from None
@@ -360,11 +362,14 @@ class TokenEndpoint:
         """The grant-state rule of this request: a code's single use, a refresh's rotation."""
         lifecycle = self._provider.lifecycle
         if isinstance(grant, _RefreshGrant):
+            issuing = _issuing(prefetched)
             check_refresh_level(
-                _issuing(prefetched),
+                issuing,
                 grant.request.client.registration,
                 mfa_on=self._provider.second_factors is not None,
             )
+            epoch = await current_epoch(self._provider, issuing.provider, issuing.user.subject)
+            check_refresh_epoch(issuing, epoch)
         if isinstance(grant, _CodeGrant):
             client_id = grant.request.client.get_client_id()
             verifier = grant.request.form.get("code_verifier", "")

@@ -30,6 +30,7 @@ def pending(now: int = NOW) -> PendingSignIn:
         methods=("totp",),
         session_id="s" * 32,
         logon_time=now,
+        epoch=3,
     )
 
 

@@ -53,18 +53,24 @@ def redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture
-def pair(redis: RedisServer, key_dir: Path, config_dir: Path) -> Iterator[list[Instance]]:
+def start_instances(key_dir: Path, config_dir: Path, *options: str) -> list[Instance]:
+    """Two instances with the tests' keys, clients and users file, one issuer, and `options`
+    (where they keep their state)."""
     ports = [free_port(), free_port()]
     issuer = f"http://127.0.0.1:{ports[0]}"
     args = [
         "--signing-private-key", str(key_dir / "rsa-key.pem"),
         "--encryption-secret", str(key_dir / "secret.key"),
         "--identifier-registration-conf", str(config_dir / "registry.yaml"),
-        "--state-store", redis.url,
+        *options,
         "users", str(config_dir / "users.yaml"),
     ]  # fmt: skip
-    instances = [Instance(issuer, port, args) for port in ports]
+    return [Instance(issuer, port, args) for port in ports]
+
+
+@pytest.fixture
+def pair(redis: RedisServer, key_dir: Path, config_dir: Path) -> Iterator[list[Instance]]:
+    instances = start_instances(key_dir, config_dir, "--state-store", redis.url)
     yield instances
     for instance in instances:
         instance.stop()

@@ -125,6 +125,7 @@ def success(
         include_auth_time=_includes_auth_time(request),
         amr=authenticated.logon.amr,
         acr=_acr(provider, request, authenticated),
+        epoch=authenticated.logon.epoch,
         redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge,
         response_type=request.response_type,

@@ -1,0 +1,47 @@
+"""The account epoch in sign-ins and grants: a sign-in records the epoch of its account, and
+a sign-in or grant recorded under an older epoch than the account's now has ended (a reset of
+the user's factors raised it, on any instance: the credential store is shared).
+
+Only with multi-factor sign-in on, and only for users of the identity backend: with it off
+nothing here reads a store, and guests and upstream-only users have no account to reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from konnect.mfa import Account
+from konnect.mfa.epochs import AccountEpochs
+from konnect.mfa.store import CredentialStoreUnavailable
+from konnect.oidc.errors import OAuthError
+from konnect.oidc.provider import Provider
+from konnect.oidc.session import Logon
+
+
+def _epochs(provider: Provider, provider_name: str) -> AccountEpochs | None:
+    """The epochs of the backend's accounts, when multi-factor sign-in is on."""
+    factors = provider.second_factors
+    if factors is None or provider_name != provider.backend.name:
+        return None
+    return factors.epochs
+
+
+async def with_account_epoch(provider: Provider, logon: Logon) -> Logon:
+    """A new sign-in with its account's epoch as the store holds it now. OAuthError
+    (temporarily_unavailable) when the store cannot say: the sign-in fails closed."""
+    epochs = _epochs(provider, logon.provider)
+    if epochs is None:
+        return logon
+    try:
+        epoch = await epochs.fresh(Account(logon.provider, logon.subject))
+    except CredentialStoreUnavailable as exc:
+        provider.log.error("sign-in refused, credential store unavailable: %s", exc)
+        raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
+    return replace(logon, epoch=epoch)
+
+
+async def current_epoch(provider: Provider, provider_name: str, subject: str) -> int:
+    """The account's epoch now, as a check sees it (at most a few seconds old); 0 when no
+    epoch applies. Raises CredentialStoreUnavailable."""
+    epochs = _epochs(provider, provider_name)
+    return 0 if epochs is None else await epochs.current(Account(provider_name, subject))
