@@ -415,6 +415,7 @@ def _assemble(
             await provider.second_factors.credentials.close()
         await provider.http.close()
         provider.signing_pool.shutdown(wait=False)
+        provider.events.close()
 
     app = Starlette(
         routes=routes,

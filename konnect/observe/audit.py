@@ -32,9 +32,15 @@ log = logging.getLogger(__name__)
 class AuditLog:
     """Writes audit events as JSON lines through one `write` callable."""
 
-    def __init__(self, write: Callable[[str], None], clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+        close: Callable[[], None] = lambda: None,
+    ):
         self._write = write
         self._clock = clock
+        self.close = close
 
     @classmethod
     def open(cls, destination: str) -> AuditLog:
@@ -43,7 +49,8 @@ class AuditLog:
             return cls(_stream_writer(sys.stderr))
         if destination == "syslog" or destination.startswith("syslog:"):
             return cls(_syslog_writer(destination.removeprefix("syslog").removeprefix(":")))
-        return cls(FileWriter(Path(destination)))
+        writer = FileWriter(Path(destination))
+        return cls(writer, close=writer.close)
 
     def event(self, name: str, **fields: Any) -> None:
         record = {
@@ -84,10 +91,17 @@ class FileWriter:
 
     def __call__(self, line: str) -> None:
         with self._lock:
+            if self._stream.closed:  # the server has shut down
+                log.error("audit log: event after shutdown not written: %s", line)
+                return
             if self._moved():
                 self._reopen()
             self._stream.write(line + "\n")
             self._stream.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stream.close()
 
     def _reopen(self) -> None:
         try:

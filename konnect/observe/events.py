@@ -54,6 +54,11 @@ class Events:
             series = self._series[key] = metric.labels(*values)
         return series
 
+    def close(self) -> None:
+        """Closes the audit log's file, when it writes to one."""
+        if self.audit is not None:
+            self.audit.close()
+
     def _audit(self, name: str, **fields: Any) -> None:
         if self.audit is not None:
             self.audit.event(name, **fields)
