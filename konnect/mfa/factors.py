@@ -13,7 +13,7 @@ import enum
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from konnect.crypto import random_string
 from konnect.mfa.model import KIND_RECOVERY, KIND_TOTP, Account, AccountState, Factor, RowRef
@@ -129,7 +129,16 @@ class SecondFactors:
         return bool(await self.methods(account))
 
     async def check(self, account: Account, pending_id: str, method: str, answer: str) -> Verdict:
-        """Check one answer to a pending sign-in, counted before it is checked."""
+        """Check one typed answer (a TOTP or recovery code) to a pending sign-in."""
+        if method not in self.policy.methods:
+            return Verdict.WRONG
+        return await self.counted(account, pending_id, lambda: self._right(account, method, answer))
+
+    async def counted(
+        self, account: Account, pending_id: str, verify: Callable[[], Awaitable[bool]]
+    ) -> Verdict:
+        """Run `verify` (any second factor's check) under the failure rules: counted before
+        it runs, refused without running when a limit is reached."""
         if is_locked(await self.credentials.account_state(account)):
             return Verdict.LOCKED
         window_key = "mfa:attempts:" + _account_key(account)
@@ -142,7 +151,7 @@ class SecondFactors:
         # the hundredth failure in a row, so a right hundredth answer still counts.
         if (await self.credentials.record_failure(account, LOCK_AFTER + 1)).locked:
             return Verdict.LOCKED
-        if method in self.policy.methods and await self._right(account, method, answer):
+        if await verify():
             await self.credentials.clear_failures(account)
             await give_back(self._state, window_key, WINDOW)
             return Verdict.ACCEPTED

@@ -5,6 +5,7 @@ rules, step-up at the authorization endpoint, and nothing changed with MFA off."
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -394,3 +395,31 @@ def test_cookie_backend_sign_ins_count_only_when_the_operator_says_so(
     answered = parse_qs(urlsplit(answer.headers["location"]).query)
     outcome = answered["error"][0] if "error" in answered else "code" * ("code" in answered)
     assert outcome == expected
+
+
+def test_second_factor_answers_are_audited(
+    mfa_server: Callable[..., RunningServer],
+    client_of: Callable[..., httpx.Client],
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    audit = tmp_path / "audit.log"
+    server = mfa_server(audit_log=str(audit))
+    seed, _ = enrol(client_of(server), clock)
+    client = client_of(server)
+    sign_in(client, server.url)
+    post(client, "mfa", method="totp", code="000000")
+    clock.advance(30)
+    post(client, "mfa", method="totp", code=totp_code(seed, clock.now))
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    answered = [
+        (event["event"], event["method"], event["reason"])
+        for event in events
+        if event["event"].startswith("second_factor")
+    ]
+    assert answered == [
+        ("second_factor", "enrol", None),
+        ("second_factor_failed", "totp", "wrong"),
+        ("second_factor", "totp", None),
+    ]
+    assert all("000000" not in line for line in audit.read_text().splitlines())
