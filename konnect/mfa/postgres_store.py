@@ -26,7 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from konnect.mfa.model import KIND_RECOVERY, Account, AccountState, Factor, RowRef
-from konnect.mfa.store import AccountSummary, CredentialStoreUnavailable
+from konnect.mfa.store import AccountSummary, CredentialStoreUnavailable, OutageLog
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -41,8 +41,8 @@ MIGRATION_LOCK = 0x6B6F6E6E656374  # "konnect"
 #: take before the store counts as unavailable; a pool that gave up reconnecting starts again
 #: on the next call.
 CONNECT_TIMEOUT = 3
-POOL_WAIT = 3.0
-OPERATION_TIMEOUT = 5.0
+POOL_WAIT = 5.0
+OPERATION_TIMEOUT = 8.0
 RECONNECT_TIMEOUT = 5.0
 POOL_SIZE = 8
 #: Migrations in order; the schema version is the number applied. Append, never edit.
@@ -196,24 +196,6 @@ def _state(row: Sequence[Any] | None) -> AccountState:
     return AccountState(int(failures), bool(locked), int(epoch))
 
 
-class _Outage:
-    """Logs when the database stops answering and when it answers again, once each."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.down = False
-
-    def began(self, reason: str) -> None:
-        if not self.down:
-            self.down = True
-            log.error("credential store %s unavailable: %s", self.where, reason)
-
-    def ended(self) -> None:
-        if self.down:
-            self.down = False
-            log.warning("credential store %s available again", self.where)
-
-
 class PostgresCredentialStore:
     """One connection pool per process, opened on first use (forked workers open their
     own)."""
@@ -223,7 +205,7 @@ class PostgresCredentialStore:
         self.where = describe(url)
         self._pid = 0
         self._pool: AsyncConnectionPool[Connection] | None = None
-        self._outage = _Outage(self.where)
+        self._outage = OutageLog(log, self.where)
 
     def check(self) -> int:
         """Create or migrate the schema now, so an unreachable or unusable database stops

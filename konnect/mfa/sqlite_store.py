@@ -9,6 +9,7 @@ Connections, WAL mode and the worker thread are the state store's (`open_wal_fil
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -16,11 +17,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from konnect.mfa.model import KIND_RECOVERY, Account, AccountState, Factor, RowRef
-from konnect.mfa.store import AccountSummary, CredentialStoreUnavailable
+from konnect.mfa.store import AccountSummary, CredentialStoreUnavailable, OutageLog
 from konnect.state.sqlite_store import open_wal_file
 from konnect.threads import WorkerThreads
 
 T = TypeVar("T")
+log = logging.getLogger("konnect.mfa.sqlite")
 COMPONENT = "mfa"
 #: Migrations in order; the schema version is the number applied. Append, never edit.
 MIGRATIONS: tuple[str, ...] = (
@@ -178,6 +180,7 @@ class SqliteCredentialStore:
         self._pid = 0
         self._thread = WorkerThreads("konnect-credentials", 1)
         self._connection: sqlite3.Connection | None = None
+        self._outage = OutageLog(log, str(path))
 
     def check(self) -> int:
         """Create or migrate the schema now, so a bad file stops startup; the schema version
@@ -199,9 +202,12 @@ class SqliteCredentialStore:
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
-            return await self._thread.run(lambda: work(self._database()))
+            result = await self._thread.run(lambda: work(self._database()))
         except sqlite3.Error as exc:
+            self._outage.began(str(exc))
             raise CredentialStoreUnavailable(f"sqlite: {exc}") from None
+        self._outage.ended()
+        return result
 
     async def factors(self, account: Account, kind: str | None = None) -> list[Factor]:
         owner = (account.backend, account.subject)
