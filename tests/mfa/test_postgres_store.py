@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -23,6 +24,7 @@ from konnect.mfa.postgres_store import (
 from konnect.mfa.store import CredentialStoreUnavailable
 from konnect.mfa.stores import open_credential_store
 from tests.conftest import PostgresServer, free_port, start_postgres
+from tests.test_mfa_command import konnectd
 
 JANE = Account("users", "jane")
 TOTP = RowRef(KIND_TOTP, JANE, "app")
@@ -194,3 +196,27 @@ def test_an_outage_is_reported_once_and_heals_by_itself(
     assert len([m for m in messages if "unavailable" in m]) == 1, messages
     assert len([m for m in messages if "available again" in m]) == 1, messages
     assert all("127.0.0.1" in message for message in messages)
+
+
+def test_konnectd_mfa_looks_after_accounts_in_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    store = PostgresCredentialStore(postgres_url)
+    store.check()
+
+    async def fill() -> None:
+        await store.add(Factor(TOTP, "", "sealed", 1))
+        await store.record_failure(JANE, 1)
+        await store.close()
+
+    asyncio.run(fill())
+    listed = konnectd(tmp_path, "--credential-store", postgres_url, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[1].split() == ["users", "jane", "totp", "1", "1", "locked"]
+    unlocked = konnectd(tmp_path, "--credential-store", postgres_url, "unlock", "users", "jane")
+    assert unlocked.stdout.strip() == "users jane unlocked", unlocked.stderr
+    assert asyncio.run(account_state_then_close(store)) == AccountState()
+
+
+async def account_state_then_close(store: PostgresCredentialStore) -> AccountState:
+    state = await store.account_state(JANE)
+    await store.close()
+    return state
