@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from konnect.mfa.model import KIND_RECOVERY, Account, AccountState, Factor, RowRef
+from konnect.mfa.rows import factor_key, factor_of, newer_schema, state_of, summaries_of
 from konnect.mfa.store import AccountSummary, CredentialStoreUnavailable, OutageLog
 
 T = TypeVar("T")
@@ -160,11 +161,9 @@ def migrate(connection: psycopg.Connection[Any], migrations: Sequence[str] = MIG
             "SELECT version FROM konnect_schema WHERE component = %s", (COMPONENT,)
         ).fetchone()
         version = 0 if row is None else int(row[0])
-        if version > len(migrations):
-            raise psycopg.DataError(
-                f"credential store schema {version} is newer than this konnect knows "
-                f"({len(migrations)})"
-            )
+        problem = newer_schema(version, len(migrations))
+        if problem:
+            raise psycopg.DataError(problem)
         for script in migrations[version:]:
             connection.execute(script)
         connection.execute(
@@ -175,25 +174,8 @@ def migrate(connection: psycopg.Connection[Any], migrations: Sequence[str] = MIG
     return len(migrations)
 
 
-def _key(ref: RowRef) -> tuple[str, str, str, str]:
-    return (ref.account.backend, ref.account.subject, ref.kind, ref.id)
-
-
 def _owner(account: Account) -> tuple[str, str]:
     return (account.backend, account.subject)
-
-
-def _factor(row: Sequence[Any]) -> Factor:
-    backend, subject, kind, factor_id, name, secret, created, last_used, counter = row
-    ref = RowRef(kind, Account(backend, subject), factor_id)
-    return Factor(ref, name, secret, created, last_used, counter)
-
-
-def _state(row: Sequence[Any] | None) -> AccountState:
-    if row is None:
-        return AccountState()
-    failures, locked, epoch = row
-    return AccountState(int(failures), bool(locked), int(epoch))
 
 
 class PostgresCredentialStore:
@@ -270,15 +252,15 @@ class PostgresCredentialStore:
     async def factors(self, account: Account, kind: str | None = None) -> list[Factor]:
         owner = _owner(account)
         query, values = (_FACTORS, owner) if kind is None else (_FACTORS_OF_KIND, (*owner, kind))
-        return [_factor(row) for row in await self._rows(query, values)]
+        return [factor_of(row) for row in await self._rows(query, values)]
 
     async def find(self, kind: str, factor_id: str) -> Factor | None:
         rows = await self._rows(_FIND, (kind, factor_id))
-        return _factor(rows[0]) if rows else None
+        return factor_of(rows[0]) if rows else None
 
     async def add(self, factor: Factor) -> bool:
         values = (
-            *_key(factor.ref),
+            *factor_key(factor.ref),
             factor.name,
             factor.secret,
             factor.created,
@@ -288,10 +270,10 @@ class PostgresCredentialStore:
         return await self._changed(_ADD, values)
 
     async def remove(self, ref: RowRef) -> bool:
-        return await self._changed(_REMOVE, _key(ref))
+        return await self._changed(_REMOVE, factor_key(ref))
 
     async def accept_counter(self, ref: RowRef, value: int, now: int) -> bool:
-        return await self._changed(_ACCEPT, (value, now, *_key(ref), value))
+        return await self._changed(_ACCEPT, (value, now, *factor_key(ref), value))
 
     async def replace_recovery_codes(self, account: Account, hashes: list[str], now: int) -> None:
         owner = _owner(account)
@@ -309,12 +291,12 @@ class PostgresCredentialStore:
 
     async def account_state(self, account: Account) -> AccountState:
         rows = await self._rows(_STATE, _owner(account))
-        return _state(rows[0] if rows else None)
+        return state_of(rows[0] if rows else None)
 
     async def record_failure(self, account: Account, lock_after: int) -> AccountState:
         values = {"backend": account.backend, "subject": account.subject}
         rows = await self._rows(_FAILURE, {**values, "lock_after": lock_after})
-        return _state(rows[0])
+        return state_of(rows[0])
 
     async def clear_failures(self, account: Account) -> None:
         await self._changed(_CLEAR, _owner(account))
@@ -329,22 +311,13 @@ class PostgresCredentialStore:
             async with db.transaction():
                 await db.execute(_REMOVE_ALL, owner)
                 cursor = await db.execute(_RESET, (*owner, int(bump_epoch)))
-                return _state(await cursor.fetchone())
+                return state_of(await cursor.fetchone())
 
         return await self._run(reset)
 
     async def summaries(self, backend: str | None = None) -> list[AccountSummary]:
-        kinds: dict[Account, dict[str, int]] = {}
-        for owner, subject, kind, count in await self._rows(_KIND_COUNTS, {"backend": backend}):
-            kinds.setdefault(Account(owner, subject), {})[kind] = count
-        states = {
-            Account(row[0], row[1]): _state(row[2:])
-            for row in await self._rows(_STATES, {"backend": backend})
-        }
-        accounts = sorted(set(kinds) | set(states), key=lambda a: (a.backend, a.subject))
-        return [
-            AccountSummary(a, kinds.get(a, {}), states.get(a, AccountState())) for a in accounts
-        ]
+        kind_counts = await self._rows(_KIND_COUNTS, {"backend": backend})
+        return summaries_of(kind_counts, await self._rows(_STATES, {"backend": backend}))
 
     async def problems(self) -> list[str]:
         return []
