@@ -419,6 +419,14 @@ def postgres_url(postgres_server: PostgresServer) -> str:
     return postgres_server.new_database()
 
 
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A cluster of the test's own, which it may stop and start without disturbing others."""
+    server = start_postgres()
+    yield server
+    server.remove()
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from konnect.mfa.totp import totp_code
-from tests.conftest import Clock, PostgresServer, RunningServer, sign_in, start_postgres
+from tests.conftest import Clock, PostgresServer, RunningServer, sign_in
 from tests.flows.test_mfa_signin import client_of as client_of
 from tests.flows.test_mfa_signin import clock as clock
 from tests.flows.test_mfa_signin import enrol, post
 from tests.flows.test_mfa_signin import mfa_server as mfa_server
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PostgresServer]:
-    """A cluster of this test's own, so stopping it disturbs no other test."""
-    server = start_postgres()
-    yield server
-    server.remove()
 
 
 def test_a_database_outage_refuses_sign_ins_until_it_is_back(

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -23,7 +22,7 @@ from konnect.mfa.postgres_store import (
 )
 from konnect.mfa.store import CredentialStoreUnavailable
 from konnect.mfa.stores import open_credential_store
-from tests.conftest import PostgresServer, free_port, start_postgres
+from tests.conftest import PostgresServer, free_port
 from tests.test_mfa_command import konnectd
 
 JANE = Account("users", "jane")
@@ -146,14 +145,6 @@ def test_an_unreachable_database_stops_startup_without_showing_the_password() ->
         f"credential_store: cannot use postgresql://konnect@127.0.0.1:{port}/konnect: "
     )
     assert "hunter2" not in problem
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PostgresServer]:
-    """A cluster of this test's own, so stopping it disturbs no other test."""
-    server = start_postgres()
-    yield server
-    server.remove()
 
 
 def test_an_outage_is_reported_once_and_heals_by_itself(

@@ -1,5 +1,6 @@
-"""Two konnect processes sharing Redis and a PostgreSQL credential store: an authenticator app
-set up at one signs in at the other, and each of its codes is accepted once across both."""
+"""Two konnect instances (two worker processes each) sharing Redis and a PostgreSQL credential
+store: an authenticator app set up at one signs in at the other, and each of its codes is
+accepted once across both."""
 
 from __future__ import annotations
 
@@ -12,28 +13,19 @@ import httpx
 import pytest
 
 from konnect.mfa.totp import totp_code
-from tests.conftest import Clock, RedisServer, browser, free_port, sign_in
+from tests.conftest import Clock, RedisServer, browser, sign_in
 from tests.flows.test_mfa_signin import enrol, post
 from tests.scaleout.test_multi_instance import Instance
 from tests.scaleout.test_multi_instance import redis as redis
+from tests.scaleout.test_redis_durability import start_pair
 
 
 @pytest.fixture
 def mfa_pair(
     redis: RedisServer, postgres_url: str, key_dir: Path, config_dir: Path
 ) -> Iterator[list[Instance]]:
-    ports = [free_port(), free_port()]
-    issuer = f"http://127.0.0.1:{ports[0]}"
-    args = [
-        "--signing-private-key", str(key_dir / "rsa-key.pem"),
-        "--encryption-secret", str(key_dir / "secret.key"),
-        "--identifier-registration-conf", str(config_dir / "registry.yaml"),
-        "--state-store", redis.url,
-        "--mfa", "required",
-        "--credential-store", postgres_url,
-        "users", str(config_dir / "users.yaml"),
-    ]  # fmt: skip
-    instances = [Instance(issuer, port, args) for port in ports]
+    options = ["--mfa", "required", "--credential-store", postgres_url]
+    instances = start_pair(redis, key_dir, config_dir, *options)
     yield instances
     for instance in instances:
         instance.stop()
