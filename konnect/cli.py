@@ -330,7 +330,9 @@ def _mfa_parser() -> _Parser:
         "KONNECTD_CONFIG). An account is an identity backend's name and the user's subject, "
         "as 'list' shows them. Every action goes to the audit log when one is configured.",
     )
-    parser.add_argument("--credential-store", metavar="STORE", help="sqlite, sqlite:PATH")
+    parser.add_argument(
+        "--credential-store", metavar="STORE", help="sqlite, sqlite:PATH, postgresql://…"
+    )
     parser.add_argument("--state-store", metavar="STORE", help="the state store serve uses")
     parser.add_argument("--data-dir", metavar="DIR", help="the data directory serve uses")
     parser.add_argument("--audit-log", metavar="FILE|stderr|syslog", help="where to audit")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -293,6 +297,134 @@ def redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on a loopback port (Debian's `postgresql`). PostgreSQL
+    refuses to run as root, so under root the cluster belongs to the `postgres` system user
+    (or `nobody`)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"postgresql://konnect@127.0.0.1:{port}/postgres"
+        self.root = Path(tempfile.mkdtemp(prefix="konnect-pg-"))
+        self.user = self._owner()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def binaries() -> Path | None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=_version_of)
+        return found[-1].parent if found else None
+
+    @staticmethod
+    def _owner() -> str | None:
+        if os.geteuid() != 0:
+            return None
+        for name in ("postgres", "nobody"):
+            try:
+                return pwd.getpwnam(name).pw_name
+            except KeyError:
+                continue
+        raise RuntimeError("PostgreSQL does not run as root and there is no other user")
+
+    def _run(self, *command: str | Path) -> subprocess.Popen[bytes]:
+        log = (self.root / "server.log").open("ab")
+        with log:
+            return subprocess.Popen(command, stdout=log, stderr=log, user=self.user)
+
+    def initdb(self) -> None:
+        binaries = self.binaries()
+        assert binaries, "postgresql is missing: run ./scripts/test, which installs it"
+        if self.user is not None:
+            shutil.chown(self.root, self.user)
+        options = ["-U", "konnect", "-A", "trust", "-E", "UTF8", "--no-sync"]
+        setup = self._run(binaries / "initdb", "-D", self.root / "data", *options)
+        if setup.wait(timeout=60) != 0:
+            raise RuntimeError("initdb failed: " + (self.root / "server.log").read_text())
+
+    def start(self) -> None:
+        binaries = self.binaries()
+        assert binaries, "postgresql is missing: run ./scripts/test, which installs it"
+        # Throw-away data: no need to survive a crash of the machine.
+        options = f"-h 127.0.0.1 -p {self.port} -c fsync=off -c synchronous_commit=off".split()
+        self.process = self._run(
+            binaries / "postgres", "-D", self.root / "data", "-k", self.root, *options
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("postgres exited: " + (self.root / "server.log").read_text())
+            if self.accepts_connections():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("postgres did not start")
+
+    def accepts_connections(self) -> bool:
+        import psycopg
+
+        try:
+            psycopg.connect(self.url, connect_timeout=2).close()
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    def new_database(self) -> str:
+        """A fresh empty database on this server: its URL."""
+        import psycopg
+
+        name = f"test_{secrets.token_hex(6)}"
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {name}".encode())
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    def stop(self) -> None:
+        """A fast shutdown: clients are disconnected at once."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _version_of(binary: Path) -> tuple[int, ...]:
+    return tuple(int(part) for part in binary.parts[-3].split(".") if part.isdigit())
+
+
+def start_postgres() -> PostgresServer:
+    """A new cluster, started; fails under CI=true when Debian's postgresql is missing."""
+    require(PostgresServer.binaries() is not None, "postgresql is not installed")
+    server = PostgresServer(free_port())
+    try:
+        server.initdb()
+        server.start()
+    except BaseException:
+        server.remove()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """An empty database of the shared test cluster."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A cluster of the test's own, which it may stop and start without disturbing others."""
+    server = start_postgres()
+    yield server
+    server.remove()
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -212,8 +212,9 @@ OPTIONS: tuple[Option, ...] = (
            "repeatable",
            "--mfa-satisfied-by", "KONNECTD_MFA_SATISFIED_BY", "mfa_satisfied_by", "SOURCE"),
     Option("credential_store", "text",
-           "where second factors live: sqlite (the state store's file), sqlite:PATH or memory "
-           "(tests only); default beside the state store",
+           "where second factors live: sqlite (the state store's file), sqlite:PATH, "
+           "postgresql://USER@HOST/DB (several instances) or memory (tests only); default "
+           "beside the state store",
            "--credential-store", "KONNECTD_CREDENTIAL_STORE", "credential_store", "STORE"),
     Option("identity_manager", "text", "identity manager: users, ldap, cookie or dummy",
            cfg="identity_manager"),
@@ -662,7 +663,9 @@ def _check_credential_store(value: str) -> str:
     """`scheme` or `scheme:rest`; which schemes exist, the store registry decides at startup."""
     scheme = value.partition(":")[0]
     if not scheme.isascii() or not scheme.replace("-", "").isalnum():
-        raise ValueError(f"expected sqlite, sqlite:PATH or memory, got '{value}'")
+        raise ValueError(
+            f"expected sqlite, sqlite:PATH, postgresql://USER@HOST/DB or memory, got '{value}'"
+        )
     return value
 
 
@@ -966,5 +969,6 @@ def _check_mfa(values: Mapping[str, Any], sources: Mapping[str, _Raw], problems:
     if not values.get("credential_store") and not shared:
         problems.append(
             f"{where}: with the state store {state_store.partition(':')[0]} the second "
-            "factors need a database every instance reaches: set --credential-store"
+            "factors need a database every instance reaches: set --credential-store "
+            "postgresql://USER@HOST/DB"
         )

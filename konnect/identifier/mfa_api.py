@@ -54,8 +54,12 @@ def _stores_reachable(provider: Provider) -> Iterator[None]:
     """A store that cannot answer refuses the sign-in (fails closed) and says so."""
     try:
         yield
-    except (StateStoreUnavailable, CredentialStoreUnavailable) as exc:
-        provider.log.error("second factor refused, a store is unavailable: %s", exc)
+    except StateStoreUnavailable as exc:
+        provider.log.error("second factor refused, the state store is unavailable: %s", exc)
+        raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
+    except CredentialStoreUnavailable as exc:
+        # The credential store logs an outage once; every refused sign-in only at debug level.
+        provider.log.debug("second factor refused: %s", exc)
         raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
 
 

@@ -9,6 +9,7 @@ Connections, WAL mode and the worker thread are the state store's (`open_wal_fil
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from konnect.mfa.model import KIND_RECOVERY, Account, AccountState, Factor, RowRef
-from konnect.mfa.store import AccountSummary, CredentialStoreUnavailable
+from konnect.mfa.rows import factor_key, factor_of, newer_schema, state_of, summaries_of
+from konnect.mfa.store import AccountSummary, CredentialStoreUnavailable, OutageLog
 from konnect.state.sqlite_store import open_wal_file
 from konnect.threads import WorkerThreads
 
 T = TypeVar("T")
+log = logging.getLogger("konnect.mfa.sqlite")
 COMPONENT = "mfa"
 #: Migrations in order; the schema version is the number applied. Append, never edit.
 MIGRATIONS: tuple[str, ...] = (
@@ -119,11 +122,9 @@ def migrate(connection: sqlite3.Connection, migrations: Sequence[str] = MIGRATIO
             "SELECT version FROM konnect_schema WHERE component = ?", (COMPONENT,)
         ).fetchone()
         version = 0 if row is None else int(row[0])
-        if version > len(migrations):
-            raise sqlite3.DatabaseError(
-                f"credential store schema {version} is newer than this konnect knows "
-                f"({len(migrations)})"
-            )
+        problem = newer_schema(version, len(migrations))
+        if problem:
+            raise sqlite3.DatabaseError(problem)
         for script in migrations[version:]:
             for statement in _statements(script):
                 connection.execute(statement)
@@ -152,23 +153,6 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("COMMIT")
 
 
-def _key(ref: RowRef) -> tuple[str, str, str, str]:
-    return (ref.account.backend, ref.account.subject, ref.kind, ref.id)
-
-
-def _factor(row: Sequence[object]) -> Factor:
-    backend, subject, kind, factor_id, name, secret, created, last_used, counter = row
-    ref = RowRef(str(kind), Account(str(backend), str(subject)), str(factor_id))
-    return Factor(ref, str(name), str(secret), int(created), int(last_used), int(counter))  # type: ignore[call-overload]
-
-
-def _state(row: Sequence[object] | None) -> AccountState:
-    if row is None:
-        return AccountState()
-    failures, locked, epoch = row
-    return AccountState(int(failures), bool(locked), int(epoch))  # type: ignore[call-overload]
-
-
 class SqliteCredentialStore:
     """One connection and one thread per process, opened lazily (forked workers open their
     own)."""
@@ -178,6 +162,7 @@ class SqliteCredentialStore:
         self._pid = 0
         self._thread = WorkerThreads("konnect-credentials", 1)
         self._connection: sqlite3.Connection | None = None
+        self._outage = OutageLog(log, str(path))
 
     def check(self) -> int:
         """Create or migrate the schema now, so a bad file stops startup; the schema version
@@ -199,25 +184,28 @@ class SqliteCredentialStore:
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
-            return await self._thread.run(lambda: work(self._database()))
+            result = await self._thread.run(lambda: work(self._database()))
         except sqlite3.Error as exc:
+            self._outage.began(str(exc))
             raise CredentialStoreUnavailable(f"sqlite: {exc}") from None
+        self._outage.ended()
+        return result
 
     async def factors(self, account: Account, kind: str | None = None) -> list[Factor]:
         owner = (account.backend, account.subject)
         query, values = (_FACTORS, owner) if kind is None else (_FACTORS_OF_KIND, (*owner, kind))
-        return await self._run(lambda db: [_factor(row) for row in db.execute(query, values)])
+        return await self._run(lambda db: [factor_of(row) for row in db.execute(query, values)])
 
     async def find(self, kind: str, factor_id: str) -> Factor | None:
         def find(db: sqlite3.Connection) -> Factor | None:
             row = db.execute(_FIND, (kind, factor_id)).fetchone()
-            return None if row is None else _factor(row)
+            return None if row is None else factor_of(row)
 
         return await self._run(find)
 
     async def add(self, factor: Factor) -> bool:
         values = (
-            *_key(factor.ref),
+            *factor_key(factor.ref),
             factor.name,
             factor.secret,
             factor.created,
@@ -227,10 +215,10 @@ class SqliteCredentialStore:
         return await self._run(lambda db: db.execute(_ADD, values).rowcount == 1)
 
     async def remove(self, ref: RowRef) -> bool:
-        return await self._run(lambda db: db.execute(_REMOVE, _key(ref)).rowcount == 1)
+        return await self._run(lambda db: db.execute(_REMOVE, factor_key(ref)).rowcount == 1)
 
     async def accept_counter(self, ref: RowRef, value: int, now: int) -> bool:
-        values = (value, now, *_key(ref), value)
+        values = (value, now, *factor_key(ref), value)
         return await self._run(lambda db: db.execute(_ACCEPT, values).rowcount == 1)
 
     async def replace_recovery_codes(self, account: Account, hashes: list[str], now: int) -> None:
@@ -249,7 +237,7 @@ class SqliteCredentialStore:
 
     async def account_state(self, account: Account) -> AccountState:
         owner = (account.backend, account.subject)
-        return await self._run(lambda db: _state(db.execute(_STATE, owner).fetchone()))
+        return await self._run(lambda db: state_of(db.execute(_STATE, owner).fetchone()))
 
     async def _update_account(self, account: Account, query: str, *values: object) -> AccountState:
         owner = (account.backend, account.subject)
@@ -257,7 +245,7 @@ class SqliteCredentialStore:
         def change(db: sqlite3.Connection) -> AccountState:
             with _transaction(db):
                 db.execute(_ACCOUNT_ROW, owner)
-                return _state(db.execute(query, (*values, *owner)).fetchone())
+                return state_of(db.execute(query, (*values, *owner)).fetchone())
 
         return await self._run(change)
 
@@ -278,23 +266,14 @@ class SqliteCredentialStore:
             with _transaction(db):
                 db.execute(_REMOVE_ALL, owner)
                 db.execute(_ACCOUNT_ROW, owner)
-                return _state(db.execute(_RESET, (int(bump_epoch), *owner)).fetchone())
+                return state_of(db.execute(_RESET, (int(bump_epoch), *owner)).fetchone())
 
         return await self._run(reset)
 
     async def summaries(self, backend: str | None = None) -> list[AccountSummary]:
         def summaries(db: sqlite3.Connection) -> list[AccountSummary]:
-            kinds: dict[Account, dict[str, int]] = {}
-            for owner, subject, kind, count in db.execute(_KIND_COUNTS, (backend, backend)):
-                kinds.setdefault(Account(owner, subject), {})[kind] = count
-            states = {
-                Account(row[0], row[1]): _state(row[2:])
-                for row in db.execute(_STATES, (backend, backend))
-            }
-            accounts = sorted(set(kinds) | set(states), key=lambda a: (a.backend, a.subject))
-            return [
-                AccountSummary(a, kinds.get(a, {}), states.get(a, AccountState())) for a in accounts
-            ]
+            kind_counts = db.execute(_KIND_COUNTS, (backend, backend)).fetchall()
+            return summaries_of(kind_counts, db.execute(_STATES, (backend, backend)))
 
         return await self._run(summaries)
 

@@ -9,6 +9,7 @@ counted and the account locked in one step (`record_failure`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,12 +31,33 @@ __all__ = [
     "CredentialStore",
     "CredentialStoreUnavailable",
     "Factor",
+    "OutageLog",
     "RowRef",
 ]
 
 
 class CredentialStoreUnavailable(Exception):
     """The store cannot be reached; a sign-in that needs it fails closed."""
+
+
+class OutageLog:
+    """Logs a store's outage once when it begins and once when the store answers again;
+    the sign-ins refused meanwhile are not logged one by one."""
+
+    def __init__(self, log: logging.Logger, store: str) -> None:
+        self.log = log
+        self.store = store
+        self.down = False
+
+    def began(self, reason: str) -> None:
+        if not self.down:
+            self.down = True
+            self.log.error("credential store %s unavailable: %s", self.store, reason)
+
+    def ended(self) -> None:
+        if self.down:
+            self.down = False
+            self.log.warning("credential store %s available again", self.store)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Choosing the credential store from `--credential-store`: a registry of schemes.
 
-A spec is `scheme` or `scheme:rest` (`memory`, `sqlite`, `sqlite:PATH`, and a
-`postgresql://` URL once that scheme registers). Each scheme builds its store from the spec
-and the state store's SQLite file, which is where `sqlite` without a path keeps its tables.
+A spec is `scheme` or `scheme:rest` (`memory`, `sqlite`, `sqlite:PATH`, a `postgresql://`
+URL). Each scheme builds its store from the spec and the state store's SQLite file, which is
+where `sqlite` without a path keeps its tables. The PostgreSQL driver is imported only when
+such a URL is configured.
 """
 
 from __future__ import annotations
@@ -44,7 +45,27 @@ def _sqlite(rest: str, state_file: Path | None) -> CredentialStore:
     return store
 
 
-SCHEMES: dict[str, StoreFactory] = {"memory": _memory, "sqlite": _sqlite}
+def _postgresql(rest: str, state_file: Path | None) -> CredentialStore:
+    import psycopg
+
+    from konnect.mfa.postgres_store import PostgresCredentialStore, describe, first_line
+
+    url = f"postgresql:{rest}"
+    store = PostgresCredentialStore(url)
+    try:
+        store.check()
+    except psycopg.Error as exc:
+        problem = first_line(exc)
+        raise ConfigError([f"credential_store: cannot use {describe(url)}: {problem}"]) from None
+    return store
+
+
+SCHEMES: dict[str, StoreFactory] = {
+    "memory": _memory,
+    "sqlite": _sqlite,
+    "postgresql": _postgresql,
+    "postgres": _postgresql,
+}
 
 
 def default_credential_store(state_store: str) -> str:

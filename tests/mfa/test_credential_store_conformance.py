@@ -1,4 +1,5 @@
-"""The CredentialStore contract, run against every implementation (memory, a SQLite file)."""
+"""The CredentialStore contract, run against every implementation (memory, a SQLite file, a
+PostgreSQL database on a throw-away loopback cluster)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from konnect.mfa import KIND_RECOVERY, KIND_TOTP, Account, AccountState, Credent
 from konnect.mfa.memory import MemoryCredentialStore
 from konnect.mfa.model import RowRef
 from konnect.mfa.sqlite_store import MIGRATIONS, SqliteCredentialStore, migrate
+from konnect.mfa.stores import open_credential_store
 from konnect.state.sqlite_store import SqliteStateStore
 
 T = TypeVar("T")
@@ -23,12 +25,14 @@ JOHN = Account("users", "john")
 TOTP = RowRef(KIND_TOTP, JANE, "app")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CredentialStore]:
     if request.param == "memory":
         yield MemoryCredentialStore()
-    else:
+    elif request.param == "sqlite":
         yield SqliteCredentialStore(tmp_path / "konnect.db")
+    else:
+        yield open_credential_store(request.getfixturevalue("postgres_url"), None)
 
 
 def run(store: CredentialStore, factory: Callable[[], Awaitable[T]]) -> T:
