@@ -192,11 +192,21 @@ class ReloadingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: ReloadingApp) -> None:
         super().__init__(config)
         self.reloading_app = app
+        # A SIGHUP while this server starts (another worker may already answer) is kept and
+        # carried out once it serves, not lost.
+        self._reload_asked = False
+        signal.signal(signal.SIGHUP, self._remember_reload)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+
+    def _remember_reload(self, signum: int, frame: FrameType | None) -> None:
+        self._reload_asked = True
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, self.reloading_app.reload_soon)
+        if self._reload_asked:
+            self.reloading_app.reload_soon()
 
 
 def _worker(app: ReloadingApp, config: uvicorn.Config, sock: socket.socket) -> None:
@@ -209,6 +219,9 @@ def _serve_workers(
 ) -> int:
     sock = _bind(config.host, config.port)
     context = multiprocessing.get_context("fork")
+    # Held back, not lost, until the parent and each worker handle it (Linux keeps a blocked
+    # signal pending even while it is ignored).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
     workers = [
         context.Process(target=_worker, args=(app, config, sock), daemon=True) for _ in range(count)
     ]
@@ -217,8 +230,6 @@ def _serve_workers(
     # Only the workers listen: once they all stopped, new connections are refused instead of
     # waiting in a backlog no one accepts from.
     sock.close()
-    # Threads of the parent only now: forking a threaded process is unsafe.
-    started([os.getpid(), *(worker.pid for worker in workers if worker.pid is not None)])
     stopping = False
 
     def tell_workers(signum: int) -> None:
@@ -234,6 +245,10 @@ def _serve_workers(
     signal.signal(signal.SIGHUP, lambda signum, frame: tell_workers(signal.SIGHUP))
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+    # Threads of the parent only now: forking a threaded process is unsafe. Said after the
+    # signals are handled, so that a reload asked for once it says it listens is not lost.
+    started([os.getpid(), *(worker.pid for worker in workers if worker.pid is not None)])
     failed = False
     while any(worker.is_alive() for worker in workers):
         for worker in workers:

@@ -24,7 +24,7 @@ AUTHORIZE = "/signin/v1/identifier/_/authorize"
 class Konnectd:
     """`konnectd serve` with its log in a file, so tests can wait for log lines."""
 
-    def __init__(self, cfg: Path, log: Path, url: str, workers: int) -> None:
+    def __init__(self, cfg: Path, log: Path, url: str, workers: int, *, wait: bool = True) -> None:
         self.url = url
         self.workers = workers
         self.log = log
@@ -35,7 +35,8 @@ class Konnectd:
                 env=env,
                 stderr=stderr,
             )
-        wait_until_healthy(url, self.process)
+        if wait:
+            wait_until_healthy(url, self.process)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -75,7 +76,7 @@ class Konnectd:
 def start_konnectd(key_dir: Path, config_dir: Path) -> Iterator[Callable[..., Konnectd]]:
     started: list[Konnectd] = []
 
-    def start(workers: int = 1, *lines: str) -> Konnectd:
+    def start(workers: int = 1, *lines: str, wait: bool = True) -> Konnectd:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         cfg = config_dir / "konnectd.cfg"
@@ -98,7 +99,7 @@ def start_konnectd(key_dir: Path, config_dir: Path) -> Iterator[Callable[..., Ko
                 ]
             )
         )
-        server = Konnectd(cfg, config_dir / "konnectd.log", url, workers)
+        server = Konnectd(cfg, config_dir / "konnectd.log", url, workers, wait=wait)
         started.append(server)
         return server
 

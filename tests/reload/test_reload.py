@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
 import sys
 import threading
@@ -157,3 +158,13 @@ def test_reload_command_signals_only_a_konnectd_server() -> None:
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_reload_asked_while_the_workers_start_is_not_lost(
+    start_konnectd: Callable[..., Konnectd],
+) -> None:
+    server = start_konnectd(2, wait=False)
+    # The parent says it listens as soon as it has forked; its workers are still starting.
+    server.wait_for_log("konnect listening", 1)
+    server.process.send_signal(signal.SIGHUP)
+    server.wait_for_log("configuration reloaded", 2)
