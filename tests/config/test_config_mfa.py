@@ -15,7 +15,8 @@ def test_mfa_is_off_by_default() -> None:
         43_200,
         "at_sign_in",
     )
-    assert settings.mfa_methods == ("totp", "recovery")
+    assert settings.mfa_methods == ("webauthn", "totp", "recovery")
+    assert (settings.webauthn_rp_id, settings.webauthn_origins) == ("", ())
     assert settings.credential_store == ""
 
 
