@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
+#: Host names of the test servers: `localhost` for WebAuthn (browsers refuse an IP as RP ID).
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 TRUSTED = {"client_id": "trusted-app", "redirect_uri": "http://127.0.0.1:9999/cb"}
 UNTRUSTED = {"client_id": "untrusted-app", "redirect_uri": "https://rp.example.com/cb"}
 DESKTOP = {"width": 1280, "height": 800}
@@ -112,7 +114,7 @@ class Watch:
         return [
             request.url
             for request in self.requests
-            if urlsplit(request.url).hostname != "127.0.0.1"
+            if urlsplit(request.url).hostname not in LOOPBACK_NAMES
             and not request.url.startswith(tuple(self.clients))
             and not request.url.startswith("data:")
         ]
