@@ -108,3 +108,79 @@ def test_webauthn_is_not_offered_when_mfa_methods_leave_it_out(
     assert post(client, "passkey", step="begin").status_code in (404, 405)
     assert post(client, "mfa/webauthn", step="begin").status_code in (404, 405)
     assert post(client, "mfa/enrol/webauthn", step="begin").status_code in (404, 405)
+
+
+def test_a_challenge_older_than_five_minutes_is_refused(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client], clock: Clock
+) -> None:
+    server = mfa_server()
+    key = enrol_passkey(server, client_of(server))
+    client = client_of(server)
+    options = post(client, "passkey", step="begin").json()["options"]
+    assert options["timeout"] == 300_000
+    clock.advance(301)
+    late = post(client, "passkey", step="finish", credential=key.get(options))
+    assert late.json()["success"] is False
+    assert passkey_sign_in(client, key).json()["success"] is True
+
+
+def test_configured_rp_id_and_origins_are_the_only_ones_accepted(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
+) -> None:
+    server = mfa_server(webauthn_origins=("https://login.example.com",))
+    client = client_of(server)
+    sign_in(client, server.url)
+    offer = post(client, "mfa/enrol/webauthn", step="begin").json()["options"]
+    from_issuer = SoftAuthenticator(rp_id="127.0.0.1", origin=server.url).create(offer)
+    refused = post(client, "mfa/enrol/webauthn", step="finish", credential=from_issuer)
+    assert refused.json()["error"] == "wrong"
+    offer = post(client, "mfa/enrol/webauthn", step="begin").json()["options"]
+    key = SoftAuthenticator(rp_id="127.0.0.1", origin="https://login.example.com")
+    done = post(client, "mfa/enrol/webauthn", step="finish", credential=key.create(offer))
+    assert done.json()["success"] is True
+
+
+MALFORMED: list[Any] = [
+    None,
+    [],
+    {"id": "x"},
+    {"id": "x", "response": {}},
+    {"id": 5, "rawId": None, "response": {"clientDataJSON": 7}},
+    {"id": "!!", "rawId": "!!", "type": "public-key", "response": {"clientDataJSON": "!!"}},
+    {
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": "e30",
+            "authenticatorData": "AAAA",
+            "signature": "AAAA",
+            "attestationObject": "oA",
+            "userHandle": "AAAA",
+        },
+    },
+]
+
+
+def test_malformed_credentials_are_refused_without_a_server_error(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
+) -> None:
+    server = mfa_server()
+    enrolling = client_of(server)
+    sign_in(enrolling, server.url)
+    post(enrolling, "mfa/enrol/webauthn", step="begin")
+    for credential in MALFORMED:
+        answer = post(enrolling, "mfa/enrol/webauthn", step="finish", credential=credential)
+        assert answer.status_code == 400 or answer.json()["error"] == "wrong", answer.text
+    key = enrol_passkey(server, client_of(server))
+    client = client_of(server)
+    sign_in(client, server.url)
+    for op in ("passkey", "mfa/webauthn"):
+        post(client, op, step="begin")
+        for credential in MALFORMED:
+            answer = post(client, op, step="finish", credential=credential)
+            assert answer.status_code in (200, 400), (op, credential, answer.text)
+            assert answer.status_code == 400 or answer.json()["success"] is False
+        assert post(client, op, step="later").json()["error"] == "invalid_request"
+    # Five wrong answers burnt the pending sign-in; the passkey still signs in.
+    assert passkey_sign_in(client_of(server), key).json()["success"] is True
