@@ -84,3 +84,10 @@ def test_without_a_command_it_shows_usage(tmp_path: Path) -> None:
     result = konnectd(tmp_path)
     assert result.returncode == 2
     assert "list" in result.stderr
+
+
+def test_a_missing_store_file_is_an_error_not_an_empty_list(tmp_path: Path) -> None:
+    result = konnectd(tmp_path / "elsewhere", "list")
+    assert result.returncode == 1
+    assert "no credential store at" in result.stderr
+    assert not (tmp_path / "elsewhere").exists()

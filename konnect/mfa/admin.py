@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from konnect.config import parse_cfg
+from konnect.config import ConfigError, parse_cfg
 from konnect.mfa.factors import is_locked
 from konnect.mfa.model import Account, AccountState
 from konnect.mfa.store import AccountSummary, CredentialStore
@@ -58,8 +58,16 @@ def locate(flags: Mapping[str, str | None], environ: Mapping[str, str]) -> Store
 
 
 def open_store(location: StoreLocation) -> CredentialStore:
-    """The credential store (ConfigError when it cannot be opened)."""
-    return open_credential_store(location.credential_store, location.state_file)
+    """The credential store (ConfigError when it cannot be opened). A SQLite file must exist
+    already: a wrong data directory should not look like a store without accounts."""
+    spec = location.credential_store
+    if spec == "sqlite" or spec.startswith("sqlite:"):
+        path = Path(spec[7:]) if spec.startswith("sqlite:") else location.state_file
+        if path is None or not path.is_file():
+            raise ConfigError(
+                [f"no credential store at {path} (set --data-dir or --credential-store)"]
+            )
+    return open_credential_store(spec, location.state_file)
 
 
 @dataclass

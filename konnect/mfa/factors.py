@@ -149,23 +149,22 @@ class SecondFactors:
         return bool(await self.methods(account))
 
     async def check(self, account: Account, pending_id: str, method: str, answer: str) -> Verdict:
-        """Check one answer to a pending sign-in, counted before it is checked."""
-
-        async def right() -> bool:
-            return method in self.policy.methods and await self._right(account, method, answer)
-
-        return await self.counted(account, pending_id, right, lockable=True)
+        """Check one typed answer (a TOTP or recovery code) to a pending sign-in."""
+        if method not in self.policy.methods:
+            return Verdict.WRONG
+        return await self.counted(account, pending_id, lambda: self._right(account, method, answer))
 
     async def counted(
         self,
         account: Account,
         pending_id: str,
-        right: Callable[[], Awaitable[bool]],
-        lockable: bool,
+        verify: Callable[[], Awaitable[bool]],
+        lockable: bool = True,
     ) -> Verdict:
-        """Run the check `right` for one answer to a pending sign-in, counted before it
-        runs; `lockable` answers (OTP, recovery codes) are refused while the account is
-        locked (a WebAuthn signature cannot be guessed, so it stays usable)."""
+        """Run `verify` (any second factor's check) under the failure rules: counted before
+        it runs, refused without running when a limit is reached. Only `lockable` answers
+        (OTP, recovery codes) are refused while the account is locked: a WebAuthn signature
+        cannot be guessed, so a security key stays usable."""
         if lockable and is_locked(await self.credentials.account_state(account)):
             return Verdict.LOCKED
         window_key = "mfa:attempts:" + _account_key(account)
@@ -178,7 +177,7 @@ class SecondFactors:
         # the hundredth failure in a row, so a right hundredth answer still counts.
         if (await self.credentials.record_failure(account, LOCK_AFTER + 1)).locked and lockable:
             return Verdict.LOCKED
-        if await right():
+        if await verify():
             await self.credentials.clear_failures(account)
             await give_back(self._state, window_key, WINDOW)
             return Verdict.ACCEPTED

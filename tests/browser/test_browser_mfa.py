@@ -46,6 +46,14 @@ def opened(server: RunningServer, open_page: OpenPage, **options: object) -> tup
     return page, watch
 
 
+def signed_in(server: RunningServer, open_page: OpenPage, **options: object) -> tuple[Page, Watch]:
+    """A new browser that asked to sign in at the trusted client and gave the password."""
+    page, watch = opened(server, open_page, **options)
+    page.goto(authorize_url(server.url, TRUSTED))
+    sign_in(page)
+    return page, watch
+
+
 def enrol(page: Page, clock: Clock, label: str = "") -> tuple[bytes, list[str]]:
     """From the set-up screen to the recovery codes; the seed and the codes shown."""
     expect(page.locator("#enrol")).to_be_visible()
@@ -72,16 +80,12 @@ def enrol(page: Page, clock: Clock, label: str = "") -> tuple[bytes, list[str]]:
 def test_setting_up_then_password_and_code(
     server: RunningServer, open_page: OpenPage, clock: Clock
 ) -> None:
-    page, watch = opened(server, open_page)
-    page.goto(authorize_url(server.url, TRUSTED))
-    sign_in(page)
+    page, watch = signed_in(server, open_page)
     seed, codes = enrol(page, clock)
     assert len(codes) == 10
     assert "code" in client_result(page, watch)
 
-    other, other_watch = opened(server, open_page)
-    other.goto(authorize_url(server.url, TRUSTED))
-    sign_in(other)
+    other, other_watch = signed_in(server, open_page)
     expect(other.locator("#mfa")).to_be_visible()
     expect(other.get_by_label("Code", exact=True)).to_be_focused()
     other.get_by_label("Code", exact=True).fill("12")
@@ -97,15 +101,11 @@ def test_setting_up_then_password_and_code(
 def test_a_recovery_code_instead_of_the_app(
     server: RunningServer, open_page: OpenPage, clock: Clock
 ) -> None:
-    page, watch = opened(server, open_page)
-    page.goto(authorize_url(server.url, TRUSTED))
-    sign_in(page)
+    page, watch = signed_in(server, open_page)
     _, codes = enrol(page, clock)
     client_result(page, watch)
 
-    other, other_watch = opened(server, open_page)
-    other.goto(authorize_url(server.url, TRUSTED))
-    sign_in(other)
+    other, other_watch = signed_in(server, open_page)
     other.get_by_role("button", name="Use a recovery code instead").click()
     expect(other.get_by_role("textbox", name="Recovery code")).to_be_focused()
     other.get_by_role("textbox", name="Recovery code").fill(codes[0])
@@ -116,9 +116,7 @@ def test_a_recovery_code_instead_of_the_app(
 def test_step_up_after_mfa_max_age_asks_only_for_the_code(
     server: RunningServer, open_page: OpenPage, clock: Clock
 ) -> None:
-    page, watch = opened(server, open_page)
-    page.goto(authorize_url(server.url, TRUSTED))
-    sign_in(page)
+    page, watch = signed_in(server, open_page)
     seed, _ = enrol(page, clock)
     client_result(page, watch)
     clock.advance(601)
@@ -147,14 +145,10 @@ def test_second_factor_screens(
         "is_mobile": mobile,
         "has_touch": mobile,
     }
-    page, watch = opened(server, open_page, **options)
-    page.goto(authorize_url(server.url, TRUSTED))
-    sign_in(page)
+    page, watch = signed_in(server, open_page, **options)
     enrol(page, clock, label)
     client_result(page, watch)
-    other, _ = opened(server, open_page, **options)
-    other.goto(authorize_url(server.url, TRUSTED))
-    sign_in(other)
+    other, _ = signed_in(server, open_page, **options)
     expect(other.locator("#mfa")).to_be_visible()
     width = viewport["width"]
     assert other.evaluate("document.documentElement.scrollWidth") <= width

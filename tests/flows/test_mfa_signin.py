@@ -5,6 +5,7 @@ rules, step-up at the authorization endpoint, and nothing changed with MFA off."
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,21 @@ def cookie_names(response: httpx.Response) -> set[str]:
     return {header.split("=", 1)[0] for header in response.headers.get_list("set-cookie")}
 
 
+def awaiting_code(server: RunningServer, client_of: Callable[..., httpx.Client]) -> httpx.Client:
+    """A browser whose password was right and whose second factor is asked for."""
+    client = client_of(server)
+    asked = sign_in(client, server.url)
+    assert "mfa" in asked.json()["hello"], asked.text
+    return client
+
+
+def copy_cookies(source: httpx.Client, target: httpx.Client) -> httpx.Client:
+    """`target` holding the same cookies as `source` (copied by an attacker, say)."""
+    for cookie in source.cookies.jar:
+        target.cookies.set(cookie.name, cookie.value or "", cookie.domain, cookie.path)
+    return target
+
+
 def seed_of(offer: dict[str, Any]) -> bytes:
     return base64.b32decode(offer["key"] + "=" * (-len(offer["key"]) % 8))
 
@@ -124,8 +140,7 @@ def test_enrolment_stores_the_seed_only_after_a_valid_code(
     mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client], clock: Clock
 ) -> None:
     server = mfa_server()
-    first = client_of(server)
-    sign_in(first, server.url)
+    first = awaiting_code(server, client_of)
     offer = post(first, "mfa/enrol", step="begin").json()
     assert len(offer["key"]) == 32  # 20 bytes in base32
     wrong = post(first, "mfa/enrol", step="confirm", code="000000")
@@ -148,13 +163,10 @@ def test_an_offered_seed_is_stored_once(
     mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client], clock: Clock
 ) -> None:
     server = mfa_server()
-    client = client_of(server)
-    sign_in(client, server.url)
+    client = awaiting_code(server, client_of)
     offer = post(client, "mfa/enrol", step="begin").json()
     seed = seed_of(offer)
-    copied = client_of(server)
-    for cookie in client.cookies.jar:
-        copied.cookies.set(cookie.name, cookie.value or "", cookie.domain, cookie.path)
+    copied = copy_cookies(client, client_of(server))
     assert post(client, "mfa/enrol", step="confirm", code=totp_code(seed, clock.now)).json()[
         "success"
     ]
@@ -180,8 +192,7 @@ def test_password_and_totp_each_step_once(
     assert "KKMFA" in cookie_names(accepted)  # deleted
     assert "code" in silent(client, client_id="mfa-app")
     # An older step than one accepted is refused too.
-    other = client_of(server)
-    sign_in(other, server.url)
+    other = awaiting_code(server, client_of)
     older = post(other, "mfa", method="totp", code=totp_code(seed, clock.now - 30))
     assert older.json()["error"] == "wrong"
 
@@ -191,12 +202,10 @@ def test_a_recovery_code_signs_in_once(
 ) -> None:
     server = mfa_server()
     _, codes = enrol(client_of(server), clock)
-    client = client_of(server)
-    sign_in(client, server.url)
+    client = awaiting_code(server, client_of)
     used = post(client, "mfa", method="recovery", code=codes[3].upper().replace("-", " "))
     assert used.json()["success"] is True
-    again = client_of(server)
-    sign_in(again, server.url)
+    again = awaiting_code(server, client_of)
     assert post(again, "mfa", method="recovery", code=codes[3]).json()["error"] == "wrong"
     assert post(again, "mfa", method="recovery", code=codes[4]).json()["success"] is True
 
@@ -207,8 +216,7 @@ def test_five_wrong_answers_burn_the_pending_sign_in(
     server = mfa_server()
     seed, _ = enrol(client_of(server), clock)
     clock.advance(60)
-    client = client_of(server)
-    sign_in(client, server.url)
+    client = awaiting_code(server, client_of)
     errors = [post(client, "mfa", method="totp", code="000000").json()["error"] for _ in range(5)]
     assert errors == ["wrong"] * 4 + ["burned"]
     late = post(client, "mfa", method="totp", code=totp_code(seed, clock.now))
@@ -223,13 +231,11 @@ def test_ten_wrong_answers_in_fifteen_minutes_answer_429(
     clock.advance(60)
     statuses = []
     for _ in range(3):
-        client = client_of(server)
-        sign_in(client, server.url)
+        client = awaiting_code(server, client_of)
         for _ in range(4):
             statuses.append(post(client, "mfa", method="totp", code="000000").status_code)
     assert statuses == [200] * 10 + [429] * 2
-    client = client_of(server)
-    sign_in(client, server.url)
+    client = awaiting_code(server, client_of)
     assert post(client, "mfa", method="totp", code=totp_code(seed, clock.now)).status_code == 429
 
 
@@ -238,8 +244,7 @@ def test_the_pending_sign_in_lasts_five_minutes(
 ) -> None:
     server = mfa_server()
     seed, _ = enrol(client_of(server), clock)
-    client = client_of(server)
-    sign_in(client, server.url)
+    client = awaiting_code(server, client_of)
     clock.advance(301)
     late = post(client, "mfa", method="totp", code=totp_code(seed, clock.now))
     assert late.json() == {"success": False, "state": "s1", "error": "expired"}
@@ -293,7 +298,7 @@ def test_users_with_a_factor_give_it_when_mfa_is_optional(
 ) -> None:
     server = mfa_server(mfa="optional")
     client = client_of(server)
-    sign_in(client, server.url)
+    assert "KKT" in cookie_names(sign_in(client, server.url))
     post(
         client,
         "hello",
@@ -332,11 +337,8 @@ def test_a_pending_sign_in_completes_once(
 ) -> None:
     server = mfa_server()
     seed, _ = enrol(client_of(server), clock)
-    client = client_of(server)
-    sign_in(client, server.url)
-    copied = client_of(server)
-    for cookie in client.cookies.jar:
-        copied.cookies.set(cookie.name, cookie.value or "", cookie.domain, cookie.path)
+    client = awaiting_code(server, client_of)
+    copied = copy_cookies(client, client_of(server))
     clock.advance(30)
     assert post(client, "mfa", method="totp", code=totp_code(seed, clock.now)).json()["success"]
     clock.advance(30)
@@ -394,3 +396,30 @@ def test_cookie_backend_sign_ins_count_only_when_the_operator_says_so(
     answered = parse_qs(urlsplit(answer.headers["location"]).query)
     outcome = answered["error"][0] if "error" in answered else "code" * ("code" in answered)
     assert outcome == expected
+
+
+def test_second_factor_answers_are_audited(
+    mfa_server: Callable[..., RunningServer],
+    client_of: Callable[..., httpx.Client],
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    audit = tmp_path / "audit.log"
+    server = mfa_server(audit_log=str(audit))
+    seed, _ = enrol(client_of(server), clock)
+    client = awaiting_code(server, client_of)
+    post(client, "mfa", method="totp", code="000000")
+    clock.advance(30)
+    post(client, "mfa", method="totp", code=totp_code(seed, clock.now))
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    answered = [
+        (event["event"], event["method"], event["reason"])
+        for event in events
+        if event["event"].startswith("second_factor")
+    ]
+    assert answered == [
+        ("second_factor", "enrol", None),
+        ("second_factor_failed", "totp", "wrong"),
+        ("second_factor", "totp", None),
+    ]
+    assert all("000000" not in line for line in audit.read_text().splitlines())

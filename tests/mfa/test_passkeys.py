@@ -240,3 +240,13 @@ def test_no_webauthn_when_the_policy_leaves_it_out(passkeys: Passkeys) -> None:
         assert await passkey_sign_in(passkeys, key) is None
 
     run(scenario())
+
+
+def test_a_security_key_stays_usable_while_codes_are_locked(passkeys: Passkeys) -> None:
+    async def scenario() -> None:
+        key = await enrolled(passkeys)
+        assert (await passkeys.factors.credentials.record_failure(JANE, 1)).locked
+        assert await passkeys.factors.check(JANE, "p1", "recovery", "x") is Verdict.LOCKED
+        assert await second_factor(passkeys, key) is Verdict.ACCEPTED
+
+    run(scenario())

@@ -2,8 +2,8 @@
 needs (or gave it longer than `mfa_max_age` ago) is sent to the sign-in web app for that
 factor alone (step-up); with `prompt=none` the answer is `interaction_required`.
 
-Guests and users of an upstream authority are not asked (the client or the authority
-vouches for them). The cookie backend's sign-ins cannot give a second factor here: they
+Guests and users who exist only at an upstream authority are not asked (the client or the
+authority vouches for them). The cookie backend's sign-ins cannot give a second factor here: they
 count as multi-factor only when the operator says so (`mfa_satisfied_by cookie`), and are
 refused where one is required. konnect.mfa is reached only through
 `provider.second_factors`, so it is imported only when MFA is on.
