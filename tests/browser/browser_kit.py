@@ -172,6 +172,12 @@ def shoot(page: Page, name: str) -> Path:
     return path
 
 
+def screen_options(scheme: str, viewport: dict[str, int]) -> dict[str, object]:
+    """Browser context options for one screenshot variant (a phone below 500 px)."""
+    mobile = viewport["width"] < 500
+    return {"color_scheme": scheme, "viewport": viewport, "is_mobile": mobile, "has_touch": mobile}
+
+
 def variants() -> Iterable[tuple[str, str, dict[str, int]]]:
     """(label, colour scheme, viewport) for light and dark, desktop and mobile."""
     for scheme in ("light", "dark"):

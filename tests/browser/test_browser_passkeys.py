@@ -12,7 +12,15 @@ import pytest
 from playwright.sync_api import CDPSession, Page, expect
 
 from konnect.http.app import Overrides
-from tests.browser.browser_kit import TRUSTED, Watch, authorize_url, catalogue, client_result, shoot
+from tests.browser.browser_kit import (
+    TRUSTED,
+    Watch,
+    authorize_url,
+    catalogue,
+    client_result,
+    screen_options,
+    shoot,
+)
 from tests.browser.browser_kit import sign_in as sign_in_with_password
 from tests.browser.browser_kit import variants as screen_variants
 from tests.browser.conftest import OpenPage
@@ -85,14 +93,22 @@ def enrol_passkey(page: Page, label: str = "") -> list[str]:
     return codes
 
 
+def set_up_and_sign_out(server: RunningServer, page: Page, watch: Watch) -> list[str]:
+    """Sign in with the password, create a passkey (the recovery codes are returned), reach
+    the client, then forget the browser's sign-in."""
+    page.goto(authorize_url(server.url, TRUSTED))
+    sign_in_with_password(page)
+    codes = enrol_passkey(page)
+    assert "code" in client_result(page, watch)
+    page.context.clear_cookies()
+    return codes
+
+
 def test_a_passkey_set_up_at_sign_in_then_fills_in_for_the_password(
     server: RunningServer, open_page: OpenPage
 ) -> None:
     page, watch, cdp, authenticator = with_authenticator(server, open_page, PLATFORM)
-    page.goto(authorize_url(server.url, TRUSTED))
-    sign_in_with_password(page)
-    assert len(enrol_passkey(page)) == 10
-    assert "code" in client_result(page, watch)
+    assert len(set_up_and_sign_out(server, page, watch)) == 10
     [passkey] = credentials(cdp, authenticator)
     assert passkey["isResidentCredential"] is True
     assert passkey["rpId"] == "localhost"
@@ -100,7 +116,6 @@ def test_a_passkey_set_up_at_sign_in_then_fills_in_for_the_password(
 
     # The browser offers the passkey on the user name field (the virtual authenticator
     # picks it at once): signed in without a password.
-    page.context.clear_cookies()
     before = len(watch.requests)
     page.goto(authorize_url(server.url, TRUSTED))
     assert "code" in client_result(page, watch)
@@ -115,11 +130,7 @@ def test_the_passkey_button_where_the_browser_has_no_autofill(
 ) -> None:
     page, watch, _, _ = with_authenticator(server, open_page, PLATFORM)
     page.add_init_script(NO_AUTOFILL)
-    page.goto(authorize_url(server.url, TRUSTED))
-    sign_in_with_password(page)
-    enrol_passkey(page)
-    client_result(page, watch)
-    page.context.clear_cookies()
+    set_up_and_sign_out(server, page, watch)
     page.goto(authorize_url(server.url, TRUSTED))
     expect(page.locator("#signin")).to_be_visible()
     page.get_by_role("button", name=ENGLISH["signin.passkey"]).click()
@@ -131,11 +142,7 @@ def test_a_passkey_without_user_verification_does_not_sign_in(
 ) -> None:
     page, watch, cdp, authenticator = with_authenticator(server, open_page, PLATFORM)
     page.add_init_script(NO_AUTOFILL)
-    page.goto(authorize_url(server.url, TRUSTED))
-    sign_in_with_password(page)
-    enrol_passkey(page)
-    client_result(page, watch)
-    page.context.clear_cookies()
+    set_up_and_sign_out(server, page, watch)
     cdp.send(
         "WebAuthn.setUserVerified", {"authenticatorId": authenticator, "isUserVerified": False}
     )
@@ -147,14 +154,9 @@ def test_a_passkey_without_user_verification_does_not_sign_in(
 
 def test_password_and_security_key(server: RunningServer, open_page: OpenPage) -> None:
     page, watch, cdp, authenticator = with_authenticator(server, open_page, SECURITY_KEY)
-    page.goto(authorize_url(server.url, TRUSTED))
-    sign_in_with_password(page)
-    enrol_passkey(page)
-    client_result(page, watch)
+    set_up_and_sign_out(server, page, watch)
     [key] = credentials(cdp, authenticator)
     assert key["isResidentCredential"] is False
-
-    page.context.clear_cookies()
     page.goto(authorize_url(server.url, TRUSTED))
     sign_in_with_password(page)
     expect(page.locator("#mfa")).to_be_visible()
@@ -173,13 +175,7 @@ def test_passkey_screens(
     scheme: str,
     viewport: dict[str, int],
 ) -> None:
-    mobile = viewport["width"] < 500
-    options = {
-        "color_scheme": scheme,
-        "viewport": viewport,
-        "is_mobile": mobile,
-        "has_touch": mobile,
-    }
+    options = screen_options(scheme, viewport)
     page, watch, _, _ = with_authenticator(server, open_page, SECURITY_KEY, **options)
     page.goto(authorize_url(server.url, TRUSTED))
     expect(page.get_by_role("button", name=ENGLISH["signin.passkey"])).to_be_visible()

@@ -16,11 +16,9 @@ import pytest
 from konnect.crypto import Sealer
 from konnect.mfa import Account, FactorSealer
 from konnect.mfa.factors import SecondFactors, Verdict
-from konnect.mfa.memory import MemoryCredentialStore
 from konnect.mfa.model import KIND_WEBAUTHN
 from konnect.mfa.passkeys import Passkeys, RelyingParty
 from konnect.mfa.policy import MfaPolicy
-from konnect.mfa.sqlite_store import SqliteCredentialStore
 from konnect.mfa.webauthn import (
     CHALLENGE_MAX_AGE,
     REGISTER,
@@ -29,10 +27,9 @@ from konnect.mfa.webauthn import (
     open_challenge,
     seal_challenge,
 )
-from konnect.state import MemoryStateStore
-from konnect.state.sqlite_store import SqliteStateStore
 from tests.conftest import Clock
 from tests.mfa.soft_authenticator import SoftAuthenticator
+from tests.mfa.stores import KINDS, open_stores
 
 T = TypeVar("T")
 JANE = Account("users", "jane")
@@ -45,21 +42,13 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=KINDS)
 def passkeys(request: pytest.FixtureRequest, tmp_path: Path) -> Passkeys:
     clock = Clock(1_700_000_000.0)
-    if request.param == "memory":
-        credentials, state = MemoryCredentialStore(), MemoryStateStore()
-    else:
-        credentials = SqliteCredentialStore(tmp_path / "konnect.db")  # type: ignore[assignment]
-        state = SqliteStateStore(tmp_path / "konnect.db")  # type: ignore[assignment]
-    sealer = FactorSealer(secrets.token_bytes(32))
+    credentials, state = open_stores(request.param, tmp_path)
+    policy = MfaPolicy(mode="required", methods=("webauthn", "totp", "recovery"))
     factors = SecondFactors(
-        MfaPolicy(mode="required", methods=("webauthn", "totp", "recovery")),
-        credentials,
-        sealer,
-        state,
-        clock,
+        policy, credentials, FactorSealer(secrets.token_bytes(32)), state, clock
     )
     return Passkeys(factors, RP, clock)
 
