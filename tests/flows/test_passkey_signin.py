@@ -184,3 +184,14 @@ def test_malformed_credentials_are_refused_without_a_server_error(
         assert post(client, op, step="later").json()["error"] == "invalid_request"
     # Five wrong answers burnt the pending sign-in; the passkey still signs in.
     assert passkey_sign_in(client_of(server), key).json()["success"] is True
+
+
+def test_a_passkey_sign_in_satisfies_a_client_that_requires_mfa(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
+) -> None:
+    server = mfa_server()
+    key = enrol_passkey(server, client_of(server))
+    client = client_of(server)
+    assert passkey_sign_in(client, key).json()["success"] is True
+    assert "code" in silent(client, client_id="mfa-app")
+    assert "mfa" not in post(client, "hello").json()  # no second step asked for
