@@ -189,3 +189,17 @@ def test_passkey_screens(
     expect(page.locator("#mfa-key")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     shoot(page, f"mfa-key-{label}")
+
+
+def test_no_passkeys_offered_on_an_ip_address(
+    server_factory: ServerFactory, open_page: OpenPage, clock: Clock
+) -> None:
+    on_ip = server_factory(Overrides(clock=clock), mfa="required")
+    assert on_ip.url.startswith("http://127.0.0.1:")
+    page, _, _, _ = with_authenticator(on_ip, open_page, PLATFORM)
+    page.goto(authorize_url(on_ip.url, TRUSTED))
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.get_by_role("button", name=ENGLISH["signin.passkey"])).to_be_hidden()
+    sign_in_with_password(page)
+    expect(page.locator("#enrol-qr svg")).to_be_visible()
+    expect(page.locator("#enrol-passkey")).to_be_hidden()

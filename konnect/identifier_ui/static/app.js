@@ -443,7 +443,11 @@ form.addEventListener('submit', async (event) => {
 // WebAuthn: the browser's credentials as JSON (base64url) and back.
 
 const webauthnMethods = () => config.mfaMethods || [];
-const passkeysOffered = () => webauthnMethods().includes('webauthn') && !!window.PublicKeyCredential;
+// Browsers refuse WebAuthn on an IP address (http://127.0.0.1): no passkeys offered there.
+const onIpAddress = /^(\d+\.\d+\.\d+\.\d+|\[.*\])$/.test(location.hostname);
+const passkeysOffered = () => (
+  webauthnMethods().includes('webauthn') && !!window.PublicKeyCredential && !onIpAddress
+);
 
 function fromB64u(text) {
   const base64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
@@ -572,7 +576,7 @@ const USE = { webauthn: 'mfa.useWebauthn', totp: 'mfa.useTotp', recovery: 'mfa.u
 // The methods the user can answer with here (a security key only where the browser can).
 function secondFactorMethods() {
   const methods = mfaUser ? mfaUser.mfa.methods : [];
-  return methods.filter((method) => method !== 'webauthn' || window.PublicKeyCredential);
+  return methods.filter((method) => method !== 'webauthn' || passkeysOffered());
 }
 
 // The method the switch offers next.
