@@ -516,6 +516,7 @@ async function startAutofill() {
     });
     if (autofill === controller) autofill = null;
     await finishPasskey(credential);
+    if (screen === 'signin') startAutofill(); // refused: offer the passkeys again
   } catch {
     // Aborted, dismissed or not possible here: the password form stays.
   } finally {
