@@ -15,9 +15,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from konnect.crypto import hash_password
 
-ISSUER = "http://127.0.0.1:8777"
+PORT = 8777
+#: The issuer's host names: 127.0.0.1, or localhost with multi-factor sign-in, because
+#: browsers offer passkeys only on https or localhost.
+HOSTS = ("127.0.0.1", "localhost")
 CLIENT_ID = "demo-app"
-REDIRECT_URI = ISSUER + "/demo/callback"  # not a konnect page: none may be a redirect URI
+
+
+def issuer_of(host: str) -> str:
+    return f"http://{host}:{PORT}"
+
+
+def redirect_uri(issuer: str) -> str:
+    return issuer + "/demo/callback"  # not a konnect page: none may be a redirect URI
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -66,7 +76,10 @@ def make_demo_files(data: Path) -> None:
     registry = data / "identifier-registration.yaml"
     if registry.exists() and "/signin/v1/welcome" in registry.read_text():
         registry.unlink()  # an older demo client that redirected into konnect itself
+    if registry.exists() and "localhost" not in registry.read_text():
+        registry.unlink()  # an older demo client without the localhost redirect URI
     if not registry.exists():
+        uris = ", ".join(redirect_uri(issuer_of(host)) for host in HOSTS)
         registry.write_text(
             "# The demo client (see etc/identifier-registration.yaml for every option).\n"
             "clients:\n"
@@ -74,16 +87,16 @@ def make_demo_files(data: Path) -> None:
             "    name: Demo App\n"
             "    trusted: yes\n"
             "    application_type: native\n"
-            f"    redirect_uris: [{REDIRECT_URI}]\n"
+            f"    redirect_uris: [{uris}]\n"
         )
 
 
-def authorize_url() -> tuple[str, str]:
+def authorize_url(issuer: str) -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     query = {
         "client_id": CLIENT_ID,
-        "redirect_uri": REDIRECT_URI,
+        "redirect_uri": redirect_uri(issuer),
         "response_type": "code",
         "scope": "openid profile email",
         "state": secrets.token_urlsafe(8),
@@ -91,27 +104,35 @@ def authorize_url() -> tuple[str, str]:
         "code_challenge": challenge.decode(),
         "code_challenge_method": "S256",
     }
-    return ISSUER + "/signin/v1/identifier/_/authorize?" + urlencode(query), verifier
+    return issuer + "/signin/v1/identifier/_/authorize?" + urlencode(query), verifier
 
 
 def main() -> None:
     data = Path(sys.argv[1]).resolve()
+    host = sys.argv[2] if len(sys.argv) > 2 else HOSTS[0]
+    issuer = issuer_of(host)
     make_signing_key(data)
     make_demo_files(data)
-    url, verifier = authorize_url()
+    url, verifier = authorize_url(issuer)
     password = (data / "demo-password").read_text().strip()
+    passkeys = (
+        "\nMulti-factor sign-in is on: after the password, create a passkey (or set up an\n"
+        "authenticator app); next time, sign in with the passkey alone.\n"
+        if host == "localhost"
+        else ""
+    )
     print(
         f"""
-konnect is starting on {ISSUER}
+konnect is starting on {issuer}
 
-  Issuer (discovery):  {ISSUER}/.well-known/openid-configuration
+  Issuer (discovery):  {issuer}/.well-known/openid-configuration
   Sign in as:          demo / {password}
   Try a sign-in:       {url}
-
+{passkeys}
 After signing in, the address bar holds ?code=... (on a "not found" page).
 Redeem that code (within 2 minutes) with:
-  curl -s {ISSUER}/konnect/v1/token -d grant_type=authorization_code \\
-    -d client_id={CLIENT_ID} -d redirect_uri={REDIRECT_URI} \\
+  curl -s {issuer}/konnect/v1/token -d grant_type=authorization_code \\
+    -d client_id={CLIENT_ID} -d redirect_uri={redirect_uri(issuer)} \\
     -d code_verifier={verifier} -d code=<CODE>
 
 Configuration lives in {data}. Stop with Ctrl-C.

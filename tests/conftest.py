@@ -65,11 +65,13 @@ class Clock:
 class RunningServer:
     """A uvicorn server in a thread, serving one app on a loopback port."""
 
-    def __init__(self, app: object, port: int) -> None:
+    def __init__(self, app: object, port: int, host: str = "127.0.0.1") -> None:
+        """Listens on loopback; `host` is the name clients use (`localhost` for WebAuthn,
+        which browsers refuse on an IP address)."""
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://{host}:{port}"
 
     def start(self) -> None:
         self.thread.start()
@@ -209,11 +211,17 @@ def server_factory(
     running: list[RunningServer] = []
 
     def start(
-        overrides: Overrides | None = None, port: int = 0, **changes: object
+        overrides: Overrides | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        **changes: object,
     ) -> RunningServer:
+        """A server on loopback; with `host="localhost"` its issuer is http://localhost:PORT."""
         port = port or free_port()
+        if host != "127.0.0.1":
+            changes = {"issuer": f"http://{host}:{port}", **changes}
         app = create_app(settings_factory(port, **changes), overrides)
-        server = RunningServer(app, port)
+        server = RunningServer(app, port, host)
         server.start()
         running.append(server)
         return server

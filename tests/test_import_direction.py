@@ -28,6 +28,7 @@ STARLETTE_ALLOWED = {
     "identifier/api.py",
     "identifier/webapp.py",
     "identifier/mfa_api.py",
+    "identifier/passkey_api.py",
     "jitsi/endpoints.py",
     "jitsi/invite_endpoints.py",
     "jitsi/routes.py",

@@ -192,7 +192,8 @@ OPTIONS: tuple[Option, ...] = (
            "--shutdown-timeout", "KONNECTD_SHUTDOWN_TIMEOUT", "shutdown_timeout", "SECONDS"),
     Option("mfa", "text", "multi-factor sign-in: off, optional or required",
            "--mfa", "KONNECTD_MFA", "mfa", "MODE"),
-    Option("mfa_methods", "words", "second factor users may use (totp, recovery); repeatable",
+    Option("mfa_methods", "words",
+           "second factor users may use (webauthn, totp, recovery); repeatable",
            "--mfa-method", "KONNECTD_MFA_METHODS", "mfa_methods", "METHOD"),
     Option("mfa_required_groups", "words",
            "group whose members must use a second factor; repeatable",
@@ -211,6 +212,13 @@ OPTIONS: tuple[Option, ...] = (
            "sign-in made elsewhere that counts as multi-factor: forwarded_user, cookie; "
            "repeatable",
            "--mfa-satisfied-by", "KONNECTD_MFA_SATISFIED_BY", "mfa_satisfied_by", "SOURCE"),
+    Option("webauthn_rp_id", "text",
+           "WebAuthn relying party id (a domain); unset: the issuer's host",
+           "--webauthn-rp-id", "KONNECTD_WEBAUTHN_RP_ID", "webauthn_rp_id", "DOMAIN"),
+    Option("webauthn_origins", "words",
+           "exact origin the sign-in pages are served from for WebAuthn; repeatable; unset: "
+           "the issuer's origin",
+           "--webauthn-origin", "KONNECTD_WEBAUTHN_ORIGINS", "webauthn_origins", "ORIGIN"),
     Option("credential_store", "text",
            "where second factors live: sqlite (the state store's file), sqlite:PATH, "
            "postgresql://USER@HOST/DB (several instances) or memory (tests only); default "
@@ -659,6 +667,28 @@ def _no_empty_names(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(value for value in values if value)
 
 
+def _check_rp_id(value: str) -> str:
+    """A bare domain: no scheme, port or path."""
+    host = value.lower().rstrip(".")
+    if host and (not host.isascii() or urlsplit("//" + host).hostname != host):
+        raise ValueError(f"expected a domain such as example.com, got '{value}'")
+    return host
+
+
+def _check_origins(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Exact origins: scheme, host and port only."""
+    for value in values:
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("https", "http")
+            or not parts.hostname
+            or value.endswith("/")
+            or (parts.path or parts.query or parts.fragment or parts.username)
+        ):
+            raise ValueError(f"expected an origin such as https://example.com, got '{value}'")
+    return values
+
+
 def _check_credential_store(value: str) -> str:
     """`scheme` or `scheme:rest`; which schemes exist, the store registry decides at startup."""
     scheme = value.partition(":")[0]
@@ -822,6 +852,8 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "mfa_key": _existing_file,
     "mfa_satisfied_by": _each_one_of(MFA_EXTERNAL_SIGN_INS),
     "credential_store": _check_credential_store,
+    "webauthn_rp_id": _check_rp_id,
+    "webauthn_origins": _check_origins,
     "workers": _at_least_one,
     "shutdown_timeout": _at_least_one,
     "session_max_age": _at_least_one,
@@ -963,6 +995,13 @@ def _check_mfa(values: Mapping[str, Any], sources: Mapping[str, _Raw], problems:
         problems.append(
             f"{where}: needs a method besides recovery codes (--mfa-method totp); recovery "
             "codes are handed out with the first factor"
+        )
+    rp_id = values.get("webauthn_rp_id", "")
+    host = urlsplit(values.get("issuer", "")).hostname or ""
+    if rp_id and host != rp_id and not host.endswith("." + rp_id):
+        problems.append(
+            f"{sources['webauthn_rp_id'].where}: '{rp_id}' is neither the issuer's host "
+            f"'{host}' nor a domain it belongs to; browsers would refuse every passkey"
         )
     state_store = values.get("state_store", _DEFAULTS["state_store"])
     shared = state_store == "memory" or state_store.startswith("sqlite")

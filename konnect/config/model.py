@@ -30,8 +30,9 @@ USERINFO_REVOCATION_CHECKS = ("strict", "available")
 #: phishing-resistant (OpenID EAP ACR Values). `acr_alias` names point at these.
 ACR_LEVELS = ("https://refeds.org/profile/sfa", "https://refeds.org/profile/mfa", "phr")
 MFA_MODES = ("off", "optional", "required")
-#: Second factors konnect can check; `recovery` codes come with the first other factor.
-MFA_METHODS = ("totp", "recovery")
+#: Second factors konnect can check; `recovery` codes come with the first other factor;
+#: `webauthn` credentials (security keys, passkeys) also sign in without a password.
+MFA_METHODS = ("webauthn", "totp", "recovery")
 MFA_ENROLMENTS = ("at_sign_in", "admin_only")
 #: Sign-ins made elsewhere that may count as multi-factor, only if the operator says so.
 MFA_EXTERNAL_SIGN_INS = ("forwarded_user", "cookie")
@@ -126,6 +127,9 @@ class Settings:
     mfa_enrolment: str = "at_sign_in"
     mfa_key: Path | None = None
     mfa_satisfied_by: tuple[str, ...] = ()
+    # Empty: the issuer's host and origin.
+    webauthn_rp_id: str = ""
+    webauthn_origins: tuple[str, ...] = ()
     # Empty: beside the state store (its sqlite file, or memory beside memory).
     credential_store: str = ""
     identity_manager: str = "users"

@@ -44,7 +44,7 @@ from konnect.observe import AuditLog, Events
 from konnect.observe.metrics import build_metrics
 from konnect.observe.requests import ObservedRequests
 from konnect.observe.store import TimedStore
-from konnect.oidc.acr import MFA, SFA, AcrPolicy
+from konnect.oidc.acr import MFA, PHR, SFA, AcrPolicy
 from konnect.oidc.background import BackgroundTasks
 from konnect.oidc.endpoints import documents, provider_routes
 from konnect.oidc.grant_lifecycle import GrantPolicy
@@ -324,11 +324,17 @@ def build_provider(
         ),
         events=kept.events,
         upstream_users=upstream_users,
-        acr=AcrPolicy.from_words(
-            settings.acr_aliases, reachable=SFA if kept.second_factors is None else MFA
-        ),
+        acr=AcrPolicy.from_words(settings.acr_aliases, reachable=_reachable(kept.second_factors)),
         second_factors=kept.second_factors,
     )
+
+
+def _reachable(factors: SecondFactors | None) -> str:
+    """The strongest acr a sign-in here can reach: a second factor gives multi-factor, a
+    security key or passkey phishing-resistant."""
+    if factors is None:
+        return SFA
+    return MFA if factors.passkeys is None else PHR
 
 
 def build_events(settings: Settings) -> Events:

@@ -40,10 +40,14 @@ from konnect.state import StateStoreUnavailable
 
 if TYPE_CHECKING:
     from konnect.identifier.mfa_api import SecondStep
+    from konnect.identifier.passkey_api import WebAuthnStep
 
 #: The largest JSON body a sign-in web app request may carry.
 MAX_API_BODY = 16 * 1024
 STATE_HEADER = "Kopano-Konnect-State"
+#: RFC 8176 methods of a passkey sign-in: proof of possession of a key, the user's presence,
+#: and (the user verified by the authenticator) multi-factor by itself.
+PASSKEY_AMR = ("pop", "user", "mfa")
 OIDC_FLOWS = ("oidc", "oauth", "consent")
 MAX_USERNAME_LENGTH = 256
 MAX_STATE_LENGTH = 512
@@ -305,10 +309,80 @@ class IdentifierApi:
                 return self._hello_response(hello, logon) if hello else None
 
             step = self.second_step
-            handle = step.enrol if request.url.path.endswith("/enrol") else step.answer
+            path = request.url.path
+            if path.endswith("/webauthn"):
+                webauthn = self._webauthn()
+                handle = (
+                    webauthn.enrol_passkey
+                    if path.endswith("/enrol/webauthn")
+                    else webauthn.security_key
+                )
+            else:
+                handle = step.enrol if path.endswith("/enrol") else step.answer
             return await handle(request, body, hello_answer)
         except OAuthError as error:
             return _error(error)
+
+    def _webauthn(self) -> WebAuthnStep:
+        from konnect.identifier.passkey_api import WebAuthnStep
+
+        if not isinstance(self.second_step, WebAuthnStep):
+            raise OAuthError("invalid_request", "WebAuthn is not offered")
+        return self.second_step
+
+    # -- a passkey instead of the password -------------------------------------------------------
+    async def passkey(self, request: Request) -> Response:
+        """POST passkey {step: begin}: the options for any passkey of this site; {step:
+        finish, credential, hello}: signed in as the passkey's user (a verified passkey is
+        multi-factor by itself), with no password step."""
+        try:
+            webauthn = self._webauthn()
+            body = await self._body(request)
+            state = str(body.get("state", ""))
+            if body.get("step") == "begin":
+                return webauthn.passkey_options(state)
+            hello = Hello.parse(body["hello"]) if body.get("hello") else None
+            logon = await self._passkey_logon(request, body)
+            if logon is None:
+                response = json_response(
+                    {"success": False, "state": state, "error": "wrong"}, 200, _HEADERS
+                )
+                apply_cookies(response, [webauthn.forget_challenge()], self.provider.cookies.policy)
+                return response
+            hello_response = self._hello_response(hello, logon) if hello else None
+        except OAuthError as error:
+            return _error(error)
+        response = json_response(
+            {"success": True, "state": state, "hello": hello_response}, 200, _HEADERS
+        )
+        cookies = self.provider.cookies
+        signed_in = [cookies.logon(logon), cookies.delete_browser_state()]
+        apply_cookies(response, [*signed_in, webauthn.forget_challenge()], cookies.policy)
+        return response
+
+    async def _passkey_logon(self, request: Request, body: dict[str, Any]) -> Logon | None:
+        if body.get("step") != "finish":
+            raise OAuthError("invalid_request", "step must be begin or finish")
+        account = await self._webauthn().passkey_account(request, body)
+        backend = self.provider.backend
+        user = None
+        if account is not None and account.backend == backend.name:
+            try:
+                async with self.provider.events.backend_call(
+                    backend_label(backend), "lookup", BackendUnavailable
+                ):
+                    user = await backend.lookup(account.subject)
+            except BackendUnavailable:
+                raise OAuthError(
+                    "temporarily_unavailable", "sign-in is temporarily unavailable"
+                ) from None
+        name = user.username if user is not None else ""
+        outcome = events.SUCCESS if user is not None else events.WRONG_CREDENTIALS
+        self.provider.events.sign_in(outcome, backend_label(backend), name, method="passkey")
+        if user is None:
+            return None
+        logon = await new_logon(self.provider, user, amr=PASSKEY_AMR)
+        return replace(logon, mfa_time=logon.logon_time)
 
     # -- single sign-on through a trusted reverse proxy ------------------------------------------
     def _forwarded_user(self, request: Request) -> str | None:
@@ -543,6 +617,10 @@ def identifier_routes(
     if api.second_step is not None:
         routes.append(Route(base + "mfa", api.second_factor, methods=["POST"]))
         routes.append(Route(base + "mfa/enrol", api.second_factor, methods=["POST"]))
+    if provider.second_factors is not None and provider.second_factors.passkeys is not None:
+        routes.append(Route(base + "mfa/webauthn", api.second_factor, methods=["POST"]))
+        routes.append(Route(base + "mfa/enrol/webauthn", api.second_factor, methods=["POST"]))
+        routes.append(Route(base + "passkey", api.passkey, methods=["POST"]))
     return routes
 
 
@@ -550,6 +628,11 @@ def _second_step(provider: Provider) -> SecondStep | None:
     """The second-step endpoints when MFA is on (only then are they imported)."""
     if provider.second_factors is None:
         return None
+    factors = provider.second_factors
+    if factors.passkeys is not None:
+        from konnect.identifier.passkey_api import WebAuthnStep
+
+        return WebAuthnStep(provider, factors, factors.passkeys, _HEADERS)
     from konnect.identifier.mfa_api import SecondStep
 
-    return SecondStep(provider, provider.second_factors, _HEADERS)
+    return SecondStep(provider, factors, _HEADERS)

@@ -29,7 +29,7 @@ from konnect.mfa.pending import (
     seal_enrolment,
     seal_pending,
 )
-from konnect.mfa.policy import PENDING_MAX_AGE, with_second_factor
+from konnect.mfa.policy import PENDING_MAX_AGE, SECOND_FACTOR_AMR, with_second_factor
 from konnect.mfa.qr import qr_svg
 from konnect.mfa.store import CredentialStoreUnavailable
 from konnect.mfa.totp import new_totp_seed, provisioning_uri, seed_text
@@ -42,6 +42,8 @@ from konnect.state import StateStoreUnavailable
 
 PENDING_COOKIE = "KKMFA"
 ENROLMENT_COOKIE = "KKMFAE"
+#: A WebAuthn challenge on offer (see konnect.identifier.passkey_api).
+WEBAUTHN_COOKIE = "KKMFAW"
 MAX_CODE_LENGTH = 64
 #: Answers the web app may give: the method names of `mfa_methods`.
 ANSWER_METHODS = ("totp", "recovery")
@@ -73,6 +75,7 @@ class SecondStep:
         policy = provider.cookies.policy
         self.pending_name = policy.name(PENDING_COOKIE)
         self.enrolment_name = policy.name(ENROLMENT_COOKIE)
+        self.challenge_name = policy.name(WEBAUTHN_COOKIE)
 
     # -- deciding --------------------------------------------------------------------------
     async def pending_for(
@@ -151,10 +154,14 @@ class SecondStep:
         return [
             CookieSpec(self.pending_name, None, path),
             CookieSpec(self.enrolment_name, None, path),
+            CookieSpec(self.challenge_name, None, path),
         ]
 
-    def _signed_in(self, pending: PendingSignIn) -> Logon:
-        """The sign-in a verified second factor completes (or upgrades, for a step-up)."""
+    def _signed_in(
+        self, pending: PendingSignIn, added: tuple[str, ...] = SECOND_FACTOR_AMR
+    ) -> Logon:
+        """The sign-in a verified second factor completes (or upgrades, for a step-up);
+        `added` are the RFC 8176 methods the factor proved."""
         now = self.provider.now()
         return Logon(
             subject=pending.subject,
@@ -164,7 +171,7 @@ class SecondStep:
             logon_time=pending.logon_time or now,
             session_id=pending.session_id or random_string(32),
             last_seen=now,
-            amr=with_second_factor(pending.amr),
+            amr=with_second_factor(pending.amr, added),
             mfa_time=now,
             epoch=pending.epoch,
         )
@@ -206,8 +213,20 @@ class SecondStep:
             return self._failed(state, "expired", forget=True)
         account = Account(pending.provider, pending.subject)
         verdict = await self._check(account, pending, str(method), code)
+        return await self._concluded(state, pending, str(method), verdict, hello_answer)
+
+    async def _concluded(
+        self,
+        state: str,
+        pending: PendingSignIn,
+        method: str,
+        verdict: Verdict,
+        hello_answer: HelloAnswer,
+        added: tuple[str, ...] = SECOND_FACTOR_AMR,
+    ) -> Response:
+        """The answer to a checked second factor: signed in, or why not."""
         events = self.provider.events
-        events.second_factor(verdict.value, pending.provider, pending.username, str(method))
+        events.second_factor(verdict.value, pending.provider, pending.username, method)
         if verdict is not Verdict.ACCEPTED:
             if verdict is Verdict.THROTTLED:
                 raise OAuthError("slow_down", "too many second factor attempts, try again later")
@@ -216,7 +235,7 @@ class SecondStep:
         # The pending sign-in is used up: the same cookie cannot sign in twice.
         if not await self.provider.store.claim("mfa:done:" + pending.id, PENDING_MAX_AGE):
             return self._failed(state, "expired", forget=True)
-        logon = self._signed_in(pending)
+        logon = self._signed_in(pending, added)
         return self._completed(state, logon, hello_answer(logon), {})
 
     async def _check(

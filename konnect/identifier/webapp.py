@@ -91,6 +91,8 @@ class WebApp:
     branding: Branding = field(default_factory=Branding)
     image_origins: tuple[str, ...] = ()
     authorities: tuple[tuple[str, str], ...] = ()  # (id, name) of each upstream provider
+    #: The second factors on offer (MFA on), so the pages show passkeys where they can.
+    mfa_methods: tuple[str, ...] = ()
     rendered: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -101,6 +103,7 @@ class WebApp:
         branding: Branding | None = None,
         image_origins: Iterable[str] = (),
         authorities: Iterable[tuple[str, str]] = (),
+        mfa_methods: Iterable[str] = (),
     ) -> WebApp:
         branding = branding or Branding()
         static = folder / "static"
@@ -112,6 +115,7 @@ class WebApp:
             branding=branding,
             image_origins=tuple(dict.fromkeys([*branding.image_origins, *image_origins])),
             authorities=tuple(authorities),
+            mfa_methods=tuple(mfa_methods),
         )
         if static.is_dir():
             app.assets.add_folder(static, skip=("i18n", "branding"))
@@ -179,6 +183,8 @@ class WebApp:
         }
         if self.authorities:
             config["authorities"] = [{"id": key, "name": name} for key, name in self.authorities]
+        if self.mfa_methods:
+            config["mfaMethods"] = list(self.mfa_methods)
         if error is not None:
             config["error"] = dict(error)
         return config
@@ -290,4 +296,8 @@ def build_webapp(
     prefix = provider.endpoints.signin_prefix
     if disabled:
         return WebApp.disabled(prefix)
-    return WebApp.build(folder, prefix, branding, client_logo_origins(provider), authorities)
+    factors = provider.second_factors
+    methods = factors.policy.methods if factors is not None else ()
+    return WebApp.build(
+        folder, prefix, branding, client_logo_origins(provider), authorities, methods
+    )

@@ -1,9 +1,10 @@
 """Multi-factor sign-in: second factors, where they are kept and how they are checked.
 
-Owns the TOTP algorithm (RFC 6238), recovery codes, the sealing of factor secrets bound to
-their row, the `CredentialStore` seam (memory, SQLite; more schemes register in `stores`),
-failure counting and lockout, and the policy that says which level a sign-in needs.
-Third-party packages (segno for QR codes) are imported only when MFA is on.
+Owns the TOTP algorithm (RFC 6238), recovery codes, WebAuthn ceremonies (security keys and
+passkeys, `webauthn` and `passkeys`), the sealing of factor secrets bound to their row, the
+`CredentialStore` seam (memory, SQLite; more schemes register in `stores`), failure counting
+and lockout, and the policy that says which level a sign-in needs. Third-party packages
+(segno for QR codes, py_webauthn) are imported only when MFA is on.
 
 Sits beside `state` and `identity`: may import config, crypto, state and konnect.threads;
 `oidc` and `identifier` import it, never the other way round.

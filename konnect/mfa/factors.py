@@ -14,10 +14,19 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 from konnect.crypto import random_string
 from konnect.mfa.epochs import AccountEpochs
-from konnect.mfa.model import KIND_RECOVERY, KIND_TOTP, Account, AccountState, Factor, RowRef
+from konnect.mfa.model import (
+    KIND_RECOVERY,
+    KIND_TOTP,
+    KIND_WEBAUTHN,
+    Account,
+    AccountState,
+    Factor,
+    RowRef,
+)
 from konnect.mfa.policy import (
     PENDING_MAX_AGE,
     REQUIRED,
@@ -40,7 +49,10 @@ ATTEMPTS_PER_PENDING = 5
 #: Consecutive failures that lock OTP and recovery codes.
 LOCK_AFTER = 100
 #: Methods a stored factor kind answers as.
-METHOD_OF_KIND = {KIND_TOTP: "totp", KIND_RECOVERY: "recovery"}
+METHOD_OF_KIND = {KIND_TOTP: "totp", KIND_RECOVERY: "recovery", KIND_WEBAUTHN: "webauthn"}
+
+if TYPE_CHECKING:
+    from konnect.mfa.passkeys import Passkeys
 
 log = logging.getLogger("konnect.mfa")
 
@@ -85,9 +97,17 @@ class SecondFactors:
         self._state = state
         self._clock = clock
         self.epochs = AccountEpochs(credentials, clock)
+        #: WebAuthn, when `webauthn` is among the methods (set up beside; py_webauthn is
+        #: imported only then).
+        self.passkeys: Passkeys | None = None
 
     def _now(self) -> int:
         return int(self._clock())
+
+    @property
+    def state(self) -> StateStore:
+        """The state store, where single-use values are claimed."""
+        return self._state
 
     async def methods(self, account: Account) -> tuple[str, ...]:
         """The policy's methods this user has a factor for (recovery codes only beside
@@ -137,11 +157,17 @@ class SecondFactors:
         return await self.counted(account, pending_id, lambda: self._right(account, method, answer))
 
     async def counted(
-        self, account: Account, pending_id: str, verify: Callable[[], Awaitable[bool]]
+        self,
+        account: Account,
+        pending_id: str,
+        verify: Callable[[], Awaitable[bool]],
+        lockable: bool = True,
     ) -> Verdict:
         """Run `verify` (any second factor's check) under the failure rules: counted before
-        it runs, refused without running when a limit is reached."""
-        if is_locked(await self.credentials.account_state(account)):
+        it runs, refused without running when a limit is reached. Only `lockable` answers
+        (OTP, recovery codes) are refused while the account is locked: a WebAuthn signature
+        cannot be guessed, so a security key stays usable."""
+        if lockable and is_locked(await self.credentials.account_state(account)):
             return Verdict.LOCKED
         window_key = "mfa:attempts:" + _account_key(account)
         if await self._state.increment(window_key, WINDOW) > ATTEMPTS_PER_WINDOW:
@@ -151,7 +177,7 @@ class SecondFactors:
             return Verdict.BURNED
         # Reserved as a failure first; LOCK_AFTER + 1: the lock falls on the attempt after
         # the hundredth failure in a row, so a right hundredth answer still counts.
-        if (await self.credentials.record_failure(account, LOCK_AFTER + 1)).locked:
+        if (await self.credentials.record_failure(account, LOCK_AFTER + 1)).locked and lockable:
             return Verdict.LOCKED
         if await verify():
             await self.credentials.clear_failures(account)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Factor kinds. WebAuthn credentials add their own kind beside these.
+#: Factor kinds: authenticator apps, recovery codes, and WebAuthn credentials (security keys
+#: and passkeys).
 KIND_TOTP = "totp"
 KIND_RECOVERY = "recovery"
+KIND_WEBAUTHN = "webauthn"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ OPTIONAL = "optional"
 REQUIRED = "required"
 #: RFC 8176 methods a verified second factor adds to the password's `pwd`. A recovery code
 #: is a one-time password too (NIST calls it a look-up secret), so it also counts as `otp`.
-SECOND_FACTOR_AMR = ("otp", "mfa")
+SECOND_FACTOR_AMR = ("otp",)
 #: How long a pending sign-in (password right, second factor not yet given) lasts.
 PENDING_MAX_AGE = 300
 
@@ -52,8 +52,11 @@ def second_factor_current(amr: Iterable[str], mfa_time: int, now: int, max_age: 
     return "mfa" in amr and 0 < mfa_time <= now and now - mfa_time <= max_age
 
 
-def with_second_factor(amr: Iterable[str]) -> tuple[str, ...]:
-    """The methods of a sign-in after a verified one-time code."""
-    methods = list(dict.fromkeys(amr))
-    methods += [method for method in SECOND_FACTOR_AMR if method not in methods]
-    return tuple(methods)
+def with_second_factor(
+    amr: Iterable[str], added: Iterable[str] = SECOND_FACTOR_AMR
+) -> tuple[str, ...]:
+    """The methods of a sign-in after a verified second factor (by default a one-time code;
+    `added` names what another factor proved), ending with `mfa`."""
+    methods = [method for method in dict.fromkeys(amr) if method != "mfa"]
+    methods += [method for method in added if method not in methods]
+    return (*methods, "mfa")

@@ -35,4 +35,12 @@ def build_second_factors(
     secret = derive_mfa_secret(settings.mfa_key, settings.encryption_secret)
     spec = settings.credential_store or default_credential_store(settings.state_store)
     credentials = open_credential_store(spec, state_file)
-    return SecondFactors(mfa_policy(settings), credentials, FactorSealer(secret), state, clock)
+    factors = SecondFactors(mfa_policy(settings), credentials, FactorSealer(secret), state, clock)
+    if "webauthn" in settings.mfa_methods:
+        from konnect.mfa.passkeys import Passkeys, RelyingParty
+
+        rp = RelyingParty.for_issuer(
+            settings.issuer, settings.webauthn_rp_id, settings.webauthn_origins
+        )
+        factors.passkeys = Passkeys(factors, rp, clock)
+    return factors

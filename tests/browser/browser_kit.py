@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AUTHORIZE = "/signin/v1/identifier/_/authorize"
+#: Host names of the test servers: `localhost` for WebAuthn (browsers refuse an IP as RP ID).
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 TRUSTED = {"client_id": "trusted-app", "redirect_uri": "http://127.0.0.1:9999/cb"}
 UNTRUSTED = {"client_id": "untrusted-app", "redirect_uri": "https://rp.example.com/cb"}
 DESKTOP = {"width": 1280, "height": 800}
@@ -112,7 +114,7 @@ class Watch:
         return [
             request.url
             for request in self.requests
-            if urlsplit(request.url).hostname != "127.0.0.1"
+            if urlsplit(request.url).hostname not in LOOPBACK_NAMES
             and not request.url.startswith(tuple(self.clients))
             and not request.url.startswith("data:")
         ]
@@ -168,6 +170,12 @@ def shoot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
     return path
+
+
+def screen_options(scheme: str, viewport: dict[str, int]) -> dict[str, object]:
+    """Browser context options for one screenshot variant (a phone below 500 px)."""
+    mobile = viewport["width"] < 500
+    return {"color_scheme": scheme, "viewport": viewport, "is_mobile": mobile, "has_touch": mobile}
 
 
 def variants() -> Iterable[tuple[str, str, dict[str, int]]]:

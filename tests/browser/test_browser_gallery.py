@@ -16,6 +16,7 @@ from tests.browser.browser_kit import (
     UNTRUSTED,
     authorize_url,
     client_result,
+    screen_options,
     shoot,
     sign_in,
     variants,
@@ -42,10 +43,7 @@ def test_every_screen(
     scheme: str,
     viewport: dict[str, int],
 ) -> None:
-    mobile = viewport["width"] < 500
-    page, watch = open_page(
-        server, color_scheme=scheme, viewport=viewport, is_mobile=mobile, has_touch=mobile
-    )
+    page, watch = open_page(server, **screen_options(scheme, viewport))
     watch.intercept(TRUSTED["redirect_uri"])
     watch.intercept(UNTRUSTED["redirect_uri"])
     watch.expect_status(400)

@@ -18,6 +18,7 @@ from tests.browser.browser_kit import (
     authorize_url,
     catalogue,
     client_result,
+    screen_options,
     shoot,
     sign_in,
 )
@@ -138,13 +139,7 @@ def test_second_factor_screens(
     scheme: str,
     viewport: dict[str, int],
 ) -> None:
-    mobile = viewport["width"] < 500
-    options = {
-        "color_scheme": scheme,
-        "viewport": viewport,
-        "is_mobile": mobile,
-        "has_touch": mobile,
-    }
+    options = screen_options(scheme, viewport)
     page, watch = signed_in(server, open_page, **options)
     enrol(page, clock, label)
     client_result(page, watch)

@@ -547,6 +547,8 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
         f"mfa_key = {files['secret.key']}",
         "mfa_satisfied_by = forwarded_user cookie",
         "credential_store = sqlite:/srv/konnect/mfa.db",
+        "webauthn_rp_id = example.com",
+        "webauthn_origins = https://example.com https://login.example.com",
     )
     from_cfg = load(["--config", str(cfg)])
     from_flags = load(
@@ -612,6 +614,9 @@ def test_equivalent_cfg_and_flags_give_the_same_settings(
             "--mfa-enrolment", "admin_only",
             "--mfa-key", str(files["secret.key"]),
             "--mfa-satisfied-by", "forwarded_user", "--mfa-satisfied-by", "cookie",
+            "--webauthn-rp-id", "example.com",
+            "--webauthn-origin", "https://example.com",
+            "--webauthn-origin", "https://login.example.com",
             "--credential-store", "sqlite:/srv/konnect/mfa.db",
             "users", str(files["users.yaml"]),
         ]

@@ -15,7 +15,8 @@ def test_mfa_is_off_by_default() -> None:
         43_200,
         "at_sign_in",
     )
-    assert settings.mfa_methods == ("totp", "recovery")
+    assert settings.mfa_methods == ("webauthn", "totp", "recovery")
+    assert (settings.webauthn_rp_id, settings.webauthn_origins) == ("", ())
     assert settings.credential_store == ""
 
 
@@ -83,3 +84,35 @@ def test_mfa_beside_redis_needs_a_credential_store() -> None:
     settings = load([*argv[:-1], "--credential-store", "sqlite:/shared/mfa.db", "ldap"])
     assert isinstance(settings, Settings)
     assert settings.credential_store == "sqlite:/shared/mfa.db"
+
+
+def test_webauthn_rp_id_and_origins_are_checked() -> None:
+    problems = problems_of(
+        [
+            "--iss",
+            ISSUER,
+            "--mfa",
+            "required",
+            "--webauthn-rp-id",
+            "https://example.com",
+            "--webauthn-origin",
+            "https://example.com/signin",
+            "--webauthn-origin",
+            "example.com",
+            "ldap",
+        ]
+    )
+    assert any("--webauthn-rp-id: expected a domain" in problem for problem in problems)
+    assert any("'https://example.com/signin'" in problem for problem in problems)
+    assert any("'example.com'" in problem for problem in problems_of([
+        "--iss", ISSUER, "--mfa", "required", "--webauthn-origin", "example.com", "ldap"
+    ]))  # fmt: skip
+
+
+def test_a_webauthn_rp_id_must_be_the_issuers_host_or_a_parent() -> None:
+    argv = ["--iss", "https://login.example.com", "--mfa", "required", "--webauthn-rp-id"]
+    assert load([*argv, "login.example.com", "ldap"]).webauthn_rp_id == "login.example.com"
+    assert load([*argv, "Example.COM", "ldap"]).webauthn_rp_id == "example.com"
+    for foreign in ("other.com", "ample.com"):
+        problems = problems_of([*argv, foreign, "ldap"])
+        assert any("browsers would refuse" in problem for problem in problems)

@@ -21,23 +21,18 @@ from konnect.mfa.policy import (
     second_factor_current,
     with_second_factor,
 )
-from konnect.mfa.sqlite_store import SqliteCredentialStore
 from konnect.state import MemoryStateStore
-from konnect.state.sqlite_store import SqliteStateStore
 from tests.conftest import Clock
+from tests.mfa.stores import KINDS, open_stores
 
 T = TypeVar("T")
 JANE = Account("users", "jane")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=KINDS)
 def factors(request: pytest.FixtureRequest, tmp_path: Path) -> SecondFactors:
     clock = Clock(1_700_000_000.0)
-    if request.param == "memory":
-        credentials, state = MemoryCredentialStore(), MemoryStateStore()
-    else:
-        credentials = SqliteCredentialStore(tmp_path / "konnect.db")  # type: ignore[assignment]
-        state = SqliteStateStore(tmp_path / "konnect.db")  # type: ignore[assignment]
+    credentials, state = open_stores(request.param, tmp_path)
     sealer = FactorSealer(secrets.token_bytes(32))
     return SecondFactors(MfaPolicy(mode="required"), credentials, sealer, state, clock)
 

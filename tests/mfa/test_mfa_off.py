@@ -1,4 +1,5 @@
-"""With MFA off, nothing of konnect.mfa (nor segno) is imported by the running app."""
+"""With MFA off, nothing of konnect.mfa (nor segno, nor py_webauthn) is imported by the
+running app."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ PROGRAM = textwrap.dedent(
         from dataclasses import replace
         settings = replace(settings, encryption_secret=secret)
     create_app(settings)
-    print(sorted(name for name in sys.modules if name.startswith(("konnect.mfa", "segno"))))
+    optional = ("konnect.mfa", "segno", "webauthn")
+    print(sorted(name for name in sys.modules if name.startswith(optional)))
     """
 )
 
@@ -42,4 +44,6 @@ def imported(tmp_path: Path, mode: str) -> str:
 
 def test_mfa_modules_are_imported_only_when_mfa_is_on(tmp_path: Path) -> None:
     assert imported(tmp_path, "off") == "[]"
-    assert "'konnect.mfa.factors'" in imported(tmp_path, "required")
+    on = imported(tmp_path, "required")
+    assert "'konnect.mfa.factors'" in on
+    assert "'webauthn'" in on

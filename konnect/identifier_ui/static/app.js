@@ -1,5 +1,5 @@
-// Sign-in web app: a few screens over the identifier API (hello, logon, logoff, consent, and
-// the second factor: mfa, mfa/enrol).
+// Sign-in web app: a few screens over the identifier API (hello, logon, logoff, consent, the
+// second factor: mfa, mfa/enrol, mfa/webauthn, mfa/enrol/webauthn, and passkey sign-in).
 // Every text comes from the message catalogue the server embeds (static/i18n/<lang>.json).
 
 const $ = (id) => document.getElementById(id);
@@ -203,6 +203,7 @@ let alertKey = null;
 let alertVars = null;
 
 function show(name, { paint = null, focus = null } = {}) {
+  if (name !== 'signin') stopAutofill();
   for (const id of SCREENS) $(id).hidden = id !== name;
   root.dataset.screen = name;
   screen = name;
@@ -351,12 +352,14 @@ function showSignin(errorKey) {
     focus: username.value ? password : username,
   });
   if (errorKey) setError(errorKey);
+  startAutofill();
 }
 
 // A button per upstream identity provider; each starts the same sign-in there.
 function paintAuthorities() {
   const list = config.authorities || [];
-  $('authorities').hidden = list.length === 0;
+  $('passkey-button').hidden = !passkeysOffered();
+  $('authorities').hidden = list.length === 0 && !passkeysOffered();
   $('authority-list').replaceChildren(...list.map((authority) => {
     const params = new URLSearchParams(location.search);
     params.set('authority', authority.id);
@@ -437,23 +440,160 @@ form.addEventListener('submit', async (event) => {
   }
 });
 
-// The second factor: a code of the authenticator app, or a recovery code.
+// WebAuthn: the browser's credentials as JSON (base64url) and back.
+
+const webauthnMethods = () => config.mfaMethods || [];
+// Browsers refuse WebAuthn on an IP address (http://127.0.0.1): no passkeys offered there.
+const onIpAddress = /^(\d+\.\d+\.\d+\.\d+|\[.*\])$/.test(location.hostname);
+const passkeysOffered = () => (
+  webauthnMethods().includes('webauthn') && !!window.PublicKeyCredential && !onIpAddress
+);
+
+function fromB64u(text) {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)).buffer;
+}
+
+function toB64u(buffer) {
+  let text = '';
+  for (const byte of new Uint8Array(buffer)) text += String.fromCharCode(byte);
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const withIds = (list) => (list || []).map((item) => ({ ...item, id: fromB64u(item.id) }));
+
+function creationOptions(o) {
+  return {
+    ...o,
+    challenge: fromB64u(o.challenge),
+    user: { ...o.user, id: fromB64u(o.user.id) },
+    excludeCredentials: withIds(o.excludeCredentials),
+  };
+}
+
+function requestOptions(o) {
+  return { ...o, challenge: fromB64u(o.challenge), allowCredentials: withIds(o.allowCredentials) };
+}
+
+function credentialJson(credential) {
+  const r = credential.response;
+  const response = { clientDataJSON: toB64u(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = toB64u(r.attestationObject);
+    if (r.getTransports) response.transports = r.getTransports();
+  } else {
+    response.authenticatorData = toB64u(r.authenticatorData);
+    response.signature = toB64u(r.signature);
+    if (r.userHandle) response.userHandle = toB64u(r.userHandle);
+  }
+  return { id: credential.id, rawId: toB64u(credential.rawId), type: credential.type, response };
+}
+
+// A passkey instead of the password: the button, or the browser's autofill on the user name.
+
+let autofill = null; // the AbortController of a pending conditional request
+
+function stopAutofill() {
+  if (autofill) autofill.abort();
+  autofill = null;
+}
+
+async function startAutofill() {
+  if (!passkeysOffered() || autofill) return;
+  const available = PublicKeyCredential.isConditionalMediationAvailable;
+  if (!available || !(await available.call(PublicKeyCredential).catch(() => false))) return;
+  if (screen !== 'signin' || autofill) return;
+  username.autocomplete = 'username webauthn';
+  const controller = new AbortController();
+  autofill = controller;
+  try {
+    const begun = await api('passkey', { step: 'begin' });
+    if (!begun.ok || !begun.data.success || controller.signal.aborted) return;
+    const credential = await navigator.credentials.get({
+      publicKey: requestOptions(begun.data.options),
+      mediation: 'conditional',
+      signal: controller.signal,
+    });
+    if (autofill === controller) autofill = null;
+    await finishPasskey(credential);
+    if (screen === 'signin') startAutofill(); // refused: offer the passkeys again
+  } catch {
+    // Aborted, dismissed or not possible here: the password form stays.
+  } finally {
+    if (autofill === controller) autofill = null;
+  }
+}
+
+async function finishPasskey(credential) {
+  setBusy(true, 'signin.submitting', signinButton, $('passkey-button'));
+  let stay = true;
+  try {
+    const res = await api('passkey', {
+      step: 'finish', credential: credentialJson(credential), hello: logonHello(),
+    });
+    if (res.ok && res.data.success) stay = proceed(res.data.hello || null);
+    else setError('signin.passkeyFailed');
+  } catch (err) {
+    handleError(err);
+  } finally {
+    if (stay) setBusy(false, null, signinButton, $('passkey-button'));
+  }
+}
+
+$('passkey-button').addEventListener('click', async () => {
+  if (isBusy($('passkey-button'))) return;
+  stopAutofill();
+  setError(null);
+  let credential;
+  try {
+    const begun = await api('passkey', { step: 'begin' });
+    if (!begun.ok || !begun.data.success) throw new ApiError('error.generic');
+    credential = await navigator.credentials.get({ publicKey: requestOptions(begun.data.options) });
+  } catch (err) {
+    if (err instanceof ApiError) handleError(err);
+    else setError('webauthn.cancelled');
+    startAutofill();
+    return;
+  }
+  await finishPasskey(credential);
+  if (screen === 'signin') startAutofill();
+});
+
+// The second factor: a security key, a code of the authenticator app, or a recovery code.
 
 const mfaForm = $('mfa-form');
 const mfaCode = $('mfa-code');
 const mfaButton = $('mfa-button');
 const mfaSwitch = $('mfa-switch');
+const mfaKey = $('mfa-key');
 const MFA_ERRORS = {
   wrong: 'mfa.wrong', burned: 'mfa.burned', expired: 'mfa.expired', locked: 'mfa.locked',
 };
 let mfaUser = null;
 let mfaMethod = 'totp';
+const INTRO = { webauthn: 'mfa.introWebauthn', totp: 'mfa.introTotp', recovery: 'mfa.introRecovery' };
+const USE = { webauthn: 'mfa.useWebauthn', totp: 'mfa.useTotp', recovery: 'mfa.useRecovery' };
+
+// The methods the user can answer with here (a security key only where the browser can).
+function secondFactorMethods() {
+  const methods = mfaUser ? mfaUser.mfa.methods : [];
+  return methods.filter((method) => method !== 'webauthn' || passkeysOffered());
+}
+
+// The method the switch offers next.
+function nextMethod() {
+  const methods = secondFactorMethods();
+  return methods[(methods.indexOf(mfaMethod) + 1) % methods.length] || mfaMethod;
+}
 
 function paintSecondFactor() {
-  fill($('mfa-intro'), mfaMethod === 'totp' ? 'mfa.introTotp' : 'mfa.introRecovery');
+  const key = mfaMethod === 'webauthn';
+  fill($('mfa-intro'), INTRO[mfaMethod]);
   fill($('mfa-label'), mfaMethod === 'totp' ? 'mfa.code' : 'mfa.recoveryCode');
-  fill(mfaSwitch, mfaMethod === 'totp' ? 'mfa.useRecovery' : 'mfa.useTotp');
-  mfaSwitch.hidden = !(mfaUser && mfaUser.mfa.methods.length > 1);
+  fill(mfaSwitch, USE[nextMethod()]);
+  mfaForm.hidden = key;
+  mfaKey.hidden = !key;
+  mfaSwitch.hidden = secondFactorMethods().length < 2;
   mfaCode.inputMode = mfaMethod === 'totp' ? 'numeric' : 'text';
   mfaCode.autocomplete = mfaMethod === 'totp' ? 'one-time-code' : 'off';
   paintUser($('mfa-user'), mfaUser);
@@ -469,18 +609,54 @@ function paintUser(el, user) {
 
 function showSecondFactor(h) {
   mfaUser = h;
-  if (!h.mfa.methods.includes(mfaMethod)) mfaMethod = h.mfa.methods[0] || 'totp';
+  const methods = secondFactorMethods();
+  if (!methods.includes(mfaMethod)) mfaMethod = methods[0] || 'totp';
   mfaCode.value = '';
   mfaCode.removeAttribute('aria-invalid');
-  show('mfa', { paint: paintSecondFactor, focus: mfaCode });
+  show('mfa', { paint: paintSecondFactor, focus: mfaMethod === 'webauthn' ? mfaKey : mfaCode });
 }
 
 mfaSwitch.addEventListener('click', () => {
-  mfaMethod = mfaMethod === 'totp' ? 'recovery' : 'totp';
+  mfaMethod = nextMethod();
   mfaCode.value = '';
   setError(null);
   paintSecondFactor();
-  mfaCode.focus();
+  (mfaMethod === 'webauthn' ? mfaKey : mfaCode).focus();
+});
+
+mfaKey.addEventListener('click', async () => {
+  if (isBusy(mfaKey)) return;
+  setError(null);
+  setBusy(true, 'mfa.waitingKey', mfaKey, mfaSwitch);
+  let stay = true;
+  try {
+    const begun = await api('mfa/webauthn', { step: 'begin' });
+    if (!begun.ok || !begun.data.success) {
+      startOver(MFA_ERRORS[begun.ok && begun.data.error] || 'mfa.expired');
+      return;
+    }
+    let credential;
+    try {
+      credential = await navigator.credentials.get({ publicKey: requestOptions(begun.data.options) });
+    } catch {
+      setError('webauthn.cancelled');
+      return;
+    }
+    const res = await api('mfa/webauthn', {
+      step: 'finish', credential: credentialJson(credential), hello: logonHello(),
+    });
+    if (res.ok && res.data.success) {
+      stay = proceed(res.data.hello || null);
+    } else if (res.ok && ['burned', 'expired', 'locked'].includes(res.data.error)) {
+      startOver(MFA_ERRORS[res.data.error]);
+    } else {
+      setError('mfa.keyWrong');
+    }
+  } catch (err) {
+    handleError(err);
+  } finally {
+    if (stay) setBusy(false, null, mfaKey, mfaSwitch);
+  }
 });
 
 // A pending sign-in that ended (too many answers, five minutes past): the password again.
@@ -545,25 +721,71 @@ function paintQr(svgText) {
 
 async function showEnrol(h) {
   mfaUser = h;
+  const passkey = passkeysOffered();
+  const app = webauthnMethods().length === 0 || webauthnMethods().includes('totp');
   show('loading');
   try {
-    const res = await api('mfa/enrol', { step: 'begin' });
-    if (!res.ok || !res.data.success) {
-      startOver('mfa.expired');
-      return;
+    let offer = null;
+    if (app) {
+      const res = await api('mfa/enrol', { step: 'begin' });
+      if (!res.ok || !res.data.success) {
+        startOver('mfa.expired');
+        return;
+      }
+      offer = res.data;
     }
     enrolCode.value = '';
     show('enrol', {
       paint: () => {
-        paintQr(res.data.qr);
-        $('enrol-key').textContent = res.data.key.replace(/(.{4})(?!$)/g, '$1 ');
+        fill($('enrol-intro'), passkey ? 'enrol.introPasskey' : 'enrol.intro');
+        $('enrol-passkey').hidden = !passkey;
+        $('enrol-or').hidden = !app;
+        $('enrol-app').hidden = !app;
+        if (!offer) return;
+        paintQr(offer.qr);
+        $('enrol-key').textContent = offer.key.replace(/(.{4})(?!$)/g, '$1 ');
       },
-      focus: enrolCode,
+      focus: passkey ? $('enrol-passkey-button') : enrolCode,
     });
   } catch (err) {
     startOver(err instanceof ApiError ? err.key : 'error.generic');
   }
 }
+
+$('enrol-passkey-button').addEventListener('click', async () => {
+  const button = $('enrol-passkey-button');
+  if (isBusy(button)) return;
+  setError(null);
+  setBusy(true, 'enrol.creating', button, enrolButton);
+  try {
+    const begun = await api('mfa/enrol/webauthn', { step: 'begin' });
+    if (!begun.ok || !begun.data.success) {
+      startOver('mfa.expired');
+      return;
+    }
+    let credential;
+    try {
+      credential = await navigator.credentials.create({ publicKey: creationOptions(begun.data.options) });
+    } catch {
+      setError('enrol.passkeyFailed');
+      return;
+    }
+    const res = await api('mfa/enrol/webauthn', {
+      step: 'finish', credential: credentialJson(credential), hello: logonHello(),
+    });
+    if (res.ok && res.data.success) {
+      showCodes(res.data.recovery_codes || [], res.data.hello || null);
+    } else if (res.ok && ['expired', 'locked'].includes(res.data.error)) {
+      startOver(MFA_ERRORS[res.data.error]);
+    } else {
+      setError('enrol.passkeyFailed');
+    }
+  } catch (err) {
+    handleError(err);
+  } finally {
+    setBusy(false, null, button, enrolButton);
+  }
+});
 
 enrolForm.addEventListener('submit', async (event) => {
   event.preventDefault();
