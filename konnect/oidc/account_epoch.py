@@ -9,13 +9,18 @@ nothing here reads a store, and guests and upstream-only users have no account t
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from konnect.mfa import Account
-from konnect.mfa.epochs import AccountEpochs
-from konnect.mfa.store import CredentialStoreUnavailable
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.session import Logon
+
+if TYPE_CHECKING:  # konnect.mfa is imported only with multi-factor sign-in on
+    from konnect.mfa.epochs import AccountEpochs
+
+
+class EpochUnavailable(Exception):
+    """The credential store cannot say what an account's epoch is now."""
 
 
 def _epochs(provider: Provider, provider_name: str) -> AccountEpochs | None:
@@ -32,6 +37,9 @@ async def with_account_epoch(provider: Provider, logon: Logon) -> Logon:
     epochs = _epochs(provider, logon.provider)
     if epochs is None:
         return logon
+    from konnect.mfa.model import Account
+    from konnect.mfa.store import CredentialStoreUnavailable
+
     try:
         epoch = await epochs.fresh(Account(logon.provider, logon.subject))
     except CredentialStoreUnavailable as exc:
@@ -42,6 +50,14 @@ async def with_account_epoch(provider: Provider, logon: Logon) -> Logon:
 
 async def current_epoch(provider: Provider, provider_name: str, subject: str) -> int:
     """The account's epoch now, as a check sees it (at most a few seconds old); 0 when no
-    epoch applies. Raises CredentialStoreUnavailable."""
+    epoch applies. Raises EpochUnavailable."""
     epochs = _epochs(provider, provider_name)
-    return 0 if epochs is None else await epochs.current(Account(provider_name, subject))
+    if epochs is None:
+        return 0
+    from konnect.mfa.model import Account
+    from konnect.mfa.store import CredentialStoreUnavailable
+
+    try:
+        return await epochs.current(Account(provider_name, subject))
+    except CredentialStoreUnavailable as exc:
+        raise EpochUnavailable(str(exc)) from exc

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable, BrowserSignIn, User
-from konnect.mfa.store import CredentialStoreUnavailable
 from konnect.observe.events import backend_label
-from konnect.oidc.account_epoch import current_epoch
+from konnect.oidc.account_epoch import EpochUnavailable, current_epoch
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.session import Logon
@@ -36,7 +35,7 @@ async def current_logon(
     try:
         signed_out = await provider.store.get(SIGNED_OUT_KEY + logon.session_id)
         epoch = await current_epoch(provider, logon.provider, logon.subject)
-    except (StateStoreUnavailable, CredentialStoreUnavailable) as exc:
+    except (StateStoreUnavailable, EpochUnavailable) as exc:
         provider.log.error("sign-in not honoured, a store is unavailable: %s", exc)
         raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
     return None if signed_out is not None or logon.epoch < epoch else logon

@@ -27,9 +27,8 @@ from konnect.clients.model import (
 )
 from konnect.crypto import random_string
 from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable
-from konnect.mfa.store import CredentialStoreUnavailable
 from konnect.observe.events import backend_label
-from konnect.oidc.account_epoch import current_epoch
+from konnect.oidc.account_epoch import EpochUnavailable, current_epoch
 from konnect.oidc.client_auth import AssertedClient, ClientAssertions
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.grant_lifecycle import check_refresh_epoch, check_refresh_level
@@ -306,7 +305,7 @@ class TokenEndpoint:
             )
             if isinstance(grant, _CodeGrant):
                 await self._code_answered(grant, request.prefetched, "refresh_token" in body)
-        except (StateStoreUnavailable, CredentialStoreUnavailable) as exc:
+        except (StateStoreUnavailable, EpochUnavailable) as exc:
             self._provider.log.error("token request refused, a store is unavailable: %s", exc)
             raise OAuthError("temporarily_unavailable", _UNAVAILABLE) from None
         except OAuth2Error as error:
