@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import replace
@@ -18,11 +19,12 @@ UNSAFE_SCHEMES = frozenset(
 )
 #: Where konnect itself answers, with and without the base path.
 OWN_PATHS = ("/konnect", "/signin", "/.well-known", "/health-check")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 
 def parse_uri(uri: str) -> SplitResult | None:
     """The parts of an absolute URI with a host, or None for anything else."""
-    if any(char <= " " or char == "\x7f" for char in uri):
+    if _CONTROL_OR_SPACE.search(uri):
         # urlsplit silently drops some of these, which would let a URI match another.
         return None
     try:
@@ -71,8 +73,15 @@ def is_own_path(path: str, base_path: str) -> bool:
         path = unquote(path)
     path = re.sub(r"/+", "/", "/" + path.replace("\\", "/"))
     normalized = posixpath.normpath(path).lower()
-    prefixes = {*OWN_PATHS, *(base_path.lower() + prefix for prefix in OWN_PATHS)}
-    return any(normalized == prefix or normalized.startswith(prefix + "/") for prefix in prefixes)
+    return any(
+        normalized == prefix or normalized.startswith(prefix + "/")
+        for prefix in _own_prefixes(base_path)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _own_prefixes(base_path: str) -> frozenset[str]:
+    return frozenset({*OWN_PATHS, *(base_path.lower() + prefix for prefix in OWN_PATHS)})
 
 
 # -- request time -----------------------------------------------------------------------------
