@@ -13,6 +13,22 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+_generation = 0
+
+
+def _forked() -> None:
+    global _generation
+    _generation += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def process_generation() -> int:
+    """A number that changes in a child once it forked: whether a process is still the one
+    that made something, without a getpid() system call on every use."""
+    return _generation
+
 
 class WorkerThreads:
     """Threads that run blocking work for the event loop (signatures, so RSA signing uses every
@@ -30,11 +46,11 @@ class WorkerThreads:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._name = name
         self._count = count
-        self._pid = 0
+        self._generation = -1  # of the process whose threads these are; -1: none started
 
     async def run(self, work: Callable[[], T]) -> T:
         """The result of `work()` run on one of the threads (its exception, if it raises)."""
-        if self._pid != os.getpid():  # first use, or first use in a forked worker
+        if self._generation != _generation:  # first use, or first use in a forked worker
             self._start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -42,7 +58,7 @@ class WorkerThreads:
         return await future
 
     def _start(self) -> None:
-        self._pid = os.getpid()
+        self._generation = _generation
         jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._jobs = jobs
         for index in range(self._count):
@@ -52,9 +68,9 @@ class WorkerThreads:
     def shutdown(self, wait: bool = False) -> None:
         """Let the threads end once the jobs queued before are done (never waits for them);
         a later `run` starts new ones."""
-        if self._pid != os.getpid():
+        if self._generation != _generation:
             return
-        self._pid = 0
+        self._generation = -1
         for _ in range(self._count):
             self._jobs.put(None)
 

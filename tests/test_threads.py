@@ -4,7 +4,9 @@ pieces of work run at the same time."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
+from typing import Any
 
 import pytest
 
@@ -69,3 +71,21 @@ def test_after_a_shutdown_new_threads_take_the_work() -> None:
         return first, second
 
     assert asyncio.run(main()) == ("test-state-0", "test-state-0")
+
+
+def _run_in_child(threads: WorkerThreads, results: Any) -> None:
+    results.put(asyncio.run(threads.run(lambda: "signed in the child")))
+
+
+def test_a_forked_worker_starts_threads_of_its_own() -> None:
+    threads = WorkerThreads("test-sign", 1)
+    try:
+        assert asyncio.run(threads.run(lambda: "signed")) == "signed"
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        child = context.Process(target=_run_in_child, args=(threads, results), daemon=True)
+        child.start()
+        assert results.get(timeout=10) == "signed in the child"
+        child.join(timeout=10)
+    finally:
+        threads.shutdown()

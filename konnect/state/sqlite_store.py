@@ -10,7 +10,6 @@ small batches now and then.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from konnect.state.base import StateStoreUnavailable
-from konnect.threads import WorkerThreads
+from konnect.threads import WorkerThreads, process_generation
 
 T = TypeVar("T")
 SWEEP_INTERVAL = 60.0
@@ -86,7 +85,7 @@ class SqliteStateStore:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._clock = clock
-        self._pid = 0
+        self._generation = -1  # of the process whose connections these are
         self._thread = WorkerThreads("konnect-state", 1)
         self._connection: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
@@ -98,8 +97,8 @@ class SqliteStateStore:
         open_database(self.path).close()
 
     def _forget_connections_of_another_process(self) -> None:
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
+        if self._generation != process_generation():
+            self._generation = process_generation()
             self._connection = self._reader = None
 
     def _loop_reader(self) -> sqlite3.Connection:
@@ -175,7 +174,7 @@ class SqliteStateStore:
     async def close(self) -> None:
         connection, reader = self._connection, self._reader
         self._connection = self._reader = None
-        if self._pid != os.getpid():
+        if self._generation != process_generation():
             return
         if reader is not None:
             reader.close()
