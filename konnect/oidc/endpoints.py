@@ -240,14 +240,16 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
     ]
 
     # Discovery, JWKS and GET health checks are prebuilt documents: see `documents()`.
+    # The most requested come first: routing tries each route in turn until one matches.
     return [
+        Route(endpoints.token, token_handler, methods=["POST"]),
+        Route(endpoints.userinfo, userinfo_handler, methods=["GET", "POST"]),
+        Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
         *(registration_routes if provider.clients.dynamic is not None else []),
         Route(endpoints.health, health_handler, methods=["GET", "HEAD", "POST"]),
-        Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
         Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),
         Route(endpoints.check_session, check_session_handler, methods=["GET", "HEAD"]),
         Route(endpoints.logout_frames, logout_frames_handler, methods=["GET"]),
-        Route(endpoints.token, token_handler, methods=["POST"]),
         Route(
             endpoints.revocation,
             client_token_handler("revocation", revocation),
@@ -258,5 +260,4 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
             client_token_handler("introspection", introspection),
             methods=["POST"],
         ),
-        Route(endpoints.userinfo, userinfo_handler, methods=["GET", "POST"]),
     ]
