@@ -65,10 +65,18 @@ class Clock:
 class RunningServer:
     """A uvicorn server in a thread, serving one app on a loopback port."""
 
-    def __init__(self, app: object, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        app: object,
+        port: int,
+        host: str = "127.0.0.1",
+        config: uvicorn.Config | None = None,
+    ) -> None:
         """Listens on loopback; `host` is the name clients use (`localhost` for WebAuthn,
-        which browsers refuse on an IP address)."""
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+        which browsers refuse on an IP address); `config`: how to serve it (default: plain
+        uvicorn)."""
+        if config is None:
+            config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://{host}:{port}"

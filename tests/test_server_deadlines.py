@@ -4,17 +4,15 @@ serves it: a request's head must arrive within the head deadline, idle time incl
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-import uvicorn
 
 from konnect.config.model import Settings
 from konnect.http import server
 from konnect.http.app import create_app
-from tests.conftest import free_port
+from tests.conftest import RunningServer, free_port
 
 HEAD_TIMEOUT = 2.0
 #: How long a test waits for konnect to close a connection before calling it open.
@@ -27,18 +25,11 @@ def address(
 ) -> Iterator[tuple[str, int]]:
     monkeypatch.setattr(server, "HEAD_TIMEOUT", HEAD_TIMEOUT)
     port = free_port()
-    config = server.uvicorn_config(create_app(settings_factory(port)), "127.0.0.1", port)
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert thread.is_alive()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    app = create_app(settings_factory(port))
+    running = RunningServer(app, port, config=server.uvicorn_config(app, "127.0.0.1", port))
+    running.start()
     yield ("127.0.0.1", port)
-    running.should_exit = True
-    thread.join(timeout=10)
+    running.stop()
 
 
 def _closed(connection: socket.socket, wait: float) -> bool:

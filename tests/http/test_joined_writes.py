@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from konnect.http import server
-from tests.conftest import free_port
+from tests.conftest import RunningServer, free_port
 
 #: How long the test app waits between an answer's head and its body.
 PAUSE = 0.5
@@ -49,17 +47,10 @@ async def _answer(send: Send, body: bytes) -> None:
 @pytest.fixture
 def address() -> Iterator[tuple[str, int]]:
     port = free_port()
-    running = uvicorn.Server(server.uvicorn_config(_app, "127.0.0.1", port))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert thread.is_alive()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    running = RunningServer(_app, port, config=server.uvicorn_config(_app, "127.0.0.1", port))
+    running.start()
     yield ("127.0.0.1", port)
-    running.should_exit = True
-    thread.join(timeout=10)
+    running.stop()
 
 
 def _receive(connection: socket.socket, wait: float) -> bytes:
