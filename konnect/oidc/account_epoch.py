@@ -43,7 +43,8 @@ async def with_account_epoch(provider: Provider, logon: Logon) -> Logon:
     try:
         epoch = await epochs.fresh(Account(logon.provider, logon.subject))
     except CredentialStoreUnavailable as exc:
-        provider.log.error("sign-in refused, credential store unavailable: %s", exc)
+        # The store logs an outage once when it begins and once when it ends.
+        provider.log.debug("sign-in refused, credential store unavailable: %s", exc)
         raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
     return replace(logon, epoch=epoch)
 
