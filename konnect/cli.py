@@ -22,7 +22,7 @@ from konnect.config import ConfigError, load_settings, serve_help
 
 if TYPE_CHECKING:
     from konnect.identity.users_admin import UsersFile
-    from konnect.mfa import CredentialStore
+    from konnect.mfa import CredentialStore, FactorSealer
     from konnect.mfa.admin import MfaAdmin
     from konnect.observe import Events
 
@@ -33,7 +33,7 @@ commands:
   reload [--pid PID]                        make a running konnectd re-read its files
   users [--file FILE] add|passwd|disable|enable|list
                                             manage the users file (prompts for passwords)
-  mfa list|reset|unlock|stats               manage users' second factors
+  mfa list|reset|unlock|rekey|stats         manage users' second factors
   utils jwk-from-pem [--kid K] [--use U] [--yaml] FILE
                                             print a PEM key as a JWK
   utils hash-password [--stdin]             print an argon2id hash for the users file
@@ -310,9 +310,14 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
         "state_store": options.state_store,
         "data_dir": options.data_dir,
         "audit_log": options.audit_log,
+        "mfa_key": options.mfa_key,
+        "mfa_previous_key": options.mfa_previous_key,
+        "encryption_secret": options.encryption_secret,
     }
     location = locate(flags, environ)
     try:
+        if options.command == "rekey":
+            options.sealers = (location.sealer(), _new_sealer(options.new_mfa_key))
         store = open_store(location)
         events = _audit_events(location.audit_log)
     except ConfigError as error:
@@ -320,6 +325,13 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
             print(f"konnectd: {problem}", file=sys.stderr)
         return 1
     return asyncio.run(_run_mfa(store, events, options))
+
+
+def _new_sealer(new_key: Path) -> FactorSealer:
+    from konnect.crypto import load_secret
+    from konnect.mfa import FactorSealer
+
+    return FactorSealer(load_secret(new_key, "new mfa key")[0])
 
 
 def _mfa_parser() -> _Parser:
@@ -336,6 +348,13 @@ def _mfa_parser() -> _Parser:
     parser.add_argument("--state-store", metavar="STORE", help="the state store serve uses")
     parser.add_argument("--data-dir", metavar="DIR", help="the data directory serve uses")
     parser.add_argument("--audit-log", metavar="FILE|stderr|syslog", help="where to audit")
+    parser.add_argument("--mfa-key", metavar="FILE", help="the mfa key serve uses")
+    parser.add_argument(
+        "--mfa-previous-key", metavar="FILE", help="the previous mfa key serve still accepts"
+    )
+    parser.add_argument(
+        "--encryption-secret", metavar="FILE", help="the encryption secret serve uses"
+    )
     commands = parser.add_subparsers(dest="command", metavar="<command>")
     listing = commands.add_parser("list", help="accounts with second factors, failures or a lock")
     listing.add_argument("--backend", help="only accounts of this identity backend")
@@ -352,6 +371,19 @@ def _mfa_parser() -> _Parser:
                 action="store_true",
                 help="also end the user's sign-ins (raises the account's epoch)",
             )
+    rekey = commands.add_parser(
+        "rekey",
+        help="seal every stored factor with a new mfa key, all or nothing",
+        description="Seal every stored factor with a new mfa key, in one transaction. Factors "
+        "open with the keys serve uses (--mfa-key, else the encryption secret, and "
+        "--mfa-previous-key); those the new key opens already stay. Without downtime: first "
+        "run serve with mfa_key = the new file and mfa_previous_key = the old one, then rekey, "
+        "then drop mfa_previous_key. Recovery codes are hashes and stay as they are: they "
+        "work while the old key is mfa_previous_key.",
+    )
+    rekey.add_argument(
+        "--new-mfa-key", metavar="FILE", type=Path, required=True, help="32 random bytes"
+    )
     commands.add_parser("stats", help="how many accounts use which factors, how many are locked")
     return parser
 
@@ -367,7 +399,7 @@ def _audit_events(destination: str) -> Events:
 
 async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Namespace) -> int:
     from konnect.mfa import Account
-    from konnect.mfa.admin import MfaAdmin
+    from konnect.mfa.admin import MfaAdmin, UnopenableFactor
     from konnect.mfa.store import CredentialStoreUnavailable
 
     admin = MfaAdmin(store, events)
@@ -377,6 +409,8 @@ async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Nam
         elif options.command == "stats":
             for name, count in (await admin.stats()).items():
                 print(f"{name}: {count}")
+        elif options.command == "rekey":
+            await _mfa_rekey(admin, *options.sealers)
         elif options.command == "reset":
             account = Account(options.backend, options.subject)
             epoch = (await admin.reset(account, options.revoke_sessions)).epoch
@@ -389,9 +423,27 @@ async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Nam
     except CredentialStoreUnavailable as exc:
         print(f"konnectd: credential store unavailable: {exc}", file=sys.stderr)
         return 1
+    except UnopenableFactor as exc:
+        ref = exc.ref
+        print(
+            f"konnectd: the {ref.kind} factor {ref.id} of {ref.account.backend} "
+            f"{ref.account.subject} opens with none of the keys; nothing changed",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         await store.close()
     return 0
+
+
+async def _mfa_rekey(admin: MfaAdmin, current: FactorSealer, new: FactorSealer) -> None:
+    done = await admin.rekey(current, new)
+    print(f"factors sealed with the new key: {done.resealed} (already: {done.already})")
+    if done.recovery_code_accounts:
+        print(
+            "accounts whose recovery codes work only while the old key is mfa_previous_key: "
+            f"{done.recovery_code_accounts}"
+        )
 
 
 async def _mfa_list(admin: MfaAdmin, backend: str | None) -> None:

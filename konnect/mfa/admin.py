@@ -8,7 +8,8 @@ from pathlib import Path
 
 from konnect.config import ConfigError, parse_cfg
 from konnect.mfa.factors import is_locked
-from konnect.mfa.model import Account, AccountState
+from konnect.mfa.model import KIND_RECOVERY, Account, AccountState, Factor, RowRef
+from konnect.mfa.sealing import FactorSealer, derive_mfa_secret, load_previous_mfa_secret
 from konnect.mfa.store import AccountSummary, CredentialStore
 from konnect.mfa.stores import default_credential_store, open_credential_store
 from konnect.observe import Events
@@ -19,6 +20,9 @@ _LOCATIONS = (
     ("state_store", "KONNECTD_STATE_STORE", "state_store"),
     ("data_dir", "KONNECTD_DATA_DIR", "data_dir"),
     ("audit_log", "KONNECTD_AUDIT_LOG", "audit_log"),
+    ("mfa_key", "KONNECTD_MFA_KEY", "mfa_key"),
+    ("mfa_previous_key", "KONNECTD_MFA_PREVIOUS_KEY", "mfa_previous_key"),
+    ("encryption_secret", "KONNECTD_ENCRYPTION_SECRET", "encryption_secret_key"),
 )
 STATE_FILE = "konnect.db"
 
@@ -28,6 +32,19 @@ class StoreLocation:
     credential_store: str
     state_file: Path | None
     audit_log: str
+    #: The key files serve seals factors with ("" when unset).
+    mfa_key: str = ""
+    mfa_previous_key: str = ""
+    encryption_secret: str = ""
+
+    def sealer(self) -> FactorSealer:
+        """The factor sealer serve builds from these files (ConfigError when it cannot)."""
+        mfa_key, previous, encryption = (
+            Path(name) if name else None
+            for name in (self.mfa_key, self.mfa_previous_key, self.encryption_secret)
+        )
+        secret = derive_mfa_secret(mfa_key, encryption)
+        return FactorSealer(secret, load_previous_mfa_secret(previous))
 
 
 def locate(flags: Mapping[str, str | None], environ: Mapping[str, str]) -> StoreLocation:
@@ -54,7 +71,8 @@ def locate(flags: Mapping[str, str | None], environ: Mapping[str, str]) -> Store
         else None
     )
     spec = values["credential_store"] or default_credential_store(state_store)
-    return StoreLocation(spec, state_file, values["audit_log"])
+    keys = (values["mfa_key"], values["mfa_previous_key"], values["encryption_secret"])
+    return StoreLocation(spec, state_file, values["audit_log"], *keys)
 
 
 def open_store(location: StoreLocation) -> CredentialStore:
@@ -68,6 +86,24 @@ def open_store(location: StoreLocation) -> CredentialStore:
                 [f"no credential store at {path} (set --data-dir or --credential-store)"]
             )
     return open_credential_store(spec, location.state_file)
+
+
+class UnopenableFactor(Exception):
+    """A stored secret that none of the keys opens: a rekey changes nothing."""
+
+    def __init__(self, ref: RowRef) -> None:
+        super().__init__(ref)
+        self.ref = ref
+
+
+@dataclass(frozen=True)
+class Rekeyed:
+    """What a rekey did: secrets sealed anew, secrets the new key opened already, and the
+    accounts whose recovery codes stay hashed with the key they were made with."""
+
+    resealed: int
+    already: int
+    recovery_code_accounts: int
 
 
 @dataclass
@@ -95,6 +131,41 @@ class MfaAdmin:
         unlocked = await self.store.unlock(account)
         self.events.mfa_admin("unlock", account.backend, account.subject, was_locked=unlocked)
         return unlocked
+
+    async def rekey(self, current: FactorSealer, new: FactorSealer) -> Rekeyed:
+        """Seal every factor's secret with the `new` key, all or nothing: a secret the new key
+        opens stays as it is, any other must open with the `current` keys (its previous key
+        too), else UnopenableFactor is raised and nothing changes."""
+        already = 0
+
+        def reseal(factor: Factor) -> str:
+            nonlocal already
+            if new.opens_with_current_key(factor.ref, factor.secret):
+                already += 1
+                return factor.secret
+            secret = current.open(factor.ref, factor.secret)
+            if secret is None:
+                raise UnopenableFactor(factor.ref)
+            return new.seal(factor.ref, secret)
+
+        try:
+            resealed = await self.store.reseal(reseal)
+        except UnopenableFactor as exc:
+            account = exc.ref.account
+            self.events.mfa_admin("rekey", account.backend, account.subject, refused=exc.ref.id)
+            raise
+        summaries = await self.store.summaries()
+        with_codes = sum(1 for item in summaries if item.kinds.get(KIND_RECOVERY))
+        outcome = Rekeyed(resealed, already, with_codes)
+        self.events.mfa_admin(
+            "rekey",
+            "",
+            "",
+            resealed=resealed,
+            already=already,
+            recovery_code_accounts=with_codes,
+        )
+        return outcome
 
     async def stats(self) -> dict[str, int]:
         summaries = await self.store.summaries()

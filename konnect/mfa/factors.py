@@ -192,8 +192,9 @@ class SecondFactors:
             code = normalise_recovery_code(answer)
             if code is None:
                 return False
-            code_hash = self.sealer.recovery_hash(account, code)
-            return await self.credentials.use_recovery_code(account, code_hash)
+            for code_hash in self.sealer.recovery_hashes(account, code):
+                if await self.credentials.use_recovery_code(account, code_hash):
+                    return True
         return False
 
     async def _right_totp(self, account: Account, answer: str) -> bool:
