@@ -21,6 +21,7 @@ import konnect
 from konnect.config import ConfigError, load_settings, serve_help
 
 if TYPE_CHECKING:
+    from konnect.identity import IdentityBackend
     from konnect.identity.users_admin import UsersFile
     from konnect.mfa import CredentialStore, FactorSealer
     from konnect.mfa.admin import MfaAdmin
@@ -33,7 +34,8 @@ commands:
   reload [--pid PID]                        make a running konnectd re-read its files
   users [--file FILE] add|passwd|disable|enable|list
                                             manage the users file (prompts for passwords)
-  mfa list|reset|unlock|rekey|stats         manage users' second factors
+  mfa list|reset|unlock|rekey|import-totp|stats
+                                            manage users' second factors
   utils jwk-from-pem [--kid K] [--use U] [--yaml] FILE
                                             print a PEM key as a JWK
   utils hash-password [--stdin]             print an argon2id hash for the users file
@@ -297,6 +299,10 @@ def _new_password() -> str | None:
 
 def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
     parser = _mfa_parser()
+    serve_args: list[str] = []
+    if "--" in args:
+        at = args.index("--")
+        args, serve_args = args[:at], args[at + 1 :]
     options = parser.parse_args(args)
     if options.command is None:
         parser.print_help(sys.stderr)
@@ -318,6 +324,10 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
     try:
         if options.command == "rekey":
             options.sealers = (location.sealer(), _new_sealer(options.new_mfa_key))
+        if options.command == "import-totp":
+            options.sealer = location.sealer()
+            options.text = _read_text(options.file)
+            options.identity = _identity_backend(serve_args, environ)
         store = open_store(location)
         events = _audit_events(location.audit_log)
     except ConfigError as error:
@@ -325,6 +335,26 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
             print(f"konnectd: {problem}", file=sys.stderr)
         return 1
     return asyncio.run(_run_mfa(store, events, options))
+
+
+def _read_text(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"cannot read {name}: {exc}"]) from None
+
+
+def _identity_backend(serve_args: list[str], environ: Mapping[str, str]) -> IdentityBackend:
+    """The identity backend serve would use, to find users by their sign-in names."""
+    from konnect.identity import UsernameLookup
+    from konnect.identity.registry import create_backend
+
+    backend = create_backend(load_settings(serve_args, environ))
+    if not isinstance(backend, UsernameLookup):
+        raise ConfigError([f"the {backend.name} backend cannot find users by name"])
+    return backend
 
 
 def _new_sealer(new_key: Path) -> FactorSealer:
@@ -384,6 +414,22 @@ def _mfa_parser() -> _Parser:
     rekey.add_argument(
         "--new-mfa-key", metavar="FILE", type=Path, required=True, help="32 random bytes"
     )
+    importing = commands.add_parser(
+        "import-totp",
+        help="store authenticator-app keys exported from another system",
+        description="Store authenticator-app keys exported elsewhere as TOTP factors, sealed "
+        "like enrolled ones. FILE ('-': standard input) holds one key a line: CSV "
+        '\'user,seed[,name]\' or JSON \'{"user": ..., "seed": ..., "name": ...}\', the '
+        "seed in base32 (128 to 512 bits; SHA1, 6 digits, 30 s). Users are found by sign-in "
+        "name in the identity backend serve uses: give serve's arguments after '--' (for "
+        "example -- --iss URL users users.yaml), else KONNECTD_CONFIG and the KONNECTD_* "
+        "variables. A line that cannot be imported is named and nothing is stored; keys a "
+        "user has already are skipped. Seeds are never printed.",
+    )
+    importing.add_argument("file", metavar="FILE", help="the keys, CSV or JSON lines")
+    importing.add_argument(
+        "--dry-run", action="store_true", help="check every line and report, store nothing"
+    )
     commands.add_parser("stats", help="how many accounts use which factors, how many are locked")
     return parser
 
@@ -411,6 +457,8 @@ async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Nam
                 print(f"{name}: {count}")
         elif options.command == "rekey":
             await _mfa_rekey(admin, *options.sealers)
+        elif options.command == "import-totp":
+            return await _mfa_import(admin, options)
         elif options.command == "reset":
             account = Account(options.backend, options.subject)
             epoch = (await admin.reset(account, options.revoke_sessions)).epoch
@@ -433,6 +481,47 @@ async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Nam
         return 1
     finally:
         await store.close()
+    return 0
+
+
+async def _mfa_import(admin: MfaAdmin, options: argparse.Namespace) -> int:
+    import time
+
+    from konnect.identity import BackendUnavailable
+    from konnect.mfa.imports import read_seeds
+
+    identity = options.identity
+
+    async def resolve(username: str) -> str | None:
+        user = await identity.lookup_username(username)
+        return user.subject if user is not None else None
+
+    seeds, problems = read_seeds(options.text)
+    try:
+        done = await admin.import_totp(
+            (seeds, problems),
+            identity.name,
+            resolve,
+            options.sealer,
+            int(time.time()),
+            dry_run=options.dry_run,
+        )
+    except BackendUnavailable as exc:
+        print(f"konnectd: identity backend unavailable: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await identity.close()
+    for problem in done.problems:
+        print(f"konnectd: {problem}", file=sys.stderr)
+    if done.problems:
+        print("konnectd: nothing imported", file=sys.stderr)
+        return 1
+    verb = "would import" if options.dry_run else "imported"
+    for seed, account in done.imported:
+        print(f"line {seed.line}: {verb} for {seed.user} ({account.backend} {account.subject})")
+    for seed, _account in done.already:
+        print(f"line {seed.line}: {seed.user} has this key already")
+    print(f"{verb}: {len(done.imported)}, already there: {len(done.already)}")
     return 0
 
 

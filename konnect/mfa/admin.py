@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from konnect.config import ConfigError, parse_cfg
+from konnect.crypto import random_string
 from konnect.mfa.factors import is_locked
-from konnect.mfa.model import KIND_RECOVERY, Account, AccountState, Factor, RowRef
+from konnect.mfa.imports import ImportedSeed
+from konnect.mfa.model import KIND_RECOVERY, KIND_TOTP, Account, AccountState, Factor, RowRef
 from konnect.mfa.sealing import FactorSealer, derive_mfa_secret, load_previous_mfa_secret
 from konnect.mfa.store import AccountSummary, CredentialStore
 from konnect.mfa.stores import default_credential_store, open_credential_store
@@ -107,6 +109,20 @@ class Rekeyed:
 
 
 @dataclass
+class SeedImport:
+    """What an import did (or would do, in a dry run): keys stored, keys the account had
+    already, and why lines were refused (then nothing is stored)."""
+
+    imported: list[tuple[ImportedSeed, Account]] = field(default_factory=list)
+    already: list[tuple[ImportedSeed, Account]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+#: Finds a user's subject by sign-in name in the identity backend (None: no such user).
+ResolveUser = Callable[[str], Awaitable[str | None]]
+
+
+@dataclass
 class MfaAdmin:
     """The administrator's actions on accounts; each one is audited."""
 
@@ -166,6 +182,45 @@ class MfaAdmin:
             recovery_code_accounts=with_codes,
         )
         return outcome
+
+    async def import_totp(
+        self,
+        read: tuple[list[ImportedSeed], list[str]],
+        backend: str,
+        resolve: ResolveUser,
+        sealer: FactorSealer,
+        now: int,
+        dry_run: bool = False,
+    ) -> SeedImport:
+        """Store each seed as a TOTP factor of its user, sealed to its row; a seed the user
+        has already is skipped, so an import can run again. `read` is the seeds and the
+        problems of the lines read; with a problem, or an unknown user, nothing is stored."""
+        seeds, problems = read
+        outcome = SeedImport(problems=list(problems))
+        accounts = []
+        for seed in seeds:
+            subject = await resolve(seed.user)
+            if subject is None:
+                outcome.problems.append(f"line {seed.line}: no user {seed.user!r} in {backend}")
+            accounts.append(Account(backend, subject or ""))
+        if outcome.problems:
+            return outcome
+        for seed, account in zip(seeds, accounts, strict=True):
+            if await self._has_seed(account, seed.seed, sealer):
+                outcome.already.append((seed, account))
+                continue
+            ref = RowRef(KIND_TOTP, account, random_string(16))
+            if not dry_run:
+                await self.store.add(Factor(ref, seed.name, sealer.seal(ref, seed.seed), now))
+            outcome.imported.append((seed, account))
+            self.events.mfa_admin(
+                "import_totp", backend, account.subject, factor=ref.id, dry_run=dry_run
+            )
+        return outcome
+
+    async def _has_seed(self, account: Account, seed: bytes, sealer: FactorSealer) -> bool:
+        factors = await self.store.factors(account, KIND_TOTP)
+        return any(sealer.open(factor.ref, factor.secret) == seed for factor in factors)
 
     async def stats(self) -> dict[str, int]:
         summaries = await self.store.summaries()
