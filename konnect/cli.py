@@ -45,6 +45,9 @@ commands:
 Run 'konnectd <command> --help' for the flags of a command.
 """
 DEFAULT_LISTEN = "127.0.0.1:8777"
+#: How long a `konnectd mfa invite` link works unless --valid says otherwise (3 days).
+DEFAULT_INVITATION_VALIDITY = 3 * 86_400
+MAX_INVITATION_VALIDITY = 31 * 86_400
 
 
 class _UsageExit(Exception):
@@ -319,11 +322,15 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
         "mfa_key": options.mfa_key,
         "mfa_previous_key": options.mfa_previous_key,
         "encryption_secret": options.encryption_secret,
+        "issuer": options.iss,
     }
     location = locate(flags, environ)
     try:
         if options.command == "rekey":
             options.sealers = (location.sealer(), _new_sealer(options.new_mfa_key))
+        if options.command == "invite":
+            options.sealer = location.sealer()
+            options.issuer = _invitation_issuer(location.issuer)
         if options.command == "import-totp":
             options.sealer = location.sealer()
             options.text = _read_text(options.file)
@@ -335,6 +342,12 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
             print(f"konnectd: {problem}", file=sys.stderr)
         return 1
     return asyncio.run(_run_mfa(store, events, options))
+
+
+def _invitation_issuer(issuer: str) -> str:
+    if not issuer.startswith(("https://", "http://")):
+        raise ConfigError(["invite needs the issuer URL (--iss or OIDC_ISSUER_IDENTIFIER)"])
+    return issuer
 
 
 def _read_text(name: str) -> str:
@@ -385,12 +398,14 @@ def _mfa_parser() -> _Parser:
     parser.add_argument(
         "--encryption-secret", metavar="FILE", help="the encryption secret serve uses"
     )
+    parser.add_argument("--iss", metavar="URL", help="the issuer serve uses (for invitations)")
     commands = parser.add_subparsers(dest="command", metavar="<command>")
     listing = commands.add_parser("list", help="accounts with second factors, failures or a lock")
     listing.add_argument("--backend", help="only accounts of this identity backend")
     for name, help_text in (
         ("reset", "remove every second factor of an account (the user sets one up again)"),
         ("unlock", "lift the lock after too many wrong codes"),
+        ("invite", "a single-use link to set up a first second factor (mfa_enrolment admin_only)"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("backend", help="identity backend name (users, ldap, ...)")
@@ -400,6 +415,14 @@ def _mfa_parser() -> _Parser:
                 "--revoke-sessions",
                 action="store_true",
                 help="also end the user's sign-ins (raises the account's epoch)",
+            )
+        if name == "invite":
+            command.add_argument(
+                "--valid",
+                metavar="SECONDS",
+                type=int,
+                default=DEFAULT_INVITATION_VALIDITY,
+                help=f"how long the link works (default {DEFAULT_INVITATION_VALIDITY})",
             )
     rekey = commands.add_parser(
         "rekey",
@@ -459,6 +482,8 @@ async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Nam
             await _mfa_rekey(admin, *options.sealers)
         elif options.command == "import-totp":
             return await _mfa_import(admin, options)
+        elif options.command == "invite":
+            return await _mfa_invite(admin, options)
         elif options.command == "reset":
             account = Account(options.backend, options.subject)
             epoch = (await admin.reset(account, options.revoke_sessions)).epoch
@@ -481,6 +506,31 @@ async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Nam
         return 1
     finally:
         await store.close()
+    return 0
+
+
+async def _mfa_invite(admin: MfaAdmin, options: argparse.Namespace) -> int:
+    import time
+
+    from konnect.mfa import Account
+    from konnect.mfa.admin import HasFactors
+
+    if not 60 <= options.valid <= MAX_INVITATION_VALIDITY:
+        print(f"konnectd: --valid must be 60 to {MAX_INVITATION_VALIDITY}", file=sys.stderr)
+        return 2
+    account = Account(options.backend, options.subject)
+    try:
+        link, invitation = await admin.invite(
+            account, options.sealer, options.issuer, int(time.time()), options.valid
+        )
+    except HasFactors:
+        print(
+            f"konnectd: {options.backend} {options.subject} has a second factor already",
+            file=sys.stderr,
+        )
+        return 1
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(invitation.not_after))
+    print(f"{link}\nworks once, until {until}, for {options.backend} {options.subject}")
     return 0
 
 

@@ -10,6 +10,7 @@ from konnect.config import ConfigError, parse_cfg
 from konnect.crypto import random_string
 from konnect.mfa.factors import is_locked
 from konnect.mfa.imports import ImportedSeed
+from konnect.mfa.invitations import Invitation, invitation_link, seal_invitation
 from konnect.mfa.model import KIND_RECOVERY, KIND_TOTP, Account, AccountState, Factor, RowRef
 from konnect.mfa.sealing import FactorSealer, derive_mfa_secret, load_previous_mfa_secret
 from konnect.mfa.store import AccountSummary, CredentialStore
@@ -25,6 +26,7 @@ _LOCATIONS = (
     ("mfa_key", "KONNECTD_MFA_KEY", "mfa_key"),
     ("mfa_previous_key", "KONNECTD_MFA_PREVIOUS_KEY", "mfa_previous_key"),
     ("encryption_secret", "KONNECTD_ENCRYPTION_SECRET", "encryption_secret_key"),
+    ("issuer", "OIDC_ISSUER_IDENTIFIER", "oidc_issuer_identifier"),
 )
 STATE_FILE = "konnect.db"
 
@@ -38,6 +40,7 @@ class StoreLocation:
     mfa_key: str = ""
     mfa_previous_key: str = ""
     encryption_secret: str = ""
+    issuer: str = ""
 
     def sealer(self) -> FactorSealer:
         """The factor sealer serve builds from these files (ConfigError when it cannot)."""
@@ -74,7 +77,7 @@ def locate(flags: Mapping[str, str | None], environ: Mapping[str, str]) -> Store
     )
     spec = values["credential_store"] or default_credential_store(state_store)
     keys = (values["mfa_key"], values["mfa_previous_key"], values["encryption_secret"])
-    return StoreLocation(spec, state_file, values["audit_log"], *keys)
+    return StoreLocation(spec, state_file, values["audit_log"], *keys, values["issuer"])
 
 
 def open_store(location: StoreLocation) -> CredentialStore:
@@ -88,6 +91,10 @@ def open_store(location: StoreLocation) -> CredentialStore:
                 [f"no credential store at {path} (set --data-dir or --credential-store)"]
             )
     return open_credential_store(spec, location.state_file)
+
+
+class HasFactors(Exception):
+    """The account has a second factor already: an invitation to set one up is of no use."""
 
 
 class UnopenableFactor(Exception):
@@ -221,6 +228,25 @@ class MfaAdmin:
     async def _has_seed(self, account: Account, seed: bytes, sealer: FactorSealer) -> bool:
         factors = await self.store.factors(account, KIND_TOTP)
         return any(sealer.open(factor.ref, factor.secret) == seed for factor in factors)
+
+    async def invite(
+        self, account: Account, sealer: FactorSealer, issuer: str, now: int, validity: int
+    ) -> tuple[str, Invitation]:
+        """A single-use link that lets the user set up a first second factor at sign-in
+        though `mfa_enrolment` is `admin_only`; HasFactors when the user has one."""
+        factors = await self.store.factors(account)
+        if any(factor.ref.kind != KIND_RECOVERY for factor in factors):
+            raise HasFactors
+        invitation = Invitation.new(account, now, validity)
+        link = invitation_link(issuer, seal_invitation(sealer, invitation))
+        self.events.mfa_admin(
+            "invite",
+            account.backend,
+            account.subject,
+            invitation=invitation.id,
+            not_after=invitation.not_after,
+        )
+        return link, invitation
 
     async def stats(self) -> dict[str, int]:
         summaries = await self.store.summaries()

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -24,6 +25,8 @@ from konnect.mfa.model import Account, RowRef
 
 _SEAL_INFO = b"konnect mfa factor sealing v1"
 _HASH_INFO = b"konnect mfa recovery code hashing v1"
+_INVITATION_INFO = b"konnect mfa enrolment invitation v1"
+_INVITATION_PURPOSE = "konnect-mfa-invitation-v1"
 _MFA_FROM_ENCRYPTION_SECRET = b"konnect mfa secret from the encryption secret v1"
 
 
@@ -70,6 +73,7 @@ class FactorSealer:
         secrets = [mfa_secret] if previous_secret is None else [mfa_secret, previous_secret]
         self._sealers = [Sealer(_expand(secret, _SEAL_INFO)) for secret in secrets]
         self._hash_keys = [_expand(secret, _HASH_INFO) for secret in secrets]
+        self._invitation_sealers = [Sealer(_expand(s, _INVITATION_INFO)) for s in secrets]
 
     def seal(self, row: RowRef, secret: bytes) -> str:
         return self._sealers[0].seal(secret, _row_purpose(row))
@@ -93,3 +97,14 @@ class FactorSealer:
         """The hashes a recovery code may be stored as: the current key's first."""
         message = json.dumps([account.backend, account.subject, normalised_code]).encode()
         return [hmac.new(key, message, hashlib.sha256).hexdigest() for key in self._hash_keys]
+
+    def seal_invitation(self, record: dict[str, Any]) -> str:
+        """An enrolment invitation, sealed so that only konnect with this key opens it."""
+        return self._invitation_sealers[0].seal_json(record, _INVITATION_PURPOSE)
+
+    def open_invitation(self, token: str) -> dict[str, Any] | None:
+        for sealer in self._invitation_sealers:
+            record = sealer.open_json(token, _INVITATION_PURPOSE)
+            if isinstance(record, dict):
+                return record
+        return None
