@@ -11,7 +11,15 @@ from konnect.crypto import random_string
 from konnect.mfa.factors import is_locked
 from konnect.mfa.imports import ImportedSeed
 from konnect.mfa.invitations import Invitation, invitation_link, seal_invitation
-from konnect.mfa.model import KIND_RECOVERY, KIND_TOTP, Account, AccountState, Factor, RowRef
+from konnect.mfa.model import (
+    KIND_RECOVERY,
+    KIND_TOTP,
+    KIND_WEBAUTHN,
+    Account,
+    AccountState,
+    Factor,
+    RowRef,
+)
 from konnect.mfa.sealing import FactorSealer, derive_mfa_secret, load_previous_mfa_secret
 from konnect.mfa.store import AccountSummary, CredentialStore
 from konnect.mfa.stores import default_credential_store, open_credential_store
@@ -250,10 +258,16 @@ class MfaAdmin:
 
     async def stats(self) -> dict[str, int]:
         summaries = await self.store.summaries()
+
+        def having(*kinds: str) -> int:
+            return sum(1 for item in summaries if any(item.kinds.get(kind) for kind in kinds))
+
         counts = {
             "accounts": len(summaries),
-            "with_totp": sum(1 for item in summaries if item.kinds.get("totp")),
-            "with_recovery_codes": sum(1 for item in summaries if item.kinds.get("recovery")),
+            "with_second_factor": having(KIND_TOTP, KIND_WEBAUTHN),
+            "with_totp": having(KIND_TOTP),
+            "with_webauthn": having(KIND_WEBAUTHN),
+            "with_recovery_codes": having(KIND_RECOVERY),
             "locked": sum(1 for item in summaries if is_locked(item.state)),
         }
         self.events.mfa_admin("stats", "", "", **counts)
