@@ -21,8 +21,9 @@ import konnect
 from konnect.config import ConfigError, load_settings, serve_help
 
 if TYPE_CHECKING:
+    from konnect.identity import IdentityBackend
     from konnect.identity.users_admin import UsersFile
-    from konnect.mfa import CredentialStore
+    from konnect.mfa import CredentialStore, FactorSealer
     from konnect.mfa.admin import MfaAdmin
     from konnect.observe import Events
 
@@ -33,7 +34,8 @@ commands:
   reload [--pid PID]                        make a running konnectd re-read its files
   users [--file FILE] add|passwd|disable|enable|list
                                             manage the users file (prompts for passwords)
-  mfa list|reset|unlock|stats               manage users' second factors
+  mfa list|reset|unlock|rekey|import-totp|stats
+                                            manage users' second factors
   utils jwk-from-pem [--kid K] [--use U] [--yaml] FILE
                                             print a PEM key as a JWK
   utils hash-password [--stdin]             print an argon2id hash for the users file
@@ -43,6 +45,9 @@ commands:
 Run 'konnectd <command> --help' for the flags of a command.
 """
 DEFAULT_LISTEN = "127.0.0.1:8777"
+#: How long a `konnectd mfa invite` link works unless --valid says otherwise (3 days).
+DEFAULT_INVITATION_VALIDITY = 3 * 86_400
+MAX_INVITATION_VALIDITY = 31 * 86_400
 
 
 class _UsageExit(Exception):
@@ -297,6 +302,10 @@ def _new_password() -> str | None:
 
 def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
     parser = _mfa_parser()
+    serve_args: list[str] = []
+    if "--" in args:
+        at = args.index("--")
+        args, serve_args = args[:at], args[at + 1 :]
     options = parser.parse_args(args)
     if options.command is None:
         parser.print_help(sys.stderr)
@@ -310,9 +319,22 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
         "state_store": options.state_store,
         "data_dir": options.data_dir,
         "audit_log": options.audit_log,
+        "mfa_key": options.mfa_key,
+        "mfa_previous_key": options.mfa_previous_key,
+        "encryption_secret": options.encryption_secret,
+        "issuer": options.iss,
     }
     location = locate(flags, environ)
     try:
+        if options.command == "rekey":
+            options.sealers = (location.sealer(), _new_sealer(options.new_mfa_key))
+        if options.command == "invite":
+            options.sealer = location.sealer()
+            options.issuer = _invitation_issuer(location.issuer)
+        if options.command == "import-totp":
+            options.sealer = location.sealer()
+            options.text = _read_text(options.file)
+            options.identity = _identity_backend(serve_args, environ)
         store = open_store(location)
         events = _audit_events(location.audit_log)
     except ConfigError as error:
@@ -320,6 +342,39 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
             print(f"konnectd: {problem}", file=sys.stderr)
         return 1
     return asyncio.run(_run_mfa(store, events, options))
+
+
+def _invitation_issuer(issuer: str) -> str:
+    if not issuer.startswith(("https://", "http://")):
+        raise ConfigError(["invite needs the issuer URL (--iss or OIDC_ISSUER_IDENTIFIER)"])
+    return issuer
+
+
+def _read_text(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"cannot read {name}: {exc}"]) from None
+
+
+def _identity_backend(serve_args: list[str], environ: Mapping[str, str]) -> IdentityBackend:
+    """The identity backend serve would use, to find users by their sign-in names."""
+    from konnect.identity import UsernameLookup
+    from konnect.identity.registry import create_backend
+
+    backend = create_backend(load_settings(serve_args, environ))
+    if not isinstance(backend, UsernameLookup):
+        raise ConfigError([f"the {backend.name} backend cannot find users by name"])
+    return backend
+
+
+def _new_sealer(new_key: Path) -> FactorSealer:
+    from konnect.crypto import load_secret
+    from konnect.mfa import FactorSealer
+
+    return FactorSealer(load_secret(new_key, "new mfa key")[0])
 
 
 def _mfa_parser() -> _Parser:
@@ -336,12 +391,21 @@ def _mfa_parser() -> _Parser:
     parser.add_argument("--state-store", metavar="STORE", help="the state store serve uses")
     parser.add_argument("--data-dir", metavar="DIR", help="the data directory serve uses")
     parser.add_argument("--audit-log", metavar="FILE|stderr|syslog", help="where to audit")
+    parser.add_argument("--mfa-key", metavar="FILE", help="the mfa key serve uses")
+    parser.add_argument(
+        "--mfa-previous-key", metavar="FILE", help="the previous mfa key serve still accepts"
+    )
+    parser.add_argument(
+        "--encryption-secret", metavar="FILE", help="the encryption secret serve uses"
+    )
+    parser.add_argument("--iss", metavar="URL", help="the issuer serve uses (for invitations)")
     commands = parser.add_subparsers(dest="command", metavar="<command>")
     listing = commands.add_parser("list", help="accounts with second factors, failures or a lock")
     listing.add_argument("--backend", help="only accounts of this identity backend")
     for name, help_text in (
         ("reset", "remove every second factor of an account (the user sets one up again)"),
         ("unlock", "lift the lock after too many wrong codes"),
+        ("invite", "a single-use link to set up a first second factor (mfa_enrolment admin_only)"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("backend", help="identity backend name (users, ldap, ...)")
@@ -352,6 +416,43 @@ def _mfa_parser() -> _Parser:
                 action="store_true",
                 help="also end the user's sign-ins (raises the account's epoch)",
             )
+        if name == "invite":
+            command.add_argument(
+                "--valid",
+                metavar="SECONDS",
+                type=int,
+                default=DEFAULT_INVITATION_VALIDITY,
+                help=f"how long the link works (default {DEFAULT_INVITATION_VALIDITY})",
+            )
+    rekey = commands.add_parser(
+        "rekey",
+        help="seal every stored factor with a new mfa key, all or nothing",
+        description="Seal every stored factor with a new mfa key, in one transaction. Factors "
+        "open with the keys serve uses (--mfa-key, else the encryption secret, and "
+        "--mfa-previous-key); those the new key opens already stay. Without downtime: first "
+        "run serve with mfa_key = the new file and mfa_previous_key = the old one, then rekey, "
+        "then drop mfa_previous_key. Recovery codes are hashes and stay as they are: they "
+        "work while the old key is mfa_previous_key.",
+    )
+    rekey.add_argument(
+        "--new-mfa-key", metavar="FILE", type=Path, required=True, help="32 random bytes"
+    )
+    importing = commands.add_parser(
+        "import-totp",
+        help="store authenticator-app keys exported from another system",
+        description="Store authenticator-app keys exported elsewhere as TOTP factors, sealed "
+        "like enrolled ones. FILE ('-': standard input) holds one key a line: CSV "
+        '\'user,seed[,name]\' or JSON \'{"user": ..., "seed": ..., "name": ...}\', the '
+        "seed in base32 (128 to 512 bits; SHA1, 6 digits, 30 s). Users are found by sign-in "
+        "name in the identity backend serve uses: give serve's arguments after '--' (for "
+        "example -- --iss URL users users.yaml), else KONNECTD_CONFIG and the KONNECTD_* "
+        "variables. A line that cannot be imported is named and nothing is stored; keys a "
+        "user has already are skipped. Seeds are never printed.",
+    )
+    importing.add_argument("file", metavar="FILE", help="the keys, CSV or JSON lines")
+    importing.add_argument(
+        "--dry-run", action="store_true", help="check every line and report, store nothing"
+    )
     commands.add_parser("stats", help="how many accounts use which factors, how many are locked")
     return parser
 
@@ -367,7 +468,7 @@ def _audit_events(destination: str) -> Events:
 
 async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Namespace) -> int:
     from konnect.mfa import Account
-    from konnect.mfa.admin import MfaAdmin
+    from konnect.mfa.admin import MfaAdmin, UnopenableFactor
     from konnect.mfa.store import CredentialStoreUnavailable
 
     admin = MfaAdmin(store, events)
@@ -377,6 +478,12 @@ async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Nam
         elif options.command == "stats":
             for name, count in (await admin.stats()).items():
                 print(f"{name}: {count}")
+        elif options.command == "rekey":
+            await _mfa_rekey(admin, *options.sealers)
+        elif options.command == "import-totp":
+            return await _mfa_import(admin, options)
+        elif options.command == "invite":
+            return await _mfa_invite(admin, options)
         elif options.command == "reset":
             account = Account(options.backend, options.subject)
             epoch = (await admin.reset(account, options.revoke_sessions)).epoch
@@ -389,9 +496,93 @@ async def _run_mfa(store: CredentialStore, events: Events, options: argparse.Nam
     except CredentialStoreUnavailable as exc:
         print(f"konnectd: credential store unavailable: {exc}", file=sys.stderr)
         return 1
+    except UnopenableFactor as exc:
+        ref = exc.ref
+        print(
+            f"konnectd: the {ref.kind} factor {ref.id} of {ref.account.backend} "
+            f"{ref.account.subject} opens with none of the keys; nothing changed",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         await store.close()
     return 0
+
+
+async def _mfa_invite(admin: MfaAdmin, options: argparse.Namespace) -> int:
+    import time
+
+    from konnect.mfa import Account
+    from konnect.mfa.admin import HasFactors
+
+    if not 60 <= options.valid <= MAX_INVITATION_VALIDITY:
+        print(f"konnectd: --valid must be 60 to {MAX_INVITATION_VALIDITY}", file=sys.stderr)
+        return 2
+    account = Account(options.backend, options.subject)
+    try:
+        link, invitation = await admin.invite(
+            account, options.sealer, options.issuer, int(time.time()), options.valid
+        )
+    except HasFactors:
+        print(
+            f"konnectd: {options.backend} {options.subject} has a second factor already",
+            file=sys.stderr,
+        )
+        return 1
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(invitation.not_after))
+    print(f"{link}\nworks once, until {until}, for {options.backend} {options.subject}")
+    return 0
+
+
+async def _mfa_import(admin: MfaAdmin, options: argparse.Namespace) -> int:
+    import time
+
+    from konnect.identity import BackendUnavailable
+    from konnect.mfa.imports import read_seeds
+
+    identity = options.identity
+
+    async def resolve(username: str) -> str | None:
+        user = await identity.lookup_username(username)
+        return user.subject if user is not None else None
+
+    seeds, problems = read_seeds(options.text)
+    try:
+        done = await admin.import_totp(
+            (seeds, problems),
+            identity.name,
+            resolve,
+            options.sealer,
+            int(time.time()),
+            dry_run=options.dry_run,
+        )
+    except BackendUnavailable as exc:
+        print(f"konnectd: identity backend unavailable: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await identity.close()
+    for problem in done.problems:
+        print(f"konnectd: {problem}", file=sys.stderr)
+    if done.problems:
+        print("konnectd: nothing imported", file=sys.stderr)
+        return 1
+    verb = "would import" if options.dry_run else "imported"
+    for seed, account in done.imported:
+        print(f"line {seed.line}: {verb} for {seed.user} ({account.backend} {account.subject})")
+    for seed, _account in done.already:
+        print(f"line {seed.line}: {seed.user} has this key already")
+    print(f"{verb}: {len(done.imported)}, already there: {len(done.already)}")
+    return 0
+
+
+async def _mfa_rekey(admin: MfaAdmin, current: FactorSealer, new: FactorSealer) -> None:
+    done = await admin.rekey(current, new)
+    print(f"factors sealed with the new key: {done.resealed} (already: {done.already})")
+    if done.recovery_code_accounts:
+        print(
+            "accounts whose recovery codes work only while the old key is mfa_previous_key: "
+            f"{done.recovery_code_accounts}"
+        )
 
 
 async def _mfa_list(admin: MfaAdmin, backend: str | None) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from konnect.mfa import KIND_TOTP, Account, Factor, RowRef
 from konnect.mfa.factors import LOCK_AFTER
+from konnect.mfa.model import KIND_WEBAUTHN
 from konnect.mfa.sqlite_store import SqliteCredentialStore
 
 JANE = Account("users", "1001")
@@ -34,6 +35,8 @@ def prepare(data_dir: Path) -> SqliteCredentialStore:
         for _ in range(LOCK_AFTER + 1):
             await store.record_failure(JANE, LOCK_AFTER + 1)
         await store.add(Factor(RowRef(KIND_TOTP, Account("ldap", "max"), "a"), "", "s", 1))
+        await store.add(Factor(RowRef(KIND_WEBAUTHN, Account("ldap", "max"), "k"), "", "s", 1))
+        await store.record_failure(Account("ldap", "eve"), LOCK_AFTER + 1)
         await store.close()
 
     asyncio.run(fill())
@@ -51,13 +54,18 @@ def test_list_stats_unlock_and_reset(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
     assert lines[0].split() == ["BACKEND", "SUBJECT", "FACTORS", "FAILURES", "STATE"]
-    assert "recovery 2, totp 1" in lines[2]
-    assert lines[2].endswith("locked")
-    assert konnectd(tmp_path, "list", "--backend", "ldap").stdout.count("\n") == 2
+    assert "recovery 2, totp 1" in lines[3]
+    assert lines[3].endswith("locked")
+    assert konnectd(tmp_path, "list", "--backend", "ldap").stdout.count("\n") == 3
     stats = konnectd(tmp_path, "stats", audit=audit).stdout
-    assert "accounts: 2" in stats
-    assert "locked: 1" in stats
-    assert "with_recovery_codes: 1" in stats
+    assert stats.splitlines() == [
+        "accounts: 3",
+        "with_second_factor: 2",
+        "with_totp: 2",
+        "with_webauthn: 1",
+        "with_recovery_codes: 1",
+        "locked: 1",
+    ]
     unlocked = konnectd(tmp_path, "unlock", "users", "1001", audit=audit)
     assert unlocked.stdout.strip() == "users 1001 unlocked"
     assert (

@@ -208,6 +208,10 @@ OPTIONS: tuple[Option, ...] = (
            "file with 32 random bytes sealing second factors; unset: derived from the "
            "encryption secret",
            "--mfa-key", "KONNECTD_MFA_KEY", "mfa_key", "FILE"),
+    Option("mfa_previous_key", "path",
+           "the mfa key before the current one: its factors still open until "
+           "'konnectd mfa rekey' has moved them",
+           "--mfa-previous-key", "KONNECTD_MFA_PREVIOUS_KEY", "mfa_previous_key", "FILE"),
     Option("mfa_satisfied_by", "words",
            "sign-in made elsewhere that counts as multi-factor: forwarded_user, cookie; "
            "repeatable",
@@ -850,6 +854,7 @@ _REFINERS: dict[str, Callable[[Any], Any]] = {
     "mfa_max_age": _at_least_one,
     "mfa_enrolment": _one_of(MFA_ENROLMENTS, lower=True),
     "mfa_key": _existing_file,
+    "mfa_previous_key": _existing_file,
     "mfa_satisfied_by": _each_one_of(MFA_EXTERNAL_SIGN_INS),
     "credential_store": _check_credential_store,
     "webauthn_rp_id": _check_rp_id,

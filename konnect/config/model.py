@@ -126,6 +126,7 @@ class Settings:
     mfa_max_age: int = 43_200
     mfa_enrolment: str = "at_sign_in"
     mfa_key: Path | None = None
+    mfa_previous_key: Path | None = None
     mfa_satisfied_by: tuple[str, ...] = ()
     # Empty: the issuer's host and origin.
     webauthn_rp_id: str = ""

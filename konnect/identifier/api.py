@@ -262,7 +262,11 @@ class IdentifierApi:
 
     # -- the second factor ----------------------------------------------------------------------
     async def _pending_second_step(
-        self, logon: Logon, hello: Hello | None, logon_state: str | None = None
+        self,
+        logon: Logon,
+        hello: Hello | None,
+        logon_state: str | None = None,
+        invitation: str = "",
     ) -> Response | None:
         """When `logon` still needs a second factor: the answer that asks for it, with the
         pending cookie instead of the logon cookie (for a logon request, `logon_state` is its
@@ -273,7 +277,9 @@ class IdentifierApi:
         if hello is not None and hello.flow in OIDC_FLOWS and hello.client_id:
             client_level = self._client(hello.client_id, hello.redirect_uri).mfa
             requested_level = self._requested_level(hello.claims)
-        pending = await self.second_step.pending_for(logon, client_level, requested_level)
+        pending = await self.second_step.pending_for(
+            logon, client_level, requested_level, invitation
+        )
         if pending is None:
             return None
         asked = self.second_step.describe(pending, hello.state if hello else "")
@@ -440,7 +446,9 @@ class IdentifierApi:
                 ) from None
             if logon is None:
                 return _no_success(state)
-            pending = await self._pending_second_step(logon, hello, state)
+            invitation = body.get("mfa_invite")
+            invitation = invitation if isinstance(invitation, str) else ""
+            pending = await self._pending_second_step(logon, hello, state, invitation)
             hello_response = self._hello_response(hello, logon) if hello else None
         except OAuthError as error:
             return _error(error)

@@ -79,17 +79,17 @@ class SecondStep:
 
     # -- deciding --------------------------------------------------------------------------
     async def pending_for(
-        self, logon: Logon, client_level: str, requested_level: str = ""
+        self, logon: Logon, client_level: str, requested_level: str = "", invitation: str = ""
     ) -> PendingSignIn | None:
         with _stores_reachable(self.provider):
-            return await self._pending_for(logon, client_level, requested_level)
+            return await self._pending_for(logon, client_level, requested_level, invitation)
 
     async def _pending_for(
-        self, logon: Logon, client_level: str, requested_level: str
+        self, logon: Logon, client_level: str, requested_level: str, invitation: str
     ) -> PendingSignIn | None:
         """The pending sign-in to answer before `logon` counts, or None when it already
         does. OAuthError when the user cannot give one (none set up, and only an
-        administrator may set one up)."""
+        administrator may set one up, or invite the user to: `invitation`)."""
         if logon.provider == UPSTREAM_PROVIDER or self.factors.current(logon.amr, logon.mfa_time):
             return None
         try:
@@ -107,7 +107,7 @@ class SecondStep:
         ):
             return None
         methods = await factors.methods(account)
-        if not methods and not factors.policy.enrol_at_sign_in:
+        if not methods and not await factors.may_enrol(account, invitation):
             raise OAuthError(
                 "access_denied", "a second factor is required; an administrator sets it up"
             )

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from konnect.config import ConfigError, parse_cfg
+from konnect.crypto import random_string
 from konnect.mfa.factors import is_locked
-from konnect.mfa.model import Account, AccountState
+from konnect.mfa.imports import ImportedSeed
+from konnect.mfa.invitations import Invitation, invitation_link, seal_invitation
+from konnect.mfa.model import (
+    KIND_RECOVERY,
+    KIND_TOTP,
+    KIND_WEBAUTHN,
+    Account,
+    AccountState,
+    Factor,
+    RowRef,
+)
+from konnect.mfa.sealing import FactorSealer, derive_mfa_secret, load_previous_mfa_secret
 from konnect.mfa.store import AccountSummary, CredentialStore
 from konnect.mfa.stores import default_credential_store, open_credential_store
 from konnect.observe import Events
@@ -19,6 +31,10 @@ _LOCATIONS = (
     ("state_store", "KONNECTD_STATE_STORE", "state_store"),
     ("data_dir", "KONNECTD_DATA_DIR", "data_dir"),
     ("audit_log", "KONNECTD_AUDIT_LOG", "audit_log"),
+    ("mfa_key", "KONNECTD_MFA_KEY", "mfa_key"),
+    ("mfa_previous_key", "KONNECTD_MFA_PREVIOUS_KEY", "mfa_previous_key"),
+    ("encryption_secret", "KONNECTD_ENCRYPTION_SECRET", "encryption_secret_key"),
+    ("issuer", "OIDC_ISSUER_IDENTIFIER", "oidc_issuer_identifier"),
 )
 STATE_FILE = "konnect.db"
 
@@ -28,6 +44,20 @@ class StoreLocation:
     credential_store: str
     state_file: Path | None
     audit_log: str
+    #: The key files serve seals factors with ("" when unset).
+    mfa_key: str = ""
+    mfa_previous_key: str = ""
+    encryption_secret: str = ""
+    issuer: str = ""
+
+    def sealer(self) -> FactorSealer:
+        """The factor sealer serve builds from these files (ConfigError when it cannot)."""
+        mfa_key, previous, encryption = (
+            Path(name) if name else None
+            for name in (self.mfa_key, self.mfa_previous_key, self.encryption_secret)
+        )
+        secret = derive_mfa_secret(mfa_key, encryption)
+        return FactorSealer(secret, load_previous_mfa_secret(previous))
 
 
 def locate(flags: Mapping[str, str | None], environ: Mapping[str, str]) -> StoreLocation:
@@ -54,7 +84,8 @@ def locate(flags: Mapping[str, str | None], environ: Mapping[str, str]) -> Store
         else None
     )
     spec = values["credential_store"] or default_credential_store(state_store)
-    return StoreLocation(spec, state_file, values["audit_log"])
+    keys = (values["mfa_key"], values["mfa_previous_key"], values["encryption_secret"])
+    return StoreLocation(spec, state_file, values["audit_log"], *keys, values["issuer"])
 
 
 def open_store(location: StoreLocation) -> CredentialStore:
@@ -68,6 +99,42 @@ def open_store(location: StoreLocation) -> CredentialStore:
                 [f"no credential store at {path} (set --data-dir or --credential-store)"]
             )
     return open_credential_store(spec, location.state_file)
+
+
+class HasFactors(Exception):
+    """The account has a second factor already: an invitation to set one up is of no use."""
+
+
+class UnopenableFactor(Exception):
+    """A stored secret that none of the keys opens: a rekey changes nothing."""
+
+    def __init__(self, ref: RowRef) -> None:
+        super().__init__(ref)
+        self.ref = ref
+
+
+@dataclass(frozen=True)
+class Rekeyed:
+    """What a rekey did: secrets sealed anew, secrets the new key opened already, and the
+    accounts whose recovery codes stay hashed with the key they were made with."""
+
+    resealed: int
+    already: int
+    recovery_code_accounts: int
+
+
+@dataclass
+class SeedImport:
+    """What an import did (or would do, in a dry run): keys stored, keys the account had
+    already, and why lines were refused (then nothing is stored)."""
+
+    imported: list[tuple[ImportedSeed, Account]] = field(default_factory=list)
+    already: list[tuple[ImportedSeed, Account]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+#: Finds a user's subject by sign-in name in the identity backend (None: no such user).
+ResolveUser = Callable[[str], Awaitable[str | None]]
 
 
 @dataclass
@@ -96,12 +163,111 @@ class MfaAdmin:
         self.events.mfa_admin("unlock", account.backend, account.subject, was_locked=unlocked)
         return unlocked
 
+    async def rekey(self, current: FactorSealer, new: FactorSealer) -> Rekeyed:
+        """Seal every factor's secret with the `new` key, all or nothing: a secret the new key
+        opens stays as it is, any other must open with the `current` keys (its previous key
+        too), else UnopenableFactor is raised and nothing changes."""
+        already = 0
+
+        def reseal(factor: Factor) -> str:
+            nonlocal already
+            if new.opens_with_current_key(factor.ref, factor.secret):
+                already += 1
+                return factor.secret
+            secret = current.open(factor.ref, factor.secret)
+            if secret is None:
+                raise UnopenableFactor(factor.ref)
+            return new.seal(factor.ref, secret)
+
+        try:
+            resealed = await self.store.reseal(reseal)
+        except UnopenableFactor as exc:
+            account = exc.ref.account
+            self.events.mfa_admin("rekey", account.backend, account.subject, refused=exc.ref.id)
+            raise
+        summaries = await self.store.summaries()
+        with_codes = sum(1 for item in summaries if item.kinds.get(KIND_RECOVERY))
+        outcome = Rekeyed(resealed, already, with_codes)
+        self.events.mfa_admin(
+            "rekey",
+            "",
+            "",
+            resealed=resealed,
+            already=already,
+            recovery_code_accounts=with_codes,
+        )
+        return outcome
+
+    async def import_totp(
+        self,
+        read: tuple[list[ImportedSeed], list[str]],
+        backend: str,
+        resolve: ResolveUser,
+        sealer: FactorSealer,
+        now: int,
+        dry_run: bool = False,
+    ) -> SeedImport:
+        """Store each seed as a TOTP factor of its user, sealed to its row; a seed the user
+        has already is skipped, so an import can run again. `read` is the seeds and the
+        problems of the lines read; with a problem, or an unknown user, nothing is stored."""
+        seeds, problems = read
+        outcome = SeedImport(problems=list(problems))
+        accounts = []
+        for seed in seeds:
+            subject = await resolve(seed.user)
+            if subject is None:
+                outcome.problems.append(f"line {seed.line}: no user {seed.user!r} in {backend}")
+            accounts.append(Account(backend, subject or ""))
+        if outcome.problems:
+            return outcome
+        for seed, account in zip(seeds, accounts, strict=True):
+            if await self._has_seed(account, seed.seed, sealer):
+                outcome.already.append((seed, account))
+                continue
+            ref = RowRef(KIND_TOTP, account, random_string(16))
+            if not dry_run:
+                await self.store.add(Factor(ref, seed.name, sealer.seal(ref, seed.seed), now))
+            outcome.imported.append((seed, account))
+            self.events.mfa_admin(
+                "import_totp", backend, account.subject, factor=ref.id, dry_run=dry_run
+            )
+        return outcome
+
+    async def _has_seed(self, account: Account, seed: bytes, sealer: FactorSealer) -> bool:
+        factors = await self.store.factors(account, KIND_TOTP)
+        return any(sealer.open(factor.ref, factor.secret) == seed for factor in factors)
+
+    async def invite(
+        self, account: Account, sealer: FactorSealer, issuer: str, now: int, validity: int
+    ) -> tuple[str, Invitation]:
+        """A single-use link that lets the user set up a first second factor at sign-in
+        though `mfa_enrolment` is `admin_only`; HasFactors when the user has one."""
+        factors = await self.store.factors(account)
+        if any(factor.ref.kind != KIND_RECOVERY for factor in factors):
+            raise HasFactors
+        invitation = Invitation.new(account, now, validity)
+        link = invitation_link(issuer, seal_invitation(sealer, invitation))
+        self.events.mfa_admin(
+            "invite",
+            account.backend,
+            account.subject,
+            invitation=invitation.id,
+            not_after=invitation.not_after,
+        )
+        return link, invitation
+
     async def stats(self) -> dict[str, int]:
         summaries = await self.store.summaries()
+
+        def having(*kinds: str) -> int:
+            return sum(1 for item in summaries if any(item.kinds.get(kind) for kind in kinds))
+
         counts = {
             "accounts": len(summaries),
-            "with_totp": sum(1 for item in summaries if item.kinds.get("totp")),
-            "with_recovery_codes": sum(1 for item in summaries if item.kinds.get("recovery")),
+            "with_second_factor": having(KIND_TOTP, KIND_WEBAUTHN),
+            "with_totp": having(KIND_TOTP),
+            "with_webauthn": having(KIND_WEBAUTHN),
+            "with_recovery_codes": having(KIND_RECOVERY),
             "locked": sum(1 for item in summaries if is_locked(item.state)),
         }
         self.events.mfa_admin("stats", "", "", **counts)

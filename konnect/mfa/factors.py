@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from konnect.crypto import random_string
 from konnect.mfa.epochs import AccountEpochs
+from konnect.mfa.invitations import open_invitation
 from konnect.mfa.model import (
     KIND_RECOVERY,
     KIND_TOTP,
@@ -118,6 +119,17 @@ class SecondFactors:
             return ()
         return tuple(method for method in self.policy.methods if method in methods)
 
+    async def may_enrol(self, account: Account, invitation: str) -> bool:
+        """Whether a user without a factor may set one up now: always at `at_sign_in`, else
+        only with an administrator's invitation for this account, claimed here once."""
+        if self.policy.enrol_at_sign_in:
+            return True
+        now = self._now()
+        invited = open_invitation(self.sealer, invitation, now)
+        if invited is None or invited.account != account:
+            return False
+        return await self._state.claim("mfa:invitation:" + invited.id, invited.not_after - now)
+
     @staticmethod
     def account(backend: str, subject: str) -> Account:
         return Account(backend, subject)
@@ -192,8 +204,9 @@ class SecondFactors:
             code = normalise_recovery_code(answer)
             if code is None:
                 return False
-            code_hash = self.sealer.recovery_hash(account, code)
-            return await self.credentials.use_recovery_code(account, code_hash)
+            for code_hash in self.sealer.recovery_hashes(account, code):
+                if await self.credentials.use_recovery_code(account, code_hash):
+                    return True
         return False
 
     async def _right_totp(self, account: Account, answer: str) -> bool:

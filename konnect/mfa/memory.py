@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from konnect.mfa.model import KIND_RECOVERY, Account, AccountState, Factor, RowRef
@@ -81,6 +82,13 @@ class MemoryCredentialStore:
         epoch = self._states.get(account, AccountState()).epoch + int(bump_epoch)
         self._states[account] = AccountState(epoch=epoch)
         return self._states[account]
+
+    async def reseal(self, change: Callable[[Factor], str]) -> int:
+        sealed = [factor for factor in self._factors.values() if factor.ref.kind != KIND_RECOVERY]
+        changes = [(change(factor), factor) for factor in sealed]
+        updates = [replace(factor, secret=new) for new, factor in changes if new != factor.secret]
+        self._factors.update((factor.ref, factor) for factor in updates)
+        return len(updates)
 
     async def summaries(self, backend: str | None = None) -> list[AccountSummary]:
         accounts = {ref.account for ref in self._factors} | set(self._states)

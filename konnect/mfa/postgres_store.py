@@ -124,6 +124,14 @@ _RESET = (
     "ON CONFLICT (backend, subject) DO UPDATE SET failures = 0, locked = FALSE, "
     "epoch = a.epoch + excluded.epoch RETURNING failures, locked, epoch"
 )
+_SEALED = (
+    "SELECT backend, subject, kind, id, name, secret, created, last_used, counter "
+    "FROM mfa_factors WHERE kind <> %s FOR UPDATE"
+)
+_RESEAL = (
+    "UPDATE mfa_factors SET secret = %s "
+    "WHERE backend = %s AND subject = %s AND kind = %s AND id = %s"
+)
 _KIND_COUNTS = (
     "SELECT backend, subject, kind, COUNT(*) FROM mfa_factors "
     "WHERE %(backend)s::text IS NULL OR backend = %(backend)s GROUP BY backend, subject, kind"
@@ -314,6 +322,18 @@ class PostgresCredentialStore:
                 return state_of(await cursor.fetchone())
 
         return await self._run(reset)
+
+    async def reseal(self, change: Callable[[Factor], str]) -> int:
+        async def reseal(db: Connection) -> int:
+            async with db.transaction(), db.cursor() as cursor:
+                await cursor.execute(_SEALED, (KIND_RECOVERY,))
+                factors = [factor_of(row) for row in await cursor.fetchall()]
+                changes = [(change(factor), factor) for factor in factors]
+                updates = [(new, *factor_key(f.ref)) for new, f in changes if new != f.secret]
+                await cursor.executemany(_RESEAL, updates)
+                return len(updates)
+
+        return await self._run(reseal)
 
     async def summaries(self, backend: str | None = None) -> list[AccountSummary]:
         kind_counts = await self._rows(_KIND_COUNTS, {"backend": backend})

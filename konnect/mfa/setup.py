@@ -8,7 +8,7 @@ from pathlib import Path
 from konnect.config.model import Settings
 from konnect.mfa.factors import SecondFactors
 from konnect.mfa.policy import MfaPolicy
-from konnect.mfa.sealing import FactorSealer, derive_mfa_secret
+from konnect.mfa.sealing import FactorSealer, derive_mfa_secret, load_previous_mfa_secret
 from konnect.mfa.stores import default_credential_store, open_credential_store
 from konnect.state import StateStore
 
@@ -33,9 +33,10 @@ def build_second_factors(
     """The policy, the credential store (opened and migrated now) and the factor sealer;
     raises ConfigError when one of them cannot be built."""
     secret = derive_mfa_secret(settings.mfa_key, settings.encryption_secret)
+    sealer = FactorSealer(secret, load_previous_mfa_secret(settings.mfa_previous_key))
     spec = settings.credential_store or default_credential_store(settings.state_store)
     credentials = open_credential_store(spec, state_file)
-    factors = SecondFactors(mfa_policy(settings), credentials, FactorSealer(secret), state, clock)
+    factors = SecondFactors(mfa_policy(settings), credentials, sealer, state, clock)
     if "webauthn" in settings.mfa_methods:
         from konnect.mfa.passkeys import Passkeys, RelyingParty
 

@@ -103,6 +103,13 @@ _RESET = (
     "UPDATE mfa_accounts SET failures = 0, locked = 0, epoch = epoch + ? "
     "WHERE backend = ? AND subject = ? RETURNING failures, locked, epoch"
 )
+_SEALED = (
+    "SELECT backend, subject, kind, id, name, secret, created, last_used, counter "
+    "FROM mfa_factors WHERE kind <> ?"
+)
+_RESEAL = (
+    "UPDATE mfa_factors SET secret = ? WHERE backend = ? AND subject = ? AND kind = ? AND id = ?"
+)
 _KIND_COUNTS = (
     "SELECT backend, subject, kind, COUNT(*) FROM mfa_factors "
     "WHERE ? IS NULL OR backend = ? GROUP BY backend, subject, kind"
@@ -269,6 +276,17 @@ class SqliteCredentialStore:
                 return state_of(db.execute(_RESET, (int(bump_epoch), *owner)).fetchone())
 
         return await self._run(reset)
+
+    async def reseal(self, change: Callable[[Factor], str]) -> int:
+        def reseal(db: sqlite3.Connection) -> int:
+            with _transaction(db):
+                factors = [factor_of(row) for row in db.execute(_SEALED, (KIND_RECOVERY,))]
+                changes = [(change(factor), factor) for factor in factors]
+                updates = [(new, *factor_key(f.ref)) for new, f in changes if new != f.secret]
+                db.executemany(_RESEAL, updates)
+                return len(updates)
+
+        return await self._run(reseal)
 
     async def summaries(self, backend: str | None = None) -> list[AccountSummary]:
         def summaries(db: sqlite3.Connection) -> list[AccountSummary]:

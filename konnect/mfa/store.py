@@ -10,6 +10,7 @@ counted and the account locked in one step (`record_failure`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -116,6 +117,12 @@ class CredentialStore(Protocol):
     async def reset(self, account: Account, bump_epoch: bool) -> AccountState:
         """Delete every factor of the account and lift its lock; with `bump_epoch` the epoch
         grows by one, so sign-ins made before end."""
+        ...
+
+    async def reseal(self, change: Callable[[Factor], str]) -> int:
+        """Give every factor with a sealed secret (all but recovery codes) the secret `change`
+        returns for it, in one transaction: when `change` raises, nothing changes. The number
+        of secrets that changed."""
         ...
 
     async def summaries(self, backend: str | None = None) -> list[AccountSummary]:

@@ -172,6 +172,38 @@ def test_summaries_count_factors_per_kind(store: CredentialStore) -> None:
     assert ldap == [Account("ldap", "max")]
 
 
+class Refused(Exception):
+    pass
+
+
+def test_reseal_changes_every_sealed_secret_or_none(store: CredentialStore) -> None:
+    john = RowRef(KIND_TOTP, JOHN, "app")
+
+    def refuse_john(factor: Factor) -> str:
+        if factor.ref == john:
+            raise Refused
+        return "new-" + factor.secret
+
+    async def scenario() -> tuple[Any, ...]:
+        await store.add(Factor(TOTP, "Phone", "s", 1, 5, 7))
+        await store.add(Factor(john, "", "x", 2))
+        await store.replace_recovery_codes(JANE, ["h1"], 1)
+        with pytest.raises(Refused):
+            await store.reseal(refuse_john)
+        untouched = [f.secret for f in await store.factors(JANE) + await store.factors(JOHN)]
+        changed = await store.reseal(lambda f: f.secret if f.ref == john else "new-" + f.secret)
+        return untouched, changed, await store.factors(JANE), await store.factors(JOHN)
+
+    untouched, changed, janes, johns = run(store, scenario)
+    assert untouched == ["", "s", "x"]
+    assert changed == 1
+    assert janes == [
+        Factor(RowRef(KIND_RECOVERY, JANE, "h1"), "", "", 1),
+        Factor(TOTP, "Phone", "new-s", 1, 5, 7),
+    ]
+    assert [f.secret for f in johns] == ["x"]
+
+
 # -- SQLite only --------------------------------------------------------------------------
 
 

@@ -183,3 +183,19 @@ def test_a_second_factor_counts_for_max_age() -> None:
     assert not second_factor_current(("pwd", "mfa"), 0, 1000, 600)
     assert with_second_factor(("pwd",)) == ("pwd", "otp", "mfa")
     assert with_second_factor(("pwd", "otp", "mfa")) == ("pwd", "otp", "mfa")
+
+
+def test_after_a_new_mfa_key_the_previous_one_still_takes_codes(factors: SecondFactors) -> None:
+    old, new = secrets.token_bytes(32), secrets.token_bytes(32)
+    factors.sealer = FactorSealer(old)
+
+    async def scenario() -> tuple[Verdict, Verdict, Verdict]:
+        seed, codes = await enrolled(factors)
+        factors.sealer = FactorSealer(new)
+        without = await factors.check(JANE, "p1", "recovery", codes[0])
+        factors.sealer = FactorSealer(new, old)
+        clock_of(factors).advance(30)
+        totp = await factors.check(JANE, "p2", "totp", totp_code(seed, clock_of(factors).now))
+        return without, totp, await factors.check(JANE, "p3", "recovery", codes[0])
+
+    assert run(scenario) == (Verdict.WRONG, Verdict.ACCEPTED, Verdict.ACCEPTED)

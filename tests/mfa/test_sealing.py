@@ -87,3 +87,41 @@ def test_ten_distinct_recovery_codes_that_normalise() -> None:
         assert normalise_recovery_code(code.upper().replace("-", " ")) == code.replace("-", "")
     assert normalise_recovery_code("abcde-2345") is None
     assert normalise_recovery_code("abcde-2345l") is None  # l is not in the alphabet
+
+
+def test_the_previous_key_still_opens_and_finds_recovery_codes_but_never_seals() -> None:
+    old, new = secrets.token_bytes(32), secrets.token_bytes(32)
+    before, during = FactorSealer(old), FactorSealer(new, old)
+    sealed = before.seal(ROW, b"seed")
+    assert during.open(ROW, sealed) == b"seed"
+    assert FactorSealer(new).open(ROW, sealed) is None
+    assert not during.opens_with_current_key(ROW, sealed)
+    assert during.opens_with_current_key(ROW, during.seal(ROW, b"seed"))
+    assert FactorSealer(new).open(ROW, during.seal(ROW, b"seed")) == b"seed"
+    code_hash = before.recovery_hash(JANE, "abc")
+    assert during.recovery_hashes(JANE, "abc") == [
+        FactorSealer(new).recovery_hash(JANE, "abc"),
+        code_hash,
+    ]
+
+
+def test_serve_opens_factors_of_the_previous_key(tmp_path: Path) -> None:
+    from konnect.config import Settings
+    from konnect.mfa.setup import build_second_factors
+    from konnect.state import MemoryStateStore
+
+    old, new = tmp_path / "old.key", tmp_path / "new.key"
+    old.write_bytes(secrets.token_bytes(32))
+    new.write_bytes(secrets.token_bytes(32))
+    sealed = FactorSealer(old.read_bytes()).seal(ROW, b"seed")
+    settings = Settings(
+        issuer="https://id.example.com",
+        mfa="optional",
+        mfa_methods=("totp", "recovery"),
+        mfa_key=new,
+        mfa_previous_key=old,
+        credential_store="memory",
+    )
+    factors = build_second_factors(settings, MemoryStateStore(), None, lambda: 0.0)
+    assert factors.sealer.open(ROW, sealed) == b"seed"
+    assert factors.sealer.opens_with_current_key(ROW, factors.sealer.seal(ROW, b"x"))

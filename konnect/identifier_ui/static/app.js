@@ -106,7 +106,16 @@ function readLocation() {
   let route = location.pathname;
   if (prefix && route.startsWith(prefix)) route = route.slice(prefix.length);
   route = route.replace(/\/+$/, '') || '/';
-  ctx = { route, flow, query, prompt: query.get('prompt') || '' };
+  ctx = { route, flow, query, prompt: query.get('prompt') || '', mfaInvite: readMfaInvite() };
+}
+
+// An administrator's invitation to set up a second factor travels in the link's fragment
+// (never sent to a server in a URL); it goes with the password and leaves the address bar.
+function readMfaInvite() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const invite = fragment.get('mfa_invite') || '';
+  if (invite) history.replaceState(null, '', location.pathname + location.search);
+  return invite;
 }
 
 function go(route) {
@@ -421,7 +430,11 @@ form.addEventListener('submit', async (event) => {
   username.readOnly = password.readOnly = true;
   let stay = true;
   try {
-    const res = await api('logon', { params: [user, password.value, '1'], hello: logonHello() });
+    const res = await api('logon', {
+      params: [user, password.value, '1'],
+      hello: logonHello(),
+      ...(ctx.mfaInvite ? { mfa_invite: ctx.mfaInvite } : {}),
+    });
     if (res.ok) {
       password.value = '';
       stay = proceed(res.data.hello || null);
