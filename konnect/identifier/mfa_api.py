@@ -272,7 +272,7 @@ class SecondStep:
             raise OAuthError("invalid_request", "step and code required")
         token = request.cookies.get(self.enrolment_name, "")
         enrolment = open_enrolment(
-            self.provider.cookies.sealer, token, pending, self.provider.now()
+            self.provider.cookies.sealer, token, pending.id, self.provider.now()
         )
         if enrolment is None:
             return self._failed(state, "expired")
