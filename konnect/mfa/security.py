@@ -67,12 +67,12 @@ class OwnFactors:
         return self.factors.level(groups) == REQUIRED
 
     async def listed(self, account: Account) -> list[FactorView]:
-        views = [
+        """The user's factors, oldest first (as the store keeps them)."""
+        return [
             FactorView(f.ref.kind, f.ref.id, f.name, f.created, f.last_used)
             for f in await self.factors.credentials.factors(account)
             if f.ref.kind in LISTED_KINDS
         ]
-        return sorted(views, key=lambda view: (view.created, view.id))
 
     async def recovery_codes_left(self, account: Account) -> int:
         return len(await self.factors.credentials.factors(account, KIND_RECOVERY))
