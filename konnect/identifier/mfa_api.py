@@ -111,6 +111,11 @@ class SecondStep:
             raise OAuthError(
                 "access_denied", "a second factor is required; an administrator sets it up"
             )
+        return self.pending_of(logon, methods)
+
+    def pending_of(self, logon: Logon, methods: tuple[str, ...]) -> PendingSignIn:
+        """The pending sign-in that asks `logon` for one of `methods` (none: to set one up),
+        keeping its sign-in session."""
         return PendingSignIn.start(
             self.provider.now(),
             subject=logon.subject,

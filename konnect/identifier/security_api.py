@@ -28,7 +28,7 @@ from konnect.mfa import Account
 from konnect.mfa.factors import Verdict
 from konnect.mfa.model import KIND_RECOVERY, KIND_TOTP, KIND_WEBAUTHN
 from konnect.mfa.passkeys import REGISTER
-from konnect.mfa.pending import Enrolment, PendingSignIn, open_enrolment, seal_enrolment
+from konnect.mfa.pending import Enrolment, open_enrolment, seal_enrolment
 from konnect.mfa.policy import PENDING_MAX_AGE
 from konnect.mfa.qr import qr_svg
 from konnect.mfa.security import MAX_NAME_LENGTH, OwnFactors, Removal, clean_name
@@ -93,18 +93,7 @@ class SecurityPage:
         if not methods or self.own.fresh(logon.amr, logon.mfa_time, self.provider.now()):
             return None
         self._audit(who, "refused", kind, "stepup")
-        pending = PendingSignIn.start(
-            self.provider.now(),
-            subject=logon.subject,
-            username=logon.username,
-            display_name=logon.display_name,
-            provider=logon.provider,
-            amr=logon.amr,
-            methods=methods,
-            session_id=logon.session_id,
-            logon_time=logon.logon_time,
-            epoch=logon.epoch,
-        )
+        pending = self.step.pending_of(logon, methods)
         body = {**self.step.describe(pending, state), "success": False, "error": "stepup"}
         response = json_response(body, 200, self._headers)
         apply_cookies(response, [self.step.pending_cookie(pending)], self.provider.cookies.policy)
