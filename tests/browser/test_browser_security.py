@@ -12,29 +12,25 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from konnect.http.app import Overrides
 from konnect.mfa.totp import totp_code
 from tests.browser.browser_kit import TRUSTED, Watch, authorize_url, client_result, screen_options
 from tests.browser.browser_kit import shoot as shoot
 from tests.browser.browser_kit import sign_in as sign_in_with_password
 from tests.browser.browser_kit import variants as screen_variants
 from tests.browser.conftest import OpenPage
-from tests.browser.test_browser_passkeys import ENGLISH, PLATFORM, enrol_passkey, with_authenticator
+from tests.browser.test_browser_passkeys import (
+    ENGLISH,
+    PLATFORM,
+    enrol_passkey,
+    with_authenticator,
+)
+from tests.browser.test_browser_passkeys import clock as clock
+from tests.browser.test_browser_passkeys import server as server
 from tests.conftest import Clock, RunningServer
 
 ServerFactory = Callable[..., RunningServer]
 VARIANTS = list(screen_variants())
 PASSKEY = ENGLISH["security.kindWebauthn"]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(1_700_000_000.0)
-
-
-@pytest.fixture
-def server(server_factory: ServerFactory, clock: Clock) -> RunningServer:
-    return server_factory(Overrides(clock=clock), host="localhost", mfa="required")
 
 
 def security_page_with_passkey(

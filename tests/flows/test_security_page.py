@@ -61,6 +61,16 @@ def signed_in_with_app(
     return client, seed, codes
 
 
+def signed_in_optional(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
+) -> tuple[RunningServer, httpx.Client]:
+    """A server at `mfa = optional` and a browser signed in there with the password alone."""
+    server = mfa_server(mfa="optional")
+    client = client_of(server)
+    assert sign_in(client, server.url).json()["hello"] is None
+    return server, client
+
+
 def test_mfa_off_has_no_security_page(server: RunningServer) -> None:
     with browser(server.url) as client:
         sign_in(client, server.url)
@@ -108,12 +118,10 @@ def test_an_optional_user_adds_an_app_confirmed_by_a_valid_code(
     assert awaiting_code(server, client_of) is not None
 
 
-def test_an_offered_key_is_stored_once_and_only_for_its_sign_in(
+def test_an_offered_key_is_stored_only_for_the_sign_in_it_was_offered_to(
     mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client], clock: Clock
 ) -> None:
-    server = mfa_server(mfa="optional")
-    client = client_of(server)
-    sign_in(client, server.url)
+    server, client = signed_in_optional(mfa_server, client_of)
     seed, done = add_app(client, clock)
     assert done.json()["success"] is True
     clock.advance(30)
@@ -182,9 +190,7 @@ def test_the_last_factor_stays_while_the_policy_requires_one(
 def test_without_required_policy_the_last_factor_goes_with_its_codes(
     mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client], clock: Clock
 ) -> None:
-    server = mfa_server(mfa="optional")
-    client = client_of(server)
-    sign_in(client, server.url)
+    server, client = signed_in_optional(mfa_server, client_of)
     seed, done = add_app(client, clock)
     assert done.json()["success"] is True
     factor = overview(client)["factors"][0]
@@ -217,9 +223,7 @@ def test_renewed_recovery_codes_replace_the_old_ones(
 def test_a_passkey_is_added_named_and_removed(
     mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client], clock: Clock
 ) -> None:
-    server = mfa_server(mfa="optional")
-    client = client_of(server)
-    sign_in(client, server.url)
+    server, client = signed_in_optional(mfa_server, client_of)
     key = SoftAuthenticator(rp_id="127.0.0.1", origin=server.url)
     offer = post(client, "security/webauthn", step="begin").json()
     forged = key.create(offer["options"])
@@ -290,9 +294,7 @@ def test_changes_are_audited(
 def test_wrong_confirmations_are_counted(
     mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
 ) -> None:
-    server = mfa_server(mfa="optional")
-    client = client_of(server)
-    sign_in(client, server.url)
+    _, client = signed_in_optional(mfa_server, client_of)
     post(client, "security/totp", step="begin")
     answers = [
         post(client, "security/totp", step="confirm", code="000000").json()["error"]
