@@ -69,12 +69,11 @@ class SecurityPage:
         self._headers = headers
 
     # -- who and whether ---------------------------------------------------------------------
-    async def signed_in(self, request: Request) -> SignedIn | None:
-        """The browser's own sign-in with the identity backend (a user only an upstream
-        authority knows has no factors here), or None."""
+    async def signed_in(self, logon: Logon) -> SignedIn | None:
+        """The user of a sign-in with the identity backend, or None for one whose factors
+        are not kept here (a user only an upstream authority knows, or one now gone)."""
         provider = self.provider
-        logon = await current_logon(provider, request.cookies)
-        if logon is None or logon.provider != provider.backend.name:
+        if logon.provider != provider.backend.name:
             return None
         try:
             user = await logon_user(provider, logon)
@@ -114,8 +113,13 @@ class SecurityPage:
         """The answer to one operation; None when the browser is not signed in. A store
         that cannot answer refuses the change (fails closed) and says so."""
         with _stores_reachable(self.provider):
-            who = await self.signed_in(request)
-            return None if who is None else await self.handle(request, action, who, body)
+            logon = await current_logon(self.provider, request.cookies)
+            if logon is None:
+                return None
+            who = await self.signed_in(logon)
+            if who is None:
+                return self._failed(str(body.get("state", "")), "unavailable")
+            return await self.handle(request, action, who, body)
 
     async def handle(
         self, request: Request, action: str, who: SignedIn, body: dict[str, Any]

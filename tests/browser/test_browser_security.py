@@ -74,6 +74,12 @@ def test_the_security_page(server: RunningServer, open_page: OpenPage, clock: Cl
     expect(page.locator("#security-list .factor-name")).to_have_text(["Laptop"])
     expect(page.locator("#status")).to_have_text(ENGLISH["security.renamed"])
 
+    # Escape leaves a confirmation without removing.
+    page.get_by_role("button", name=f"{ENGLISH['security.remove']} Laptop").click()
+    expect(page.locator("#security-confirm-text")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#security-confirm")).to_be_hidden()
+
     # The last factor stays: the policy requires one.
     page.get_by_role("button", name=f"{ENGLISH['security.remove']} Laptop").click()
     confirm(page, ENGLISH["security.remove"])

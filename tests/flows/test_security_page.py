@@ -6,6 +6,7 @@ policy requires one, and every change is audited."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -302,3 +303,52 @@ def test_wrong_confirmations_are_counted(
     ]
     # The fifth wrong code burns the offered key.
     assert answers == ["wrong"] * 4 + ["expired", "expired"]
+
+
+def test_bad_input_is_refused_without_a_server_error(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
+) -> None:
+    _, client = signed_in_optional(mfa_server, client_of)
+    refused: list[tuple[str, dict[str, Any]]] = [
+        ("security/rename", {"kind": 7, "id": "x", "name": "A"}),
+        ("security/rename", {"kind": "totp", "id": ["x"], "name": "A"}),
+        ("security/rename", {"kind": "totp", "id": "x", "name": "A" * 1000}),
+        ("security/remove", {"kind": "totp", "id": None}),
+        ("security/totp", {"step": "later"}),
+        ("security/totp", {"step": "confirm", "code": 123456}),
+        ("security/webauthn", {"step": "finish", "credential": "x"}),
+        ("security/webauthn", {"step": "sideways"}),
+    ]
+    for op, body in refused:
+        answer = post(client, op, **body)
+        assert answer.status_code == 400, (op, body, answer.text)
+        assert answer.json()["error"] == "invalid_request"
+    for kind in ("recovery", "password", ""):
+        missing = post(client, "security/remove", kind=kind, id="x").json()
+        assert missing["error"] == "missing"
+
+
+def test_a_group_that_requires_mfa_keeps_the_last_factor(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client], clock: Clock
+) -> None:
+    server = mfa_server(mfa="optional", mfa_required_groups=("staff",))
+    client, _, _ = signed_in_with_app(server, client_of, clock)
+    only = overview(client)["factors"][0]
+    assert overview(client)["required"] is True
+    assert post(client, "security/remove", kind="totp", id=only["id"]).json()["error"] == (
+        "protected"
+    )
+
+
+def test_a_user_whose_factors_are_not_kept_here_is_told_so(
+    mfa_server: Callable[..., RunningServer],
+    client_of: Callable[..., httpx.Client],
+    config_dir: Path,
+) -> None:
+    _, client = signed_in_optional(mfa_server, client_of)
+    users = config_dir / "users.yaml"
+    users.write_text(users.read_text(encoding="utf-8").replace('"1001"', '"1009"'), "utf-8")
+    time.sleep(1.05)  # past the users file's check interval
+    answer = post(client, "security")
+    assert answer.json() == {"state": "s1", "success": False, "error": "unavailable"}
+    assert post(client, "security/totp", step="begin").json()["error"] == "unavailable"

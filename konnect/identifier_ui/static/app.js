@@ -905,6 +905,10 @@ async function routeSecurity(errorKey) {
     location.replace(`${prefix}/identifier?${new URLSearchParams({ continue: location.href })}`);
     return;
   }
+  if (!res.data.success) {
+    showJoinFailed('security.unavailable', 'security.title');
+    return;
+  }
   securityPage = res.data;
   show('security', { paint: paintSecurity });
   if (errorKey) setError(errorKey);
@@ -980,7 +984,7 @@ function factorItem(factor) {
 
 // Answers of the security API: a step-up runs the second step; other refusals are shown.
 function securityRefused(res) {
-  if (!res.ok) {
+  if (!res.ok || res.data.error === 'unavailable') {
     routeSecurity();
     return true;
   }
@@ -1018,9 +1022,13 @@ function startRename(item, factor) {
   save.textContent = t('security.save');
   actions.append(cancel, save);
   form.append(field, actions);
-  cancel.addEventListener('click', () => {
+  const stop = () => {
     paintSecurity();
     focusFactor(factor.id);
+  };
+  cancel.addEventListener('click', stop);
+  form.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') stop();
   });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -1065,9 +1073,14 @@ function closeConfirm() {
   $('security-confirm').hidden = true;
 }
 
-$('security-confirm-cancel').addEventListener('click', () => {
+function cancelConfirm() {
   closeConfirm();
   $('security-title').focus();
+}
+
+$('security-confirm-cancel').addEventListener('click', cancelConfirm);
+$('security-confirm').addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') cancelConfirm();
 });
 
 $('security-confirm-ok').addEventListener('click', async (event) => {
