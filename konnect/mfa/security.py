@@ -89,17 +89,24 @@ class OwnFactors:
     ) -> Removal:
         """Remove one factor, unless it is the last one and the policy requires one; the
         recovery codes go with the last factor."""
-        listed = await self.listed(account)
-        if kind not in LISTED_KINDS or not any(
-            view.kind == kind and view.id == factor_id for view in listed
-        ):
+        credentials = self.factors.credentials
+        ref = RowRef(kind, account, factor_id)
+        factor = next((f for f in await credentials.factors(account, kind) if f.ref == ref), None)
+        if kind not in LISTED_KINDS or factor is None:
             return Removal.MISSING
-        if len(listed) == 1 and self.required_for(groups):
+        required = self.required_for(groups)
+        if required and len(await self.listed(account)) == 1:
             return Removal.PROTECTED
-        if not await self.factors.credentials.remove(RowRef(kind, account, factor_id)):
+        if not await credentials.remove(ref):
             return Removal.MISSING
-        if not await self.has_factor(account):
-            await self.factors.credentials.replace_recovery_codes(account, [], 0)
+        if await self.has_factor(account):
+            return Removal.REMOVED
+        if required:
+            # Another removal ran at the same time and took the other factor: this one
+            # comes back, so the user keeps one.
+            await credentials.add(factor)
+            return Removal.PROTECTED
+        await credentials.replace_recovery_codes(account, [], 0)
         return Removal.REMOVED
 
     async def renew_recovery_codes(self, account: Account) -> list[str] | None:
