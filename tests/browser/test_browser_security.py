@@ -13,7 +13,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from konnect.mfa.totp import totp_code
-from tests.browser.browser_kit import TRUSTED, Watch, authorize_url, client_result, screen_options
+from tests.browser.browser_kit import (
+    MOBILE,
+    TRUSTED,
+    Watch,
+    authorize_url,
+    catalogue,
+    client_result,
+    screen_options,
+)
 from tests.browser.browser_kit import shoot as shoot
 from tests.browser.browser_kit import sign_in as sign_in_with_password
 from tests.browser.browser_kit import variants as screen_variants
@@ -149,3 +157,15 @@ def test_security_screens(
     expect(page.locator("#security-confirm")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     shoot(page, f"security-confirm-{label}")
+
+
+@pytest.mark.parametrize("language", ["de", "ru"])
+def test_security_page_in_long_languages_fits_320px(
+    server: RunningServer, open_page: OpenPage, language: str
+) -> None:
+    options = screen_options("light", MOBILE)
+    page, _ = security_page_with_passkey(server, open_page, **options)
+    page.locator("#language").select_option(language)
+    expect(page.get_by_role("heading", name=catalogue(language)["security.title"])).to_be_visible()
+    shoot(page, f"security-{language}-mobile")
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
