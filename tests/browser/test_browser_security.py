@@ -97,6 +97,7 @@ def test_the_security_page(server: RunningServer, open_page: OpenPage, clock: Cl
     clock.advance(60)
     page.get_by_role("button", name=ENGLISH["security.addApp"]).click()
     expect(page.locator("#enrol-qr svg")).to_be_visible()
+    shoot(page, "security-add-app")
     key = page.locator("#enrol-key").inner_text().replace(" ", "")
     seed = base64.b32decode(key + "=" * (-len(key) % 8))
     page.get_by_label(ENGLISH["enrol.code"]).fill("000000")
