@@ -22,8 +22,8 @@ from konnect.identifier.mfa_api import (
     SecondStep,
     _issuer_label,
     _stores_reachable,
+    user_now,
 )
-from konnect.identity import BackendUnavailable
 from konnect.mfa import Account
 from konnect.mfa.factors import Verdict
 from konnect.mfa.model import KIND_RECOVERY, KIND_TOTP, KIND_WEBAUTHN
@@ -36,7 +36,7 @@ from konnect.mfa.totp import new_totp_seed, provisioning_uri, seed_text
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.responses import apply_cookies, json_response
 from konnect.oidc.session import CookieSpec, Logon
-from konnect.oidc.signin_sessions import current_logon, logon_user
+from konnect.oidc.signin_sessions import current_logon
 
 #: The security page's operations, by the last part of their path.
 ACTIONS = ("overview", "rename", "remove", "totp", "webauthn", "recovery")
@@ -75,12 +75,7 @@ class SecurityPage:
         provider = self.provider
         if logon.provider != provider.backend.name:
             return None
-        try:
-            user = await logon_user(provider, logon)
-        except BackendUnavailable:
-            raise OAuthError(
-                "temporarily_unavailable", "sign-in is temporarily unavailable"
-            ) from None
+        user = await user_now(provider, logon)
         if user is None:
             return None
         return SignedIn(logon, Account(logon.provider, logon.subject), tuple(user.groups))
