@@ -134,11 +134,18 @@ class SecurityPage:
             return await self.rename(who, state, kind, body)
         if action == "remove":
             return await self.remove(who, state, kind, body)
+        if action in ("totp", "webauthn") and not await self._may_add(who.account):
+            self._audit(who, "refused", kind, "admin_only")
+            return self._failed(state, "admin_only")
         if action == "totp":
             return await self.add_totp(request, who, state, body)
         if action == "webauthn":
             return await self.add_webauthn(request, who, state, body)
         return await self.renew_codes(who, state)
+
+    async def _may_add(self, account: Account) -> bool:
+        """With `mfa_enrolment = admin_only` an administrator sets up the first factor."""
+        return self.factors.policy.enrol_at_sign_in or await self.own.has_factor(account)
 
     async def overview(self, who: SignedIn, state: str) -> Response:
         account, logon = who.account, who.logon
@@ -162,6 +169,7 @@ class SecurityPage:
             required=self.own.required_for(who.groups),
             fresh=self.own.fresh(logon.amr, logon.mfa_time, self.provider.now()),
             methods=list(self.factors.policy.methods),
+            mayAdd=await self._may_add(account),
         )
 
     async def rename(self, who: SignedIn, state: str, kind: str, body: dict[str, Any]) -> Response:

@@ -352,3 +352,18 @@ def test_a_user_whose_factors_are_not_kept_here_is_told_so(
     answer = post(client, "security")
     assert answer.json() == {"state": "s1", "success": False, "error": "unavailable"}
     assert post(client, "security/totp", step="begin").json()["error"] == "unavailable"
+
+
+def test_with_admin_only_enrolment_the_first_factor_is_not_added_here(
+    mfa_server: Callable[..., RunningServer], client_of: Callable[..., httpx.Client]
+) -> None:
+    server = mfa_server(mfa="optional", mfa_enrolment="admin_only")
+    client = client_of(server)
+    assert sign_in(client, server.url).json()["hello"] is None
+    assert overview(client)["mayAdd"] is False
+    for op, body in (
+        ("security/totp", {"step": "begin"}),
+        ("security/webauthn", {"step": "begin"}),
+    ):
+        assert post(client, op, **body).json()["error"] == "admin_only"
+    assert overview(client)["factors"] == []

@@ -882,7 +882,7 @@ const SECURITY_ROUTE = '/identifier/security';
 const KIND_LABELS = { webauthn: 'security.kindWebauthn', totp: 'security.kindTotp' };
 const SECURITY_ERRORS = {
   protected: 'security.protected', missing: 'security.missing', expired: 'security.expired',
-  locked: 'mfa.locked', wrong: 'enrol.wrong',
+  locked: 'mfa.locked', wrong: 'enrol.wrong', admin_only: 'security.adminOnly',
 };
 let securityPage = null; // the overview the page shows
 let securityNotice = null; // a message to announce when the page is shown again
@@ -924,8 +924,11 @@ function paintSecurity() {
   $('security-none').hidden = page.factors.length > 0;
   $('security-list').replaceChildren(...page.factors.map(factorItem));
   const methods = page.methods || [];
-  $('security-add-passkey').hidden = !methods.includes('webauthn') || !passkeysOffered();
-  $('security-add-app').hidden = !methods.includes('totp');
+  const mayAdd = page.mayAdd !== false;
+  $('security-add-passkey').hidden = !mayAdd || !methods.includes('webauthn') || !passkeysOffered();
+  $('security-add-app').hidden = !mayAdd || !methods.includes('totp');
+  $('security-none').dataset.i18n = mayAdd ? 'security.none' : 'security.adminOnly';
+  $('security-none').textContent = t($('security-none').dataset.i18n);
   $('security-recovery').hidden = !methods.includes('recovery') || page.factors.length === 0;
   fill($('security-codes-left'), page.recoveryCodes ? 'security.codesLeft' : 'security.noCodes', {
     count: page.recoveryCodes,
