@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from konnect.mfa.totp import totp_code
-from tests.conftest import Clock, RunningServer, browser, sign_in
+from tests.conftest import Clock, PostgresServer, RunningServer, browser, sign_in
 from tests.flows.test_mfa_signin import (
     awaiting_code,
     cookie_names,
@@ -367,3 +367,28 @@ def test_with_admin_only_enrolment_the_first_factor_is_not_added_here(
     ):
         assert post(client, op, **body).json()["error"] == "admin_only"
     assert overview(client)["factors"] == []
+
+
+def test_a_database_outage_refuses_changes_until_it_is_back(
+    mfa_server: Callable[..., RunningServer],
+    client_of: Callable[..., httpx.Client],
+    clock: Clock,
+    private_postgres: PostgresServer,
+) -> None:
+    server = mfa_server(credential_store=private_postgres.new_database())
+    client, _, _ = signed_in_with_app(server, client_of, clock)
+    factor = overview(client)["factors"][0]
+    private_postgres.stop()
+    for op, body in (("security", {}), ("security/rename", {"kind": "totp", "id": factor["id"]})):
+        refused = post(client, op, **body)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"] == "temporarily_unavailable"
+    private_postgres.start()
+    deadline = time.monotonic() + 20
+    while (
+        answer := post(client, "security/rename", kind="totp", id=factor["id"], name="Phone")
+    ).status_code == 503:
+        assert time.monotonic() < deadline, "the security page did not recover"
+        time.sleep(0.2)
+    assert answer.json()["success"] is True
+    assert overview(client)["factors"][0]["name"] == "Phone"
