@@ -29,6 +29,7 @@ STARLETTE_ALLOWED = {
     "identifier/webapp.py",
     "identifier/mfa_api.py",
     "identifier/passkey_api.py",
+    "identifier/security_api.py",
     "jitsi/endpoints.py",
     "jitsi/invite_endpoints.py",
     "jitsi/routes.py",

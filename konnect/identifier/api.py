@@ -41,6 +41,7 @@ from konnect.state import StateStoreUnavailable
 if TYPE_CHECKING:
     from konnect.identifier.mfa_api import SecondStep
     from konnect.identifier.passkey_api import WebAuthnStep
+    from konnect.identifier.security_api import SecurityPage
 
 #: The largest JSON body a sign-in web app request may carry.
 MAX_API_BODY = 16 * 1024
@@ -189,6 +190,7 @@ class IdentifierApi:
         self.throttle = SignInThrottle(provider.store, limits)
         self.upstream_sign_out = upstream_sign_out
         self.second_step = _second_step(provider)
+        self.security_page = _security_page(self.second_step)
 
     async def _body(self, request: Request) -> dict[str, Any]:
         body = await api_request_object(request)
@@ -335,6 +337,21 @@ class IdentifierApi:
         if not isinstance(self.second_step, WebAuthnStep):
             raise OAuthError("invalid_request", "WebAuthn is not offered")
         return self.second_step
+
+    # -- the security page ---------------------------------------------------------------------
+    async def security(self, request: Request) -> Response:
+        """POST security[/rename|remove|totp|webauthn|recovery]: a signed-in user's own
+        factors (see konnect.identifier.security_api); not signed in: 204."""
+        page = self.security_page
+        if page is None:
+            return _error(OAuthError("invalid_request", "multi-factor sign-in is off"))
+        action = request.url.path.rsplit("/", 1)[-1]
+        try:
+            body = await self._body(request)
+            answer = await page.serve(request, "overview" if action == "security" else action, body)
+        except OAuthError as error:
+            return _error(error)
+        return answer or _no_success(str(body.get("state", "")))
 
     # -- a passkey instead of the password -------------------------------------------------------
     async def passkey(self, request: Request) -> Response:
@@ -629,6 +646,10 @@ def identifier_routes(
         routes.append(Route(base + "mfa/webauthn", api.second_factor, methods=["POST"]))
         routes.append(Route(base + "mfa/enrol/webauthn", api.second_factor, methods=["POST"]))
         routes.append(Route(base + "passkey", api.passkey, methods=["POST"]))
+    if api.security_page is not None:
+        routes.append(Route(base + "security", api.security, methods=["POST"]))
+        for action in ("rename", "remove", "totp", "webauthn", "recovery"):
+            routes.append(Route(base + "security/" + action, api.security, methods=["POST"]))
     return routes
 
 
@@ -644,3 +665,12 @@ def _second_step(provider: Provider) -> SecondStep | None:
     from konnect.identifier.mfa_api import SecondStep
 
     return SecondStep(provider, factors, _HEADERS)
+
+
+def _security_page(step: SecondStep | None) -> SecurityPage | None:
+    """The security page's endpoints when MFA is on (only then are they imported)."""
+    if step is None:
+        return None
+    from konnect.identifier.security_api import SecurityPage
+
+    return SecurityPage(step, _HEADERS)

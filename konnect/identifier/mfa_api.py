@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from konnect.crypto import random_string
-from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable
+from konnect.identity import UPSTREAM_PROVIDER, BackendUnavailable, User
 from konnect.mfa import Account
 from konnect.mfa.factors import SecondFactors, Verdict, is_locked
 from konnect.mfa.pending import (
@@ -65,6 +65,15 @@ def _stores_reachable(provider: Provider) -> Iterator[None]:
         raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
 
 
+async def user_now(provider: Provider, logon: Logon) -> User | None:
+    """The user of a sign-in as the identity backend knows them now (None: gone); a backend
+    that cannot answer refuses with `temporarily_unavailable`."""
+    try:
+        return await logon_user(provider, logon)
+    except BackendUnavailable:
+        raise OAuthError("temporarily_unavailable", "sign-in is temporarily unavailable") from None
+
+
 class SecondStep:
     """The second-step endpoints around the MFA services of `provider`."""
 
@@ -92,12 +101,7 @@ class SecondStep:
         administrator may set one up, or invite the user to: `invitation`)."""
         if logon.provider == UPSTREAM_PROVIDER or self.factors.current(logon.amr, logon.mfa_time):
             return None
-        try:
-            user = await logon_user(self.provider, logon)
-        except BackendUnavailable:
-            raise OAuthError(
-                "temporarily_unavailable", "sign-in is temporarily unavailable"
-            ) from None
+        user = await user_now(self.provider, logon)
         if user is None:
             return None
         account = Account(logon.provider, logon.subject)
@@ -111,6 +115,11 @@ class SecondStep:
             raise OAuthError(
                 "access_denied", "a second factor is required; an administrator sets it up"
             )
+        return self.pending_of(logon, methods)
+
+    def pending_of(self, logon: Logon, methods: tuple[str, ...]) -> PendingSignIn:
+        """The pending sign-in that asks `logon` for one of `methods` (none: to set one up),
+        keeping its sign-in session."""
         return PendingSignIn.start(
             self.provider.now(),
             subject=logon.subject,
@@ -272,7 +281,7 @@ class SecondStep:
             raise OAuthError("invalid_request", "step and code required")
         token = request.cookies.get(self.enrolment_name, "")
         enrolment = open_enrolment(
-            self.provider.cookies.sealer, token, pending, self.provider.now()
+            self.provider.cookies.sealer, token, pending.id, self.provider.now()
         )
         if enrolment is None:
             return self._failed(state, "expired")

@@ -38,6 +38,8 @@ PAGES = (
     "jitsi/invite",
     "jitsi/join",
 )
+#: The security page, where a signed-in user manages their factors: only with MFA on.
+SECURITY_PAGE = "identifier/security"
 NONCE = "__CSP_NONCE__"
 _PLACEHOLDER = re.compile(r"__(PATH_PREFIX|KONNECT_[A-Z]+)__(/static/[\w./-]+)?")
 _STATIC_HEADERS = {
@@ -269,7 +271,8 @@ class WebApp:
 
     def routes(self) -> list[Route]:
         prefix = self.prefix
-        routes = [Route(f"{prefix}/{name}", self.page, methods=["GET", "HEAD"]) for name in PAGES]
+        pages = (*PAGES, SECURITY_PAGE) if self.mfa_methods else PAGES
+        routes = [Route(f"{prefix}/{name}", self.page, methods=["GET", "HEAD"]) for name in pages]
         routes.append(Route(prefix + "/static/{path:path}", self.static, methods=["GET", "HEAD"]))
         return routes
 

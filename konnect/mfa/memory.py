@@ -39,6 +39,13 @@ class MemoryCredentialStore:
     async def remove(self, ref: RowRef) -> bool:
         return self._factors.pop(ref, None) is not None
 
+    async def rename(self, ref: RowRef, name: str) -> bool:
+        factor = self._factors.get(ref)
+        if factor is None:
+            return False
+        self._factors[ref] = replace(factor, name=name)
+        return True
+
     async def accept_counter(self, ref: RowRef, value: int, now: int) -> bool:
         factor = self._factors.get(ref)
         if factor is None or factor.counter >= value:

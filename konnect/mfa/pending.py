@@ -114,7 +114,8 @@ def open_pending(sealer: Sealer, token: str, now: int) -> PendingSignIn | None:
 
 @dataclass(frozen=True)
 class Enrolment:
-    """A TOTP seed offered to the user, bound to the pending sign-in it belongs to."""
+    """A TOTP seed offered to the user, bound to the pending sign-in (or sign-in session)
+    it belongs to."""
 
     id: str
     pending_id: str
@@ -132,10 +133,9 @@ def seal_enrolment(sealer: Sealer, enrolment: Enrolment) -> str:
     return sealer.seal_json(record, _ENROLMENT_PURPOSE)
 
 
-def open_enrolment(
-    sealer: Sealer, token: str, pending: PendingSignIn, now: int
-) -> Enrolment | None:
-    """The seed on offer to this pending sign-in, unless tampered, foreign or expired."""
+def open_enrolment(sealer: Sealer, token: str, pending_id: str, now: int) -> Enrolment | None:
+    """The seed on offer to the pending sign-in `pending_id` (or, on the security page, the
+    sign-in session of that id), unless tampered, foreign or expired."""
     record = sealer.open_json(token, _ENROLMENT_PURPOSE)
     if record is None:
         return None
@@ -148,7 +148,7 @@ def open_enrolment(
         )
     except (KeyError, TypeError, ValueError, binascii.Error):
         return None
-    if enrolment.pending_id != pending.id or enrolment.expires < now:
+    if enrolment.pending_id != pending_id or enrolment.expires < now:
         return None
     return enrolment
 

@@ -95,6 +95,9 @@ _ADD = (
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
 )
 _REMOVE = "DELETE FROM mfa_factors WHERE backend = %s AND subject = %s AND kind = %s AND id = %s"
+_RENAME = (
+    "UPDATE mfa_factors SET name = %s WHERE backend = %s AND subject = %s AND kind = %s AND id = %s"
+)
 _REMOVE_KIND = "DELETE FROM mfa_factors WHERE backend = %s AND subject = %s AND kind = %s"
 _REMOVE_ALL = "DELETE FROM mfa_factors WHERE backend = %s AND subject = %s"
 _ADD_CODE = (
@@ -279,6 +282,9 @@ class PostgresCredentialStore:
 
     async def remove(self, ref: RowRef) -> bool:
         return await self._changed(_REMOVE, factor_key(ref))
+
+    async def rename(self, ref: RowRef, name: str) -> bool:
+        return await self._changed(_RENAME, (name, *factor_key(ref)))
 
     async def accept_counter(self, ref: RowRef, value: int, now: int) -> bool:
         return await self._changed(_ACCEPT, (value, now, *factor_key(ref), value))

@@ -74,6 +74,9 @@ _ADD = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _REMOVE = "DELETE FROM mfa_factors WHERE backend = ? AND subject = ? AND kind = ? AND id = ?"
+_RENAME = (
+    "UPDATE mfa_factors SET name = ? WHERE backend = ? AND subject = ? AND kind = ? AND id = ?"
+)
 _REMOVE_KIND = "DELETE FROM mfa_factors WHERE backend = ? AND subject = ? AND kind = ?"
 _REMOVE_ALL = "DELETE FROM mfa_factors WHERE backend = ? AND subject = ?"
 _ADD_CODE = "INSERT INTO mfa_factors (backend, subject, kind, id, created) VALUES (?, ?, ?, ?, ?)"
@@ -223,6 +226,10 @@ class SqliteCredentialStore:
 
     async def remove(self, ref: RowRef) -> bool:
         return await self._run(lambda db: db.execute(_REMOVE, factor_key(ref)).rowcount == 1)
+
+    async def rename(self, ref: RowRef, name: str) -> bool:
+        values = (name, *factor_key(ref))
+        return await self._run(lambda db: db.execute(_RENAME, values).rowcount == 1)
 
     async def accept_counter(self, ref: RowRef, value: int, now: int) -> bool:
         values = (value, now, *factor_key(ref), value)

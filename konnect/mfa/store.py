@@ -87,6 +87,10 @@ class CredentialStore(Protocol):
         """Delete one factor; False when it was not there."""
         ...
 
+    async def rename(self, ref: RowRef, name: str) -> bool:
+        """Give one factor the name its user chose; False when it was not there."""
+        ...
+
     async def accept_counter(self, ref: RowRef, value: int, now: int) -> bool:
         """Raise the factor's counter to `value` only if it is lower now (a TOTP step is
         accepted once and never an older one): one conditional update. Records the use."""

@@ -153,6 +153,13 @@ class Events:
         reason = None if outcome == "accepted" else outcome
         self._audit(event, user=username, backend=backend, method=method, reason=reason)
 
+    def own_factor(
+        self, action: str, backend: str, username: str, kind: str, reason: str | None = None
+    ) -> None:
+        """A user's change to their own factors on the security page (`added`, `renamed`,
+        `removed`, `codes_renewed`), or the change refused (`refused`, with the reason)."""
+        self._audit("factor_" + action, user=username, backend=backend, kind=kind, reason=reason)
+
     def mfa_admin(self, action: str, backend: str, subject: str, **details: Any) -> None:
         """An administrator's `konnectd mfa` action on an account."""
         self._audit("mfa_" + action, backend=backend, subject=subject, **details)

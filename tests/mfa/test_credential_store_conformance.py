@@ -60,6 +60,20 @@ def test_factors_are_kept_per_account_and_kind(store: CredentialStore) -> None:
     assert mine == [Factor(TOTP, "Phone", "sealed", 10)]
 
 
+def test_a_rename_changes_only_the_name_of_that_factor(store: CredentialStore) -> None:
+    async def scenario() -> tuple[Any, ...]:
+        await store.add(Factor(TOTP, "", "sealed", 10, 11, 5))
+        await store.add(Factor(RowRef(KIND_TOTP, JOHN, "app"), "John's", "x", 12))
+        renamed = await store.rename(TOTP, "Phone")
+        missing = await store.rename(RowRef(KIND_TOTP, JANE, "none"), "Other")
+        return renamed, missing, await store.factors(JANE), await store.factors(JOHN)
+
+    renamed, missing, mine, johns = run(store, scenario)
+    assert (renamed, missing) == (True, False)
+    assert mine == [Factor(TOTP, "Phone", "sealed", 10, 11, 5)]
+    assert [factor.name for factor in johns] == ["John's"]
+
+
 def test_a_step_is_accepted_once_and_never_an_older_one(store: CredentialStore) -> None:
     async def scenario() -> list[bool]:
         await store.add(Factor(TOTP, "", "s", 1))

@@ -59,6 +59,6 @@ def test_an_offered_seed_belongs_to_its_pending_sign_in() -> None:
     other = replace(mine, id="someone-else")
     enrolment = Enrolment("e1", mine.id, secrets.token_bytes(20), NOW + 300)
     token = seal_enrolment(sealer, enrolment)
-    assert open_enrolment(sealer, token, mine, NOW) == enrolment
-    assert open_enrolment(sealer, token, other, NOW) is None
-    assert open_enrolment(sealer, token, mine, NOW + 301) is None
+    assert open_enrolment(sealer, token, mine.id, NOW) == enrolment
+    assert open_enrolment(sealer, token, other.id, NOW) is None
+    assert open_enrolment(sealer, token, mine.id, NOW + 301) is None

@@ -1,5 +1,6 @@
 // Sign-in web app: a few screens over the identifier API (hello, logon, logoff, consent, the
-// second factor: mfa, mfa/enrol, mfa/webauthn, mfa/enrol/webauthn, and passkey sign-in).
+// second factor: mfa, mfa/enrol, mfa/webauthn, mfa/enrol/webauthn, passkey sign-in, and the
+// security page's security/*).
 // Every text comes from the message catalogue the server embeds (static/i18n/<lang>.json).
 
 const $ = (id) => document.getElementById(id);
@@ -202,7 +203,7 @@ const logonHello = () => (ctx.flow ? requestFields() : null);
 // --- screens ---------------------------------------------------------------------------
 
 const SCREENS = [
-  'loading', 'signin', 'mfa', 'enrol', 'codes', 'choose', 'consent', 'welcome', 'goodbye',
+  'loading', 'signin', 'mfa', 'enrol', 'codes', 'security', 'choose', 'consent', 'welcome', 'goodbye',
   'signedout', 'failed', 'invite', 'join', 'joinfailed',
 ];
 const TITLES = { loading: 'app.title', consent: 'consent.windowTitle' };
@@ -328,6 +329,10 @@ function proceed(h, consentState) {
     const sep = target.includes('?') ? '&' : '?';
     location.replace(target + sep + params.toString());
     return false;
+  }
+  if (ctx.route === SECURITY_ROUTE) {
+    routeSecurity();
+    return true;
   }
   const next = ctx.query.get('continue');
   if (!ctx.flow && next && next.startsWith(location.origin + '/')) {
@@ -674,6 +679,10 @@ mfaKey.addEventListener('click', async () => {
 
 // A pending sign-in that ended (too many answers, five minutes past): the password again.
 function startOver(key) {
+  if (ctx.route === SECURITY_ROUTE) {
+    routeSecurity(key === MFA_ERRORS.expired ? 'security.expired' : key);
+    return;
+  }
   password.value = '';
   go('/identifier');
   showSignin(key);
@@ -716,6 +725,8 @@ mfaCode.addEventListener('input', () => mfaCode.removeAttribute('aria-invalid'))
 // Setting up an authenticator app, then the recovery codes shown once.
 
 const enrolForm = $('enrol-form');
+// Whether the enrol screen adds an authenticator app on the security page (not at sign-in).
+let enrolForSecurity = false;
 const enrolCode = $('enrol-code');
 const enrolButton = $('enrol-button');
 
@@ -734,6 +745,7 @@ function paintQr(svgText) {
 
 async function showEnrol(h) {
   mfaUser = h;
+  enrolForSecurity = false;
   const passkey = passkeysOffered();
   const app = webauthnMethods().length === 0 || webauthnMethods().includes('totp');
   show('loading');
@@ -751,6 +763,8 @@ async function showEnrol(h) {
     show('enrol', {
       paint: () => {
         fill($('enrol-intro'), passkey ? 'enrol.introPasskey' : 'enrol.intro');
+        $('enrol-name-field').hidden = true;
+        $('enrol-cancel').hidden = true;
         $('enrol-passkey').hidden = !passkey;
         $('enrol-or').hidden = !app;
         $('enrol-app').hidden = !app;
@@ -813,8 +827,15 @@ enrolForm.addEventListener('submit', async (event) => {
   setError(null);
   setBusy(true, 'mfa.checking', enrolButton);
   try {
-    const res = await api('mfa/enrol', { step: 'confirm', code, hello: logonHello() });
-    if (res.ok && res.data.success) {
+    const res = enrolForSecurity
+      ? await api('security/totp', { step: 'confirm', code, name: $('enrol-name').value.trim() })
+      : await api('mfa/enrol', { step: 'confirm', code, hello: logonHello() });
+    if (enrolForSecurity && res.ok && res.data.success) securityNotice = 'security.factorAdded';
+    if (!res.ok && enrolForSecurity) {
+      routeSecurity();
+    } else if (res.ok && res.data.error === 'stepup') {
+      showSecondFactor(res.data);
+    } else if (res.ok && res.data.success) {
       showCodes(res.data.recovery_codes || [], res.data.hello || null);
     } else if (res.ok && ['expired', 'locked'].includes(res.data.error)) {
       startOver(MFA_ERRORS[res.data.error]);
@@ -864,6 +885,325 @@ $('codes-copy').addEventListener('click', async () => {
 $('codes-continue').addEventListener('click', () => {
   $('codes-list').replaceChildren();
   proceed(codesNext);
+});
+
+// The security page: the user's own factors, listed, named, added and removed, and the
+// recovery codes renewed. A change may ask for a fresh second factor first (a step-up):
+// the second step's screen runs, then the page comes back.
+
+const SECURITY_ROUTE = '/identifier/security';
+const KIND_LABELS = { webauthn: 'security.kindWebauthn', totp: 'security.kindTotp' };
+const SECURITY_ERRORS = {
+  protected: 'security.protected', missing: 'security.missing', expired: 'security.expired',
+  locked: 'mfa.locked', wrong: 'enrol.wrong', admin_only: 'security.adminOnly',
+};
+let securityPage = null; // the overview the page shows
+let securityNotice = null; // a message to announce when the page is shown again
+let confirmAction = null; // what the confirmation's button does
+
+const securityDate = (seconds) => new Date(seconds * 1000).toLocaleDateString(lang, { dateStyle: 'medium' });
+const factorName = (factor) => factor.name || t(KIND_LABELS[factor.kind] || 'security.kindTotp');
+
+async function routeSecurity(errorKey) {
+  show('loading');
+  let res;
+  try {
+    res = await api('security', {});
+  } catch (err) {
+    if (err.fatal) showFailed(err.code, err.detail);
+    else showJoinFailed(err.key, 'security.title');
+    return;
+  }
+  if (!res.ok) {
+    location.replace(`${prefix}/identifier?${new URLSearchParams({ continue: location.href })}`);
+    return;
+  }
+  if (!res.data.success) {
+    showJoinFailed('security.unavailable', 'security.title');
+    return;
+  }
+  securityPage = res.data;
+  show('security', { paint: paintSecurity });
+  if (errorKey) setError(errorKey);
+  if (securityNotice) {
+    $('status').textContent = t(securityNotice);
+    securityNotice = null;
+  }
+}
+
+function paintSecurity() {
+  const page = securityPage;
+  paintUser($('security-user'), page);
+  $('security-none').hidden = page.factors.length > 0;
+  $('security-list').replaceChildren(...page.factors.map(factorItem));
+  const methods = page.methods || [];
+  const mayAdd = page.mayAdd !== false;
+  $('security-add-passkey').hidden = !mayAdd || !methods.includes('webauthn') || !passkeysOffered();
+  $('security-add-app').hidden = !mayAdd || !methods.includes('totp');
+  $('security-none').dataset.i18n = mayAdd ? 'security.none' : 'security.adminOnly';
+  $('security-none').textContent = t($('security-none').dataset.i18n);
+  $('security-recovery').hidden = !methods.includes('recovery') || page.factors.length === 0;
+  fill($('security-codes-left'), page.recoveryCodes ? 'security.codesLeft' : 'security.noCodes', {
+    count: page.recoveryCodes,
+  });
+  $('security-done').href = `${prefix}/welcome`;
+  if (confirmAction) {
+    $('security-confirm-text').textContent = t(confirmAction.text, confirmAction.vars);
+    $('security-confirm-ok').textContent = t(confirmAction.button);
+  }
+}
+
+function smallButton(key, name, onClick) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'button secondary small-button';
+  button.textContent = t(key);
+  button.setAttribute('aria-label', t(`${key}Label`, { name }));
+  button.addEventListener('click', onClick);
+  return button;
+}
+
+function factorItem(factor) {
+  const item = document.createElement('li');
+  item.className = 'factor';
+  item.dataset.id = factor.id;
+  const name = factorName(factor);
+  const title = document.createElement('span');
+  title.className = 'factor-name';
+  title.textContent = name;
+  const meta = document.createElement('span');
+  meta.className = 'factor-meta';
+  const kind = factor.name ? `${t(KIND_LABELS[factor.kind] || 'security.kindTotp')} · ` : '';
+  const used = factor.lastUsed > factor.created
+    ? t('security.lastUsed', { date: securityDate(factor.lastUsed) })
+    : t('security.neverUsed');
+  const line = `${kind}${t('security.addedOn', { date: securityDate(factor.created) })} · ${used}`;
+  meta.textContent = line.charAt(0).toLocaleUpperCase(lang) + line.slice(1);
+  const text = document.createElement('span');
+  text.className = 'factor-text';
+  text.append(title, meta);
+  const buttons = document.createElement('span');
+  buttons.className = 'factor-actions';
+  buttons.append(
+    smallButton('security.rename', name, () => startRename(item, factor)),
+    smallButton('security.remove', name, () => askConfirm({
+      text: 'security.confirmRemove',
+      vars: { name },
+      button: 'security.remove',
+      send: () => api('security/remove', { kind: factor.kind, id: factor.id }),
+      then: (res) => removed(factor, res),
+    })),
+  );
+  item.append(text, buttons);
+  return item;
+}
+
+// Answers of the security API: a step-up runs the second step; other refusals are shown.
+function securityRefused(res) {
+  if (!res.ok || res.data.error === 'unavailable') {
+    routeSecurity();
+    return true;
+  }
+  if (res.data.success) return false;
+  if (res.data.error === 'stepup') showSecondFactor(res.data);
+  else setError(SECURITY_ERRORS[res.data.error] || 'error.generic');
+  return true;
+}
+
+function startRename(item, factor) {
+  const form = document.createElement('form');
+  form.className = 'rename';
+  form.noValidate = true;
+  const field = document.createElement('div');
+  field.className = 'field';
+  const label = document.createElement('label');
+  label.htmlFor = `rename-${factor.id}`;
+  label.textContent = t('security.name');
+  const input = document.createElement('input');
+  input.id = `rename-${factor.id}`;
+  input.type = 'text';
+  input.maxLength = 64;
+  input.autocomplete = 'off';
+  input.value = factor.name || '';
+  field.append(label, input);
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  const cancel = document.createElement('button');
+  cancel.type = 'button';
+  cancel.className = 'button secondary';
+  cancel.textContent = t('security.cancel');
+  const save = document.createElement('button');
+  save.type = 'submit';
+  save.className = 'button primary';
+  save.textContent = t('security.save');
+  actions.append(cancel, save);
+  form.append(field, actions);
+  const stop = () => {
+    paintSecurity();
+    focusFactor(factor.id);
+  };
+  cancel.addEventListener('click', stop);
+  form.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') stop();
+  });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (isBusy(save)) return;
+    setError(null);
+    setBusy(true, null, save, cancel);
+    let res;
+    try {
+      res = await api('security/rename', { kind: factor.kind, id: factor.id, name: input.value.trim() });
+    } catch (err) {
+      handleError(err);
+      return;
+    } finally {
+      setBusy(false, null, save, cancel);
+    }
+    if (securityRefused(res)) return;
+    securityNotice = 'security.renamed';
+    await routeSecurity();
+    focusFactor(factor.id);
+  });
+  item.replaceChildren(form);
+  input.focus();
+  input.select();
+}
+
+function focusFactor(id) {
+  const item = [...$('security-list').children].find((li) => li.dataset.id === id);
+  const button = item && item.querySelector('button');
+  if (button) button.focus();
+}
+
+function askConfirm(action) {
+  confirmAction = action;
+  setError(null);
+  $('security-confirm').hidden = false;
+  paintSecurity();
+  $('security-confirm-text').focus();
+}
+
+function closeConfirm() {
+  confirmAction = null;
+  $('security-confirm').hidden = true;
+}
+
+function cancelConfirm() {
+  closeConfirm();
+  $('security-title').focus();
+}
+
+$('security-confirm-cancel').addEventListener('click', cancelConfirm);
+$('security-confirm').addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') cancelConfirm();
+});
+
+$('security-confirm-ok').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  if (!confirmAction || isBusy(button)) return;
+  const { send, then } = confirmAction;
+  setBusy(true, null, button, $('security-confirm-cancel'));
+  let res;
+  try {
+    res = await send();
+  } catch (err) {
+    handleError(err);
+    return;
+  } finally {
+    setBusy(false, null, button, $('security-confirm-cancel'));
+  }
+  closeConfirm();
+  await then(res);
+});
+
+async function removed(factor, res) {
+  if (securityRefused(res)) {
+    if (screen === 'security') focusFactor(factor.id);
+    return;
+  }
+  securityNotice = 'security.removed';
+  await routeSecurity();
+}
+
+function renewed(res) {
+  if (securityRefused(res)) return;
+  showCodes(res.data.recovery_codes || [], null);
+}
+
+$('security-renew').addEventListener('click', () => askConfirm({
+  text: 'security.confirmRenew',
+  button: 'security.renewButton',
+  send: () => api('security/recovery', {}),
+  then: renewed,
+}));
+
+$('security-add-app').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  if (isBusy(button)) return;
+  setError(null);
+  closeConfirm();
+  setBusy(true, null, button);
+  try {
+    const res = await api('security/totp', { step: 'begin' });
+    if (securityRefused(res)) return;
+    showAddApp(res.data);
+  } catch (err) {
+    handleError(err);
+  } finally {
+    setBusy(false, null, button);
+  }
+});
+
+function showAddApp(offer) {
+  enrolForSecurity = true;
+  enrolCode.value = '';
+  $('enrol-name').value = '';
+  show('enrol', {
+    paint: () => {
+      fill($('enrol-intro'), 'security.appIntro');
+      $('enrol-passkey').hidden = true;
+      $('enrol-app').hidden = false;
+      $('enrol-name-field').hidden = false;
+      $('enrol-cancel').hidden = false;
+      paintQr(offer.qr);
+      $('enrol-key').textContent = offer.key.replace(/(.{4})(?!$)/g, '$1 ');
+    },
+    focus: enrolCode,
+  });
+}
+
+$('enrol-cancel').addEventListener('click', () => routeSecurity());
+
+$('security-add-passkey').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  if (isBusy(button)) return;
+  setError(null);
+  closeConfirm();
+  setBusy(true, 'enrol.creating', button);
+  try {
+    const begun = await api('security/webauthn', { step: 'begin' });
+    if (securityRefused(begun)) return;
+    let credential;
+    try {
+      credential = await navigator.credentials.create({ publicKey: creationOptions(begun.data.options) });
+    } catch {
+      setError('enrol.passkeyFailed');
+      return;
+    }
+    const res = await api('security/webauthn', { step: 'finish', credential: credentialJson(credential) });
+    if (res.ok && !res.data.success && res.data.error === 'wrong') {
+      setError('enrol.passkeyFailed');
+      return;
+    }
+    if (securityRefused(res)) return;
+    securityNotice = 'security.factorAdded';
+    showCodes(res.data.recovery_codes || [], null);
+  } catch (err) {
+    handleError(err);
+  } finally {
+    setBusy(false, null, button);
+  }
 });
 
 // Choose an account.
@@ -1299,6 +1639,9 @@ async function routeWelcome() {
       showSignin();
       return;
     }
+    const link = $('welcome-security');
+    link.hidden = webauthnMethods().length === 0;
+    link.href = prefix + SECURITY_ROUTE;
     show('welcome', { paint: () => userLine('welcome', 'welcome.text', res.data) });
   } catch (err) {
     go('/identifier');
@@ -1338,6 +1681,9 @@ function start() {
       break;
     case '/welcome':
       routeWelcome();
+      break;
+    case SECURITY_ROUTE:
+      routeSecurity();
       break;
     case '/goodbye':
       routeGoodbye();
