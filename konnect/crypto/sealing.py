@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from konnect.config.errors import ConfigError
+from konnect.crypto.random import random_bytes
 
 SECRET_SIZE = 32
 _NONCE_SIZE = 12
@@ -62,7 +62,7 @@ class Sealer:
         self._aead = AESGCM(secret)
 
     def seal(self, payload: bytes, purpose: str) -> str:
-        nonce = os.urandom(_NONCE_SIZE)
+        nonce = random_bytes(_NONCE_SIZE)
         sealed = self._aead.encrypt(nonce, payload, purpose.encode())
         return _b64encode(_VERSION + nonce + sealed)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import re
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +22,7 @@ from konnect.crypto import (
     session_state,
     verify_password,
 )
+from konnect.crypto.random import random_bytes
 
 ISSUER = "https://konnect.example.com"
 LDAP_DN = "uid=jonas,ou=users,dc=example,dc=com"
@@ -112,3 +117,34 @@ def test_passwords_and_random_strings() -> None:
     assert not verify_password("not a hash", "s3cret")
     assert len(random_string(24)) == 24
     assert random_string(24) != random_string(24)
+
+
+def test_random_strings_use_the_url_safe_alphabet_and_never_repeat() -> None:
+    strings = [random_string(32) for _ in range(2000)]  # more than one 4 KiB read
+    assert len(set(strings)) == len(strings)
+    assert all(len(text) == 32 and re.fullmatch(r"[A-Za-z0-9_-]+", text) for text in strings)
+
+
+def test_random_bytes_of_threads_differ() -> None:
+    drawn: list[bytes] = []
+    threads = [threading.Thread(target=lambda: drawn.append(random_bytes(64))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(drawn)) == 4
+
+
+def _draw_in_child(results: Any) -> None:
+    results.put(random_bytes(32))
+
+
+def test_a_forked_child_never_draws_what_its_parent_read() -> None:
+    random_bytes(1)  # the parent now holds bytes it has not handed out yet
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_draw_in_child, args=(results,), daemon=True)
+    child.start()
+    in_child = results.get(timeout=10)
+    child.join(timeout=10)
+    assert in_child != random_bytes(32)
