@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from konnect.clients import ClientRegistration
 from konnect.oidc.authorize import authorize
@@ -71,6 +72,19 @@ def documents(provider: Provider) -> dict[str, tuple[str, bytes, dict[str, str]]
         ),
         endpoints.health: ("text/plain", b"", {"Cache-Control": "no-store"}),
     }
+
+
+class _Served:
+    """A handler served as a plain ASGI app. Starlette wraps a handler function in a
+    per-route exception layer that does what the app's exception middleware does one layer
+    out; the most requested endpoints skip it (same answers, errors included)."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self._handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._handler(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page) -> list[Route]:
@@ -242,9 +256,9 @@ def provider_routes(provider: Provider, error_page: ErrorPage = plain_error_page
     # Discovery, JWKS and GET health checks are prebuilt documents: see `documents()`.
     # The most requested come first: routing tries each route in turn until one matches.
     return [
-        Route(endpoints.token, token_handler, methods=["POST"]),
-        Route(endpoints.userinfo, userinfo_handler, methods=["GET", "POST"]),
-        Route(endpoints.authorize, authorize_handler, methods=["GET", "POST"]),
+        Route(endpoints.token, _Served(token_handler), methods=["POST"]),
+        Route(endpoints.userinfo, _Served(userinfo_handler), methods=["GET", "POST"]),
+        Route(endpoints.authorize, _Served(authorize_handler), methods=["GET", "POST"]),
         *(registration_routes if provider.clients.dynamic is not None else []),
         Route(endpoints.health, health_handler, methods=["GET", "HEAD", "POST"]),
         Route(endpoints.endsession, endsession_handler, methods=["GET", "POST"]),
