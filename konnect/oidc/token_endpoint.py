@@ -95,10 +95,13 @@ class Prefetched:
 
 @functools.lru_cache(maxsize=16)
 def _new_request_state(uri: str) -> dict[str, Any]:
-    """The attributes authlib gives a new POST request to `uri`. Its transport check parses
-    the URL on every request; here it runs once per URL (a URL that fails it is not cached and
-    fails every time, as in authlib)."""
-    return dict(OAuth2Request("POST", uri).__dict__)
+    """The attributes authlib gives a new POST request to `uri`, built once per URL.
+
+    authlib refuses a plain-http URL that is not loopback; whether the issuer may use http is
+    konnect's decision, made (and warned about) at startup, so its check sees the https form."""
+    scheme, separator, rest = uri.partition("://")
+    checked = "https://" + rest if separator and scheme == "http" else uri
+    return {**OAuth2Request("POST", checked).__dict__, "uri": uri}
 
 
 class TokenRequest(OAuth2Request):  # type: ignore[misc]
