@@ -131,3 +131,51 @@ def test_every_endpoint_survives(dynamic_server: RunningServer, attack_name: str
                 body = attack.body if method == "POST" else None
                 response = client.request(method, url, content=body, headers=headers)
                 _check(response, server, oauth_json)
+
+
+MFA_API = ENDPOINTS.identifier_api
+MFA_TARGETS = [
+    MFA_API + path
+    for path in (
+        "mfa",
+        "mfa/enrol",
+        "mfa/webauthn",
+        "mfa/enrol/webauthn",
+        "passkey",
+        "security",
+        "security/rename",
+        "security/remove",
+        "security/totp",
+        "security/webauthn",
+        "security/recovery",
+    )
+]
+#: Well-formed JSON whose values have the wrong types or shapes for the MFA steps.
+MFA_BODIES = [
+    {"state": "s", "step": ["begin"], "method": {"a": 1}, "code": 123456},
+    {"state": "s", "step": "finish", "credential": "not an object", "hello": "x"},
+    {"state": "s", "step": "finish", "credential": {"id": 1, "response": []}},
+    {"state": "s", "step": "confirm", "code": "1" * 10_000, "id": None, "name": ["x"]},
+    {"state": "s", "kind": "totp", "id": "../../x", "name": "\u202e\0" * 200},
+]
+
+
+@pytest.mark.parametrize("mode", ["optional", "required"])
+def test_every_multi_factor_endpoint_survives(
+    server_factory: Callable[..., RunningServer], mode: str
+) -> None:
+    server = server_factory(mfa=mode)
+    statuses = set()
+    with browser(server.url) as client:
+        assert sign_in(client, server.url).status_code == 200  # signed in, or pending
+        for path in MFA_TARGETS:
+            for attack in ATTACKS.values():
+                url = path + ("?" + attack.query if attack.query else "")
+                headers = {**api_headers(server.url), **FORM, **attack.headers}
+                response = client.post(url, content=attack.body, headers=headers)
+                _check(response, server, oauth_json=True)
+            for body in MFA_BODIES:
+                response = client.post(path, json=body, headers=api_headers(server.url))
+                _check(response, server, oauth_json=True)
+                statuses.add(response.status_code)
+    assert statuses - {404}, "the multi-factor endpoints are not there"
