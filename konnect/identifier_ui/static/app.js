@@ -507,6 +507,19 @@ function credentialJson(credential) {
   return { id: credential.id, rawId: toB64u(credential.rawId), type: credential.type, response };
 }
 
+// The browser's part of a ceremony begun by the server: the credential as JSON, or null
+// when the user or the authenticator cancelled.
+async function browserCredential(kind, options) {
+  try {
+    const credential = kind === 'create'
+      ? await navigator.credentials.create({ publicKey: creationOptions(options) })
+      : await navigator.credentials.get({ publicKey: requestOptions(options) });
+    return credentialJson(credential);
+  } catch {
+    return null;
+  }
+}
+
 // A passkey instead of the password: the button, or the browser's autofill on the user name.
 
 let autofill = null; // the AbortController of a pending conditional request
@@ -653,15 +666,13 @@ mfaKey.addEventListener('click', async () => {
       startOver(MFA_ERRORS[begun.ok && begun.data.error] || 'mfa.expired');
       return;
     }
-    let credential;
-    try {
-      credential = await navigator.credentials.get({ publicKey: requestOptions(begun.data.options) });
-    } catch {
+    const credential = await browserCredential('get', begun.data.options);
+    if (!credential) {
       setError('webauthn.cancelled');
       return;
     }
     const res = await api('mfa/webauthn', {
-      step: 'finish', credential: credentialJson(credential), hello: logonHello(),
+      step: 'finish', credential, hello: logonHello(),
     });
     if (res.ok && res.data.success) {
       stay = proceed(res.data.hello || null);
@@ -790,15 +801,13 @@ $('enrol-passkey-button').addEventListener('click', async () => {
       startOver('mfa.expired');
       return;
     }
-    let credential;
-    try {
-      credential = await navigator.credentials.create({ publicKey: creationOptions(begun.data.options) });
-    } catch {
+    const credential = await browserCredential('create', begun.data.options);
+    if (!credential) {
       setError('enrol.passkeyFailed');
       return;
     }
     const res = await api('mfa/enrol/webauthn', {
-      step: 'finish', credential: credentialJson(credential), hello: logonHello(),
+      step: 'finish', credential, hello: logonHello(),
     });
     if (res.ok && res.data.success) {
       showCodes(res.data.recovery_codes || [], res.data.hello || null);
@@ -1184,14 +1193,12 @@ $('security-add-passkey').addEventListener('click', async (event) => {
   try {
     const begun = await api('security/webauthn', { step: 'begin' });
     if (securityRefused(begun)) return;
-    let credential;
-    try {
-      credential = await navigator.credentials.create({ publicKey: creationOptions(begun.data.options) });
-    } catch {
+    const credential = await browserCredential('create', begun.data.options);
+    if (!credential) {
       setError('enrol.passkeyFailed');
       return;
     }
-    const res = await api('security/webauthn', { step: 'finish', credential: credentialJson(credential) });
+    const res = await api('security/webauthn', { step: 'finish', credential });
     if (res.ok && !res.data.success && res.data.error === 'wrong') {
       setError('enrol.passkeyFailed');
       return;
