@@ -341,7 +341,10 @@ def _mfa(args: list[str], environ: Mapping[str, str]) -> int:
         for problem in error.problems:
             print(f"konnectd: {problem}", file=sys.stderr)
         return 1
-    return asyncio.run(_run_mfa(store, events, options))
+    try:
+        return asyncio.run(_run_mfa(store, events, options))
+    finally:
+        events.close()
 
 
 def _invitation_issuer(issuer: str) -> str:

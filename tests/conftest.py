@@ -443,6 +443,20 @@ def private_postgres() -> Iterator[PostgresServer]:
     server.remove()
 
 
+def audit_lines(path: Path) -> list[str]:
+    """The lines of a running server's audit file once it stopped growing: the server writes
+    the events of one turn of its event loop together, just after that turn's answers."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        again = path.read_text(encoding="utf-8").splitlines()
+        if again == lines:
+            break
+        lines = again
+    return lines
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

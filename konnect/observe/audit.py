@@ -3,11 +3,14 @@
 An event names what happened and to whom, never a password, token, code or secret: callers
 pass only names, identifiers and outcomes, and the writer adds the time, the request id and
 the client's address. A file destination survives rotation by renaming; syslog gets one
-datagram per event.
+datagram per event. Lines written on a running event loop leave together at the end of the
+loop's turn (one system call for all the events of the requests it answered), before it
+waits for the network again; elsewhere each line is written at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import logging.handlers
@@ -27,6 +30,7 @@ SYSLOG_SOCKET = "/dev/log"
 SYSLOG_TAG = "konnectd-audit"
 
 log = logging.getLogger(__name__)
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class AuditLog:
@@ -41,40 +45,89 @@ class AuditLog:
         self._write = write
         self._clock = clock
         self.close = close
+        self._second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
     @classmethod
-    def open(cls, destination: str) -> AuditLog:
+    def open(cls, destination: str, clock: Callable[[], float] = time.time) -> AuditLog:
         """`stderr`, `syslog` or `syslog:SOCKET` (facility auth), or a file appended to."""
-        if destination == "stderr":
-            return cls(_stream_writer(sys.stderr))
         if destination == "syslog" or destination.startswith("syslog:"):
-            return cls(_syslog_writer(destination.removeprefix("syslog").removeprefix(":")))
-        writer = FileWriter(Path(destination))
-        return cls(writer, close=writer.close)
+            socket_path = destination.removeprefix("syslog").removeprefix(":")
+            return cls(_syslog_writer(socket_path), clock)
+        if destination == "stderr":
+            lines = LineBatches(_stream_writer(sys.stderr))
+        else:
+            file = FileWriter(Path(destination))
+            lines = LineBatches(file, file.close)
+        return cls(lines.write, clock, lines.close)
 
     def event(self, name: str, **fields: Any) -> None:
         record = {
-            "time": _timestamp(self._clock()),
+            "time": self._timestamp(self._clock()),
             "event": name,
             "request_id": context.request_id.get() or None,
             "client_ip": context.client_ip.get() or None,
             **fields,
         }
-        self._write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
+        self._write(_ENCODE(record))
+
+    def _timestamp(self, now: float) -> str:
+        """UTC with milliseconds, e.g. 2026-12-07T15:47:43.512Z (formatted once a second)."""
+        second, text = self._second
+        if int(now) != second:
+            second = int(now)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{int(now % 1 * 1000):03d}Z"
 
 
-def _timestamp(now: float) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-    return f"{seconds}.{int(now % 1 * 1000):03d}Z"
+class LineBatches:
+    """Collects the lines of one turn of the event loop and hands them on in one call at its
+    end; a line from a thread without a running loop is handed on at once, after any
+    collected before it."""
+
+    def __init__(
+        self, write_lines: Callable[[list[str]], None], close: Callable[[], None] = lambda: None
+    ) -> None:
+        self._write_lines = write_lines
+        self._close = close
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+
+    def write(self, line: str) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            with self._lock:
+                self._pending.append(line)
+                self._flush_locked()
+            return
+        with self._lock:
+            self._pending.append(line)
+            if len(self._pending) == 1:
+                loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        lines, self._pending = self._pending, []
+        if lines:
+            self._write_lines(lines)
+
+    def close(self) -> None:
+        with self._lock:
+            self._flush_locked()
+            self._close()
 
 
 class FileWriter:
     """Appends lines to a file, and opens it anew when it was moved or removed (rotated by
-    renaming, as logrotate does by default): each process checks before every line."""
+    renaming, as logrotate does by default): each process checks before every write. Not
+    thread-safe by itself: `LineBatches` calls it under its lock."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._lock = threading.Lock()
         self._stream, self._identity = self._open()
 
     def _open(self) -> tuple[TextIO, tuple[int, int]]:
@@ -89,19 +142,18 @@ class FileWriter:
             return True
         return (status.st_dev, status.st_ino) != self._identity
 
-    def __call__(self, line: str) -> None:
-        with self._lock:
-            if self._stream.closed:  # the server has shut down
+    def __call__(self, lines: list[str]) -> None:
+        if self._stream.closed:  # the server has shut down
+            for line in lines:
                 log.error("audit log: event after shutdown not written: %s", line)
-                return
-            if self._moved():
-                self._reopen()
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            return
+        if self._moved():
+            self._reopen()
+        self._stream.write("".join(line + "\n" for line in lines))
+        self._stream.flush()
 
     def close(self) -> None:
-        with self._lock:
-            self._stream.close()
+        self._stream.close()
 
     def _reopen(self) -> None:
         try:
@@ -113,13 +165,10 @@ class FileWriter:
         self._stream, self._identity = stream, identity
 
 
-def _stream_writer(stream: TextIO) -> Callable[[str], None]:
-    lock = threading.Lock()
-
-    def write(line: str) -> None:
-        with lock:
-            stream.write(line + "\n")
-            stream.flush()
+def _stream_writer(stream: TextIO) -> Callable[[list[str]], None]:
+    def write(lines: list[str]) -> None:
+        stream.write("".join(line + "\n" for line in lines))
+        stream.flush()
 
     return write
 

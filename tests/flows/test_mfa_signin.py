@@ -16,7 +16,7 @@ import pytest
 
 from konnect.http.app import Overrides
 from konnect.mfa.totp import totp_code
-from tests.conftest import Clock, RunningServer, api_headers, browser, sign_in
+from tests.conftest import Clock, RunningServer, api_headers, audit_lines, browser, sign_in
 from tests.flows.test_bad_input import AUTHORIZE, good_params
 from tests.identity.test_cookie_backend import COOKIE, CookieApp
 from tests.identity.test_cookie_backend import cookie_app as cookie_app
@@ -411,7 +411,7 @@ def test_second_factor_answers_are_audited(
     post(client, "mfa", method="totp", code="000000")
     clock.advance(30)
     post(client, "mfa", method="totp", code=totp_code(seed, clock.now))
-    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    events = [json.loads(line) for line in audit_lines(audit)]
     answered = [
         (event["event"], event["method"], event["reason"])
         for event in events
@@ -422,4 +422,4 @@ def test_second_factor_answers_are_audited(
         ("second_factor_failed", "totp", "wrong"),
         ("second_factor", "totp", None),
     ]
-    assert all("000000" not in line for line in audit.read_text().splitlines())
+    assert all("000000" not in line for line in audit_lines(audit))

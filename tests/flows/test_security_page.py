@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from konnect.mfa.totp import totp_code
-from tests.conftest import Clock, PostgresServer, RunningServer, browser, sign_in
+from tests.conftest import Clock, PostgresServer, RunningServer, audit_lines, browser, sign_in
 from tests.flows.test_mfa_signin import (
     awaiting_code,
     cookie_names,
@@ -273,7 +273,7 @@ def test_changes_are_audited(
     _, added = add_app(client, clock)
     assert added.json()["success"] is True
     post(client, "security/remove", kind="totp", id=only["id"])
-    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    events = [json.loads(line) for line in audit_lines(audit)]
     changes = [
         (event["event"], event["kind"], event["reason"])
         for event in events

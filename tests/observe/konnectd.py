@@ -16,7 +16,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from tests.conftest import LOOPBACK, free_port, wait_until_healthy
+from tests.conftest import LOOPBACK, audit_lines, free_port, wait_until_healthy
 
 #: The registry's confidential client for the client_credentials grant.
 SERVICE = ("service-app", "service-secret")
@@ -34,8 +34,7 @@ class Konnectd:
         return self.log_file.read_text(encoding="utf-8")
 
     def audit_events(self) -> list[dict[str, Any]]:
-        lines = self.audit_file.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines]
+        return [json.loads(line) for line in audit_lines(self.audit_file)]
 
     def samples(self, name: str) -> list[Sample]:
         """The samples named `name` of one scrape."""
