@@ -11,6 +11,7 @@ waits for the network again; elsewhere each line is written at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -123,11 +124,14 @@ class LineBatches:
 
 class FileWriter:
     """Appends lines to a file, and opens it anew when it was moved or removed (rotated by
-    renaming, as logrotate does by default): each process checks before every write. Not
-    thread-safe by itself: `LineBatches` calls it under its lock."""
+    renaming, as logrotate does by default): each process checks before every write. Lines it
+    cannot write (a full disk, a file that cannot be opened) go to the application log as
+    errors, so the events survive there. Not thread-safe by itself: `LineBatches` calls it
+    under its lock."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._shut_down = False
         self._stream, self._identity = self._open()
 
     def _open(self) -> tuple[TextIO, tuple[int, int]]:
@@ -143,26 +147,43 @@ class FileWriter:
         return (status.st_dev, status.st_ino) != self._identity
 
     def __call__(self, lines: list[str]) -> None:
-        if self._stream.closed:  # the server has shut down
-            for line in lines:
-                log.error("audit log: event after shutdown not written: %s", line)
+        if self._shut_down:
+            _log_unwritten(lines, "the server has shut down")
             return
-        if self._moved():
-            self._reopen()
-        self._stream.write("".join(line + "\n" for line in lines))
-        self._stream.flush()
+        try:
+            if self._stream.closed or self._moved():
+                self._reopen()
+            self._stream.write("".join(line + "\n" for line in lines))
+            self._stream.flush()
+        except OSError as exc:
+            _log_unwritten(lines, str(exc))
+            # Drops what the failed write left in the buffer; the next write opens anew.
+            with contextlib.suppress(OSError):
+                self._stream.close()
 
     def close(self) -> None:
-        self._stream.close()
+        self._shut_down = True
+        with contextlib.suppress(OSError):
+            self._stream.close()
 
     def _reopen(self) -> None:
         try:
             stream, identity = self._open()
-        except OSError as exc:  # keep writing to the moved file rather than lose events
+        except OSError as exc:
+            if self._stream.closed:
+                raise
+            # Keep writing to the moved file rather than lose events.
             log.error("audit log: cannot open %s again: %s", self._path, exc)
             return
-        self._stream.close()
+        with contextlib.suppress(OSError):
+            self._stream.close()
         self._stream, self._identity = stream, identity
+
+
+def _log_unwritten(lines: list[str], reason: str) -> None:
+    log.error("audit log: %d event(s) not written (%s); they follow", len(lines), reason)
+    for line in lines:
+        log.error("audit log: event not written: %s", line)
 
 
 def _stream_writer(stream: TextIO) -> Callable[[list[str]], None]:

@@ -1,15 +1,19 @@
 """The audit log writes the events of one turn of the event loop together, at the turn's end,
-and loses none: not those written without a loop, not those pending when it is closed."""
+and loses none: not those written without a loop, not those pending when it is closed, not
+those the file cannot take (they go to the application log)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from pathlib import Path
 
+import pytest
+
 from konnect.observe import AuditLog
-from konnect.observe.audit import LineBatches
+from konnect.observe.audit import FileWriter, LineBatches
 
 
 def test_a_loop_turn_writes_its_lines_in_one_call() -> None:
@@ -70,3 +74,19 @@ def test_events_keep_their_order_and_times_across_seconds(tmp_path: Path) -> Non
         "2023-11-14T22:13:20.999Z",
         "2023-11-14T22:13:21.000Z",
     ]
+
+
+def test_lines_that_cannot_be_written_go_to_the_log_and_writing_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer = FileWriter(Path("/dev/full"))  # every write fails: no space left on the device
+    with caplog.at_level(logging.ERROR, logger="konnect.observe.audit"):
+        writer(['{"event":"sign_in","user":"alice"}'])
+        writer(['{"event":"sign_out","user":"alice"}'])
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("not written (" in message and "No space left" in message for message in logged)
+    assert any('"sign_in"' in message for message in logged)
+    assert any('"sign_out"' in message for message in logged)
+    writer.close()
+    writer(['{"event":"late"}'])
+    assert "the server has shut down" in caplog.records[-2].getMessage()
