@@ -84,7 +84,8 @@ class AuditLog:
 class LineBatches:
     """Collects the lines of one turn of the event loop and hands them on in one call at its
     end; a line from a thread without a running loop is handed on at once, after any
-    collected before it."""
+    collected before it. Lines the destination cannot take (a full disk, a closed stream) and
+    lines after closing go to the application log as errors, so the events survive there."""
 
     def __init__(
         self, write_lines: Callable[[list[str]], None], close: Callable[[], None] = lambda: None
@@ -93,8 +94,12 @@ class LineBatches:
         self._close = close
         self._lock = threading.Lock()
         self._pending: list[str] = []
+        self._closed = False
 
     def write(self, line: str) -> None:
+        if self._closed:
+            _log_unwritten([line], "the server has shut down")
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -113,25 +118,28 @@ class LineBatches:
 
     def _flush_locked(self) -> None:
         lines, self._pending = self._pending, []
-        if lines:
+        if not lines:
+            return
+        try:
             self._write_lines(lines)
+        except OSError as exc:
+            _log_unwritten(lines, str(exc))
 
     def close(self) -> None:
         with self._lock:
             self._flush_locked()
+            self._closed = True
             self._close()
 
 
 class FileWriter:
     """Appends lines to a file, and opens it anew when it was moved or removed (rotated by
-    renaming, as logrotate does by default): each process checks before every write. Lines it
-    cannot write (a full disk, a file that cannot be opened) go to the application log as
-    errors, so the events survive there. Not thread-safe by itself: `LineBatches` calls it
+    renaming, as logrotate does by default): each process checks before every write, and
+    after a failed write opens it anew. Not thread-safe by itself: `LineBatches` calls it
     under its lock."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._shut_down = False
         self._stream, self._identity = self._open()
 
     def _open(self) -> tuple[TextIO, tuple[int, int]]:
@@ -147,22 +155,17 @@ class FileWriter:
         return (status.st_dev, status.st_ino) != self._identity
 
     def __call__(self, lines: list[str]) -> None:
-        if self._shut_down:
-            _log_unwritten(lines, "the server has shut down")
-            return
+        if self._stream.closed or self._moved():
+            self._reopen()
         try:
-            if self._stream.closed or self._moved():
-                self._reopen()
-            self._stream.write("".join(line + "\n" for line in lines))
+            self._stream.write("\n".join(lines) + "\n")
             self._stream.flush()
-        except OSError as exc:
-            _log_unwritten(lines, str(exc))
+        except OSError:
             # Drops what the failed write left in the buffer; the next write opens anew.
-            with contextlib.suppress(OSError):
-                self._stream.close()
+            self.close()
+            raise
 
     def close(self) -> None:
-        self._shut_down = True
         with contextlib.suppress(OSError):
             self._stream.close()
 
@@ -188,7 +191,7 @@ def _log_unwritten(lines: list[str], reason: str) -> None:
 
 def _stream_writer(stream: TextIO) -> Callable[[list[str]], None]:
     def write(lines: list[str]) -> None:
-        stream.write("".join(line + "\n" for line in lines))
+        stream.write("\n".join(lines) + "\n")
         stream.flush()
 
     return write

@@ -79,14 +79,15 @@ def test_events_keep_their_order_and_times_across_seconds(tmp_path: Path) -> Non
 def test_lines_that_cannot_be_written_go_to_the_log_and_writing_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    writer = FileWriter(Path("/dev/full"))  # every write fails: no space left on the device
+    file = FileWriter(Path("/dev/full"))  # every write fails: no space left on the device
+    writer = LineBatches(file, file.close)
     with caplog.at_level(logging.ERROR, logger="konnect.observe.audit"):
-        writer(['{"event":"sign_in","user":"alice"}'])
-        writer(['{"event":"sign_out","user":"alice"}'])
+        writer.write('{"event":"sign_in","user":"alice"}')
+        writer.write('{"event":"sign_out","user":"alice"}')
     logged = [record.getMessage() for record in caplog.records]
     assert any("not written (" in message and "No space left" in message for message in logged)
     assert any('"sign_in"' in message for message in logged)
     assert any('"sign_out"' in message for message in logged)
     writer.close()
-    writer(['{"event":"late"}'])
+    writer.write('{"event":"late"}')
     assert "the server has shut down" in caplog.records[-2].getMessage()
