@@ -41,7 +41,7 @@ from konnect.keys import (
     load_validation_keys,
 )
 from konnect.observe import AuditLog, Events
-from konnect.observe.metrics import build_metrics
+from konnect.observe.metrics import Metrics
 from konnect.observe.requests import ObservedRequests
 from konnect.observe.store import TimedStore
 from konnect.oidc.acr import MFA, PHR, SFA, AcrPolicy
@@ -343,7 +343,7 @@ def build_events(settings: Settings) -> Events:
         audit = AuditLog.open(settings.audit_log) if settings.audit_log else None
     except OSError as exc:
         raise ConfigError([f"audit_log: cannot open {settings.audit_log}: {exc}"]) from None
-    return Events(build_metrics() if settings.metrics_address else None, audit)
+    return Events(Metrics() if settings.metrics_address else None, audit)
 
 
 def _log_files_in_use(settings: Settings) -> None:

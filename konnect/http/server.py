@@ -24,6 +24,7 @@ import socket
 import sys
 from asyncio import TimerHandle, Transport
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -36,7 +37,7 @@ from konnect.http.app import Overrides, build_events, create_app
 from konnect.http.reload import ReloadingApp
 from konnect.observe import Events
 from konnect.observe.logs import configure_logging
-from konnect.observe.metrics import prepare_workers, serve_metrics
+from konnect.observe.metrics import hand_over_directory, serve_metrics
 
 log = logging.getLogger("konnect")
 
@@ -209,21 +210,37 @@ class ReloadingServer(uvicorn.Server):
             self.reloading_app.reload_soon()
 
 
-def _worker(app: ReloadingApp, config: uvicorn.Config, sock: socket.socket) -> None:
+def _worker(
+    app: ReloadingApp,
+    config: uvicorn.Config,
+    sock: socket.socket,
+    hand_over: Callable[[], Callable[[], None]],
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    ReloadingServer(config, app).run(sockets=[sock])
+    stop_hand_over = hand_over()
+    try:
+        ReloadingServer(config, app).run(sockets=[sock])
+    finally:
+        stop_hand_over()
 
 
 def _serve_workers(
-    app: ReloadingApp, config: uvicorn.Config, count: int, started: Callable[[list[int]], None]
+    app: ReloadingApp,
+    config: uvicorn.Config,
+    count: int,
+    started: Callable[[list[int]], None],
+    hand_over: Callable[[], Callable[[], None]],
 ) -> int:
+    """Run `count` workers; `started` is told their pids, and `hand_over` starts in each one
+    what hands its metrics to the parent (it returns what stops that)."""
     sock = _bind(config.host, config.port)
     context = multiprocessing.get_context("fork")
     # Held back, not lost, until the parent and each worker handle it (Linux keeps a blocked
     # signal pending even while it is ignored).
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
     workers = [
-        context.Process(target=_worker, args=(app, config, sock), daemon=True) for _ in range(count)
+        context.Process(target=_worker, args=(app, config, sock, hand_over), daemon=True)
+        for _ in range(count)
     ]
     for worker in workers:
         worker.start()
@@ -261,15 +278,16 @@ def _serve_workers(
 
 
 def _metrics_listener(
-    settings: Settings, events: Events, pids: Sequence[int] = ()
+    settings: Settings, events: Events, pids: Sequence[int] = (), handed_over: Path | None = None
 ) -> Callable[[], None]:
-    """Start the metrics listener, if metrics are on; the function that stops it. `pids`:
-    the processes whose process metrics it reports, with several workers."""
+    """Start the metrics listener, if metrics are on; the function that stops it. With
+    several workers: `pids`, the processes whose process metrics it reports, and
+    `handed_over`, the directory the workers hand their numbers over in."""
     if events.metrics is None:
         return lambda: None
     host, port = split_listen(settings.metrics_address)
     try:
-        stop = serve_metrics(events.metrics, host, port, pids)
+        stop = serve_metrics(events.metrics, host, port, pids, handed_over)
     except OSError as exc:
         raise ConfigError([f"metrics_listen: cannot listen on {host}:{port}: {exc}"]) from None
     log.info("metrics on http://%s:%d/metrics", host, port)
@@ -280,8 +298,10 @@ def serve(settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
     # Until the server can reload, a SIGHUP must not end the process (its default action).
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    handed_over: Path | None = None
     if settings.metrics_address and settings.workers > 1:
-        atexit.register(prepare_workers())
+        handed_over, remove = hand_over_directory()
+        atexit.register(remove)
     stoppers: list[Callable[[], None]] = []
     try:
         events = build_events(settings)
@@ -309,11 +329,16 @@ def serve(settings: Settings) -> int:
 
             def started(pids: list[int]) -> None:
                 try:
-                    stoppers.append(_metrics_listener(settings, events, pids))
+                    stoppers.append(_metrics_listener(settings, events, pids, handed_over))
                 except ConfigError as error:
                     log.error("no metrics: %s", "; ".join(error.problems))
 
-            return _serve_workers(app, config, settings.workers, started)
+            def hand_over() -> Callable[[], None]:
+                if events.metrics is None or handed_over is None:
+                    return lambda: None
+                return events.metrics.hand_over(handed_over)
+
+            return _serve_workers(app, config, settings.workers, started, hand_over)
         ReloadingServer(config, app).run()
         return 0
     finally:

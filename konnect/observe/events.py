@@ -18,7 +18,7 @@ from contextlib import (
 from typing import Any
 
 from konnect.observe.audit import AuditLog
-from konnect.observe.metrics import Metrics
+from konnect.observe.metrics import Counter, Histogram, Metrics
 
 #: Sign-in outcomes, the values of the sign-ins metric's `outcome` label.
 SUCCESS, WRONG_CREDENTIALS, THROTTLED, BACKEND_UNAVAILABLE, ERROR = (
@@ -45,17 +45,18 @@ def backend_label(backend: object) -> str:
 class _Timer:
     """Observes the seconds its `with` block took (cheaper than a generator context)."""
 
-    __slots__ = ("_series", "_started")
+    __slots__ = ("_histogram", "_label", "_started")
 
-    def __init__(self, series: Any) -> None:
-        self._series = series
+    def __init__(self, histogram: Histogram, label: str) -> None:
+        self._histogram = histogram
+        self._label = label
         self._started = 0.0
 
     def __enter__(self) -> None:
         self._started = time.perf_counter()
 
     def __exit__(self, *exc_info: object) -> None:
-        self._series.observe(time.perf_counter() - self._started)
+        self._histogram.observe(time.perf_counter() - self._started, self._label)
 
 
 class Events:
@@ -64,17 +65,6 @@ class Events:
     def __init__(self, metrics: Metrics | None = None, audit: AuditLog | None = None) -> None:
         self.metrics = metrics
         self.audit = audit
-        # Labelled series by label values: prometheus-client's own look-up takes a lock and
-        # checks the labels, which costs more than counting on the hot paths.
-        self._series: dict[tuple[Any, ...], Any] = {}
-        self._requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-
-    def _labelled(self, metric: Any, *values: str) -> Any:
-        key = (id(metric), *values)
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = metric.labels(*values)
-        return series
 
     def close(self) -> None:
         """Closes the audit log's file, when it writes to one."""
@@ -91,14 +81,8 @@ class Events:
             return
         if method not in HTTP_METHODS:
             method = "other"
-        series = self._requests.get((route, method, status))
-        if series is None:
-            series = self._requests[route, method, status] = (
-                self.metrics.requests.labels(route, method, str(status)),
-                self.metrics.request_seconds.labels(route, method),
-            )
-        series[0].inc()
-        series[1].observe(seconds)
+        self.metrics.requests.inc(route, method, status)
+        self.metrics.request_seconds.observe(seconds, route, method)
 
     def backend_call(
         self, backend: str, operation: str, failure: type[Exception] = Exception
@@ -124,35 +108,35 @@ class Events:
 
     @asynccontextmanager
     async def _timed(
-        self, seconds: Any, errors: Any, failure: type[Exception], *labels: str
+        self, seconds: Histogram, errors: Counter, failure: type[Exception], *labels: str
     ) -> AsyncIterator[None]:
         started = time.perf_counter()
         try:
             yield
         except failure:
-            self._labelled(errors, *labels).inc()
+            errors.inc(*labels)
             raise
         finally:
-            self._labelled(seconds, *labels).observe(time.perf_counter() - started)
+            seconds.observe(time.perf_counter() - started, *labels)
 
     def store_call(self, operation: str, seconds: float, failed: bool) -> None:
         if self.metrics is None:
             return
-        self._labelled(self.metrics.store_seconds, operation).observe(seconds)
+        self.metrics.store_seconds.observe(seconds, operation)
         if failed:
-            self._labelled(self.metrics.store_errors, operation).inc()
+            self.metrics.store_errors.inc(operation)
 
     def signing(self, alg: str) -> AbstractContextManager[None]:
         """Times a signature; without metrics a shared context that does nothing (this runs
         on the signing threads for every token)."""
         if self.metrics is None:
             return _NOTHING
-        return _Timer(self._labelled(self.metrics.signing_seconds, alg))
+        return _Timer(self.metrics.signing_seconds, alg)
 
     # -- sign-in ------------------------------------------------------------------------------
     def sign_in(self, outcome: str, backend: str, username: str, method: str = "password") -> None:
         if self.metrics is not None:
-            self._labelled(self.metrics.sign_ins, backend, outcome).inc()
+            self.metrics.sign_ins.inc(backend, outcome)
         event = "sign_in" if outcome == SUCCESS else "sign_in_failed"
         reason = None if outcome == SUCCESS else outcome
         self._audit(event, user=username, backend=backend, method=method, reason=reason)
@@ -193,7 +177,7 @@ class Events:
     ) -> None:
         if self.metrics is not None:
             label = UNREGISTERED_CLIENT if unregistered else client
-            self._labelled(self.metrics.tokens, grant, label, alg).inc()
+            self.metrics.tokens.inc(grant, label, alg)
         self._audit(
             "token_issued",
             grant_type=grant,
@@ -206,7 +190,7 @@ class Events:
     def token_reuse(self, kind: str, client: str, user: str | None) -> None:
         """A used code or rotated refresh token came back: its whole grant is revoked."""
         if self.metrics is not None:
-            self.metrics.token_reuse.labels(kind).inc()
+            self.metrics.token_reuse.inc(kind)
         self._audit("token_reuse", kind=kind, client_id=client, user=user)
         self._audit("grant_revoked", reason=f"{kind} reused", client_id=client, user=user)
 
@@ -222,7 +206,7 @@ class Events:
     # -- guests and Jitsi ---------------------------------------------------------------------
     def guest_admitted(self, client: str, user: str | None, unregistered: bool = False) -> None:
         if self.metrics is not None:
-            self.metrics.guests.labels(UNREGISTERED_CLIENT if unregistered else client).inc()
+            self.metrics.guests.inc(UNREGISTERED_CLIENT if unregistered else client)
         self._audit("guest_admitted", client_id=client, user=user)
 
     def jitsi_token(
@@ -230,7 +214,7 @@ class Events:
     ) -> None:
         """kind: `user` (a signed-in user) or `guest` (admitted through an invitation)."""
         if self.metrics is not None:
-            self.metrics.jitsi_tokens.labels(kind).inc()
+            self.metrics.jitsi_tokens.inc(kind)
         self._audit(
             "jitsi_token", kind=kind, server=server, room=room, user=user, invitation=invitation
         )

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from konnect.authorities.upstream import RETRY_AFTER
 from konnect.http.app import Overrides
 from konnect.observe import Events
-from konnect.observe.metrics import build_metrics
+from konnect.observe.metrics import Metrics
 from tests.authorities.conftest import Federation, follow
 from tests.authorities.saml_setup import SamlFederation, saml_factory  # noqa: F401
 from tests.authorities.test_authorities_availability import START
@@ -53,7 +53,7 @@ def test_openid_provider_discovery_keys_and_token_calls_are_measured(
     federation_factory: Callable[..., Federation],
 ) -> None:
     clock = Clock(time.time())
-    events = Events(build_metrics())
+    events = Events(Metrics())
     federation = federation_factory(overrides=Overrides(clock=clock, events=events))
     federation.upstream.stop()
     unavailable(federation.konnect.url)
@@ -69,7 +69,7 @@ def test_openid_provider_discovery_keys_and_token_calls_are_measured(
 
 def test_saml_metadata_fetches_are_measured(saml_factory: Callable[..., SamlFederation]) -> None:  # noqa: F811
     clock = Clock(time.time())
-    events = Events(build_metrics())
+    events = Events(Metrics())
     federation = saml_factory(start_idp=False, overrides=Overrides(clock=clock, events=events))
     unavailable(federation.konnect.url)
     assert measured(events, "campus", "saml_metadata") == (1, 1)

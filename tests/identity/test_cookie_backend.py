@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from konnect.http.app import Overrides
 from konnect.observe import Events
-from konnect.observe.metrics import build_metrics
+from konnect.observe.metrics import Metrics
 from tests.conftest import RunningServer, free_port
 from tests.flows.test_bad_input import good_params
 from tests.flows.test_consent_and_prompts import claims_of, exchange
@@ -209,7 +209,7 @@ def test_a_failing_backend_is_a_server_error_and_a_log_line(
 def test_session_checks_are_timed_and_failures_counted(
     cookie_server: Callable[..., RunningServer],
 ) -> None:
-    events = Events(build_metrics())
+    events = Events(Metrics())
     registry = events.metrics.registry if events.metrics else None
     assert registry is not None
     labels = {"backend": "cookie", "operation": "session"}

@@ -4,20 +4,35 @@ lines tie in with answers."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
-from tests.observe.konnectd import client_credentials, konnectd
+from konnect.observe.metrics import HAND_OVER_SECONDS
+from tests.observe.konnectd import Konnectd, client_credentials, konnectd
 from tests.observe.test_scripted_session import NO_REUSE_GRACE, run_session
 
 
 def test_workers_report_their_metrics_together(key_dir: Path, config_dir: Path) -> None:
+    labels = {"grant_type": "client_credentials", "client": "service-app", "alg": "PS256"}
+    route = {"route": "/konnect/v1/token", "method": "POST"}
+
+    def numbers(server: Konnectd) -> tuple[float, float, float]:
+        return (
+            server.metric("konnect_tokens_issued_total", **labels),
+            server.metric("konnect_http_requests_total", **route, status="200"),
+            server.metric("konnect_http_request_duration_seconds_count", **route),
+        )
+
     with konnectd(key_dir, config_dir, "--workers", "2") as server:
         for _ in range(12):
             client_credentials(server.url)
-        labels = {"grant_type": "client_credentials", "client": "service-app", "alg": "PS256"}
-        assert server.metric("konnect_tokens_issued_total", **labels) == 12
-        route = {"route": "/konnect/v1/token", "method": "POST"}
-        assert server.metric("konnect_http_requests_total", **route, status="200") == 12
+        # Each worker hands its numbers over every second.
+        deadline = time.monotonic() + 10 * HAND_OVER_SECONDS
+        while numbers(server) != (12, 12, 12) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert numbers(server) == (12, 12, 12)
+        time.sleep(2 * HAND_OVER_SECONDS)
+        assert numbers(server) == (12, 12, 12)
 
 
 def _parent_of(pid: int) -> int:
