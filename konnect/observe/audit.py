@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from konnect.observe import context
 
 #: Where `--audit-log syslog` writes (the local syslog socket of Linux systems).
@@ -31,7 +33,9 @@ SYSLOG_SOCKET = "/dev/log"
 SYSLOG_TAG = "konnectd-audit"
 
 log = logging.getLogger(__name__)
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: Text that is not valid Unicode (a lone surrogate a client sent as a JSON escape) is
+#: written escaped, as JSON allows; orjson writes everything else, ten times as fast.
+_ESCAPING = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class AuditLog:
@@ -69,7 +73,11 @@ class AuditLog:
             "client_ip": context.client_ip.get() or None,
             **fields,
         }
-        self._write(_ENCODE(record))
+        try:
+            line = orjson.dumps(record).decode()
+        except orjson.JSONEncodeError:
+            line = _ESCAPING(record)
+        self._write(line)
 
     def _timestamp(self, now: float) -> str:
         """UTC with milliseconds, e.g. 2026-12-07T15:47:43.512Z (formatted once a second)."""
