@@ -91,3 +91,13 @@ def test_lines_that_cannot_be_written_go_to_the_log_and_writing_goes_on(
     writer.close()
     writer.write('{"event":"late"}')
     assert "the server has shut down" in caplog.records[-2].getMessage()
+
+
+def test_text_that_is_not_unicode_is_written_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog.open(str(path))
+    audit.event("sign_in_failed", user="jonas\ud800")  # a lone surrogate, sent as a JSON escape
+    audit.close()
+    [line] = path.read_text(encoding="utf-8").splitlines()
+    assert "jonas\\ud800" in line
+    assert json.loads(line)["user"] == "jonas\ud800"
