@@ -9,13 +9,14 @@ machine's load falls on both alike. Per scenario it prints each round and then, 
 rounds, requests/s and the server's CPU milliseconds per request of both, and their ratios
 observed / plain; then the CPU time that reporting one request to the metrics and the audit
 log takes, measured in this process. Goal: requests/s at
-least 0.97 and CPU per request at most 1.03.
+least 0.97 and CPU per request at most 1.03 (the median of the rounds' ratios).
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -59,6 +60,7 @@ class Totals:
     cpu: float = 0.0
     errors: int = 0
     rates: list[float] = field(default_factory=list)
+    cpu_ms_by_round: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -108,7 +110,9 @@ def measure(server: Server, scenario: str, load: wrkrun.Load, totals: Totals) ->
     pids = server.process.pids()
     before = cpu_seconds(pids)
     result = wrkrun.run(server.requests[scenario], load)
-    totals.cpu += cpu_seconds(pids) - before
+    cpu = cpu_seconds(pids) - before
+    totals.cpu += cpu
+    totals.cpu_ms_by_round.append(cpu * 1000 / max(result.requests, 1))
     totals.requests += result.requests
     totals.seconds += result.seconds
     totals.errors += result.non_2xx + result.socket_errors
@@ -163,8 +167,9 @@ def report_one_request(events: Events) -> None:
     events.request("/konnect/v1/token", "POST", 200, 0.001)
     with events.signing("PS256"):
         pass
-    for operation in ("get", "swap", "get"):
-        events.store_call(operation, 0.0001, False)
+    if events.metrics is not None:  # what TimedStore observes
+        for operation in ("get", "swap", "get"):
+            events.metrics.store_seconds.observe(0.0001, operation)
     events.token_issued("refresh_token", "bench", False, "PS256", "openid profile", "bench")
 
 
@@ -188,18 +193,22 @@ def print_report(totals: dict[str, dict[str, Totals]], alg: str, observe: str) -
     print(f"\nobserved: {OBSERVED[observe]}")
     print(
         f"{'scenario (' + alg + ')':24} {'plain req/s':>12} {'observed':>9} {'ratio':>6}"
-        f" {'plain CPU ms/req':>17} {'observed':>9} {'ratio':>6} errors  req/s ratio by round"
+        f" {'median':>6} {'plain CPU ms/req':>17} {'observed':>9} {'ratio':>6} {'median':>6}"
+        " errors  req/s ratio by round"
     )
     met = True
     for scenario, by_variant in totals.items():
         plain, observed = by_variant["plain"], by_variant["observed"]
         rate_ratio = observed.rate / plain.rate if plain.rate else 0.0
         cpu_ratio = observed.cpu_ms / plain.cpu_ms if plain.cpu_ms else 0.0
-        met &= rate_ratio >= 1 - BOUND and cpu_ratio <= 1 + BOUND
+        rate_median = _median_ratio(observed.rates, plain.rates)
+        cpu_median = _median_ratio(observed.cpu_ms_by_round, plain.cpu_ms_by_round)
+        met &= rate_median >= 1 - BOUND and cpu_median <= 1 + BOUND
         print(
             f"{scenario:24} {plain.rate:12.0f} {observed.rate:9.0f} {rate_ratio:6.3f}"
-            f" {plain.cpu_ms:17.3f} {observed.cpu_ms:9.3f} {cpu_ratio:6.3f}"
-            f" {plain.errors + observed.errors:6}  {_spread(plain.rates, observed.rates)}"
+            f" {rate_median:6.3f} {plain.cpu_ms:17.3f} {observed.cpu_ms:9.3f} {cpu_ratio:6.3f}"
+            f" {cpu_median:6.3f} {plain.errors + observed.errors:6}"
+            f"  {_spread(plain.rates, observed.rates)}"
         )
     with tempfile.TemporaryDirectory(prefix="konnect-observe-cost-") as temp:
         costs = events_cost_us(Path(temp))
@@ -208,8 +217,18 @@ def print_report(totals: dict[str, dict[str, Totals]], alg: str, observe: str) -
         + ", ".join(f"{name} {cost:.1f} us" for name, cost in costs.items())
     )
     verdict = "met" if met else "NOT met"
-    print(f"goal: observed within {BOUND:.0%} of plain in req/s and CPU per request: {verdict}")
+    print(
+        f"goal: observed within {BOUND:.0%} of plain in req/s and CPU per request"
+        f" (the median of the rounds' ratios): {verdict}"
+    )
     return met
+
+
+def _median_ratio(observed: list[float], plain: list[float]) -> float:
+    """The median of the rounds' ratios observed / plain: a burst of load from elsewhere on
+    the machine skews one round, not the result."""
+    ratios = [mine / theirs for mine, theirs in zip(observed, plain, strict=True) if theirs]
+    return statistics.median(ratios) if ratios else 0.0
 
 
 def _spread(plain: list[float], observed: list[float]) -> str:
