@@ -297,7 +297,7 @@ def build_provider(
         clients=clients,
         scopes=scopes,
         backend=kept.backend,
-        store=TimedStore(kept.store, kept.events) if kept.events.metrics else kept.store,
+        store=TimedStore(kept.store, metrics) if (metrics := kept.events.metrics) else kept.store,
         tokens=TokenIssuer(keys, kept.sealer, settings.issuer, lifetimes, overrides.clock),
         cookies=BrowserCookies(
             kept.sealer,

@@ -119,13 +119,6 @@ class Events:
         finally:
             seconds.observe(time.perf_counter() - started, *labels)
 
-    def store_call(self, operation: str, seconds: float, failed: bool) -> None:
-        if self.metrics is None:
-            return
-        self.metrics.store_seconds.observe(seconds, operation)
-        if failed:
-            self.metrics.store_errors.inc(operation)
-
     def signing(self, alg: str) -> AbstractContextManager[None]:
         """Times a signature; without metrics a shared context that does nothing (this runs
         on the signing threads for every token)."""

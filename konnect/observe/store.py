@@ -1,16 +1,17 @@
 """A state store that reports how long each call took and whether it failed.
 
 It wraps any store with the state store's methods; only the calls' names and durations are
-reported, never keys or values.
+reported, never keys or values. Each method hands back the timing coroutine itself rather
+than awaiting it in one of its own: store calls are on every token request's path.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Protocol, TypeVar
 
-from konnect.observe.events import Events
+from konnect.observe.metrics import Metrics
 
 T = TypeVar("T")
 
@@ -28,34 +29,37 @@ class _Store(Protocol):
 class TimedStore:
     """Delegates every call to `store`, timing it."""
 
-    def __init__(self, store: _Store, events: Events) -> None:
+    def __init__(self, store: _Store, metrics: Metrics) -> None:
         self.store = store
-        self.events = events
+        self._seconds = metrics.store_seconds
+        self._errors = metrics.store_errors
 
     async def _timed(self, operation: str, call: Awaitable[T]) -> T:
         started = time.perf_counter()
-        failed = True
         try:
-            result = await call
-            failed = False
-            return result
+            return await call
+        except Exception:  # not a cancellation: the store did not fail
+            self._errors.inc(operation)
+            raise
         finally:
-            self.events.store_call(operation, time.perf_counter() - started, failed)
+            self._seconds.observe(time.perf_counter() - started, operation)
 
-    async def claim(self, key: str, ttl: float, value: str = "1") -> bool:
-        return await self._timed("claim", self.store.claim(key, ttl, value))
+    def claim(self, key: str, ttl: float, value: str = "1") -> Coroutine[Any, Any, bool]:
+        return self._timed("claim", self.store.claim(key, ttl, value))
 
-    async def get(self, key: str) -> str | None:
-        return await self._timed("get", self.store.get(key))
+    def get(self, key: str) -> Coroutine[Any, Any, str | None]:
+        return self._timed("get", self.store.get(key))
 
-    async def put(self, key: str, value: str, ttl: float) -> None:
-        await self._timed("put", self.store.put(key, value, ttl))
+    def put(self, key: str, value: str, ttl: float) -> Coroutine[Any, Any, None]:
+        return self._timed("put", self.store.put(key, value, ttl))
 
-    async def swap(self, key: str, expected: str | None, value: str, ttl: float) -> bool:
-        return await self._timed("swap", self.store.swap(key, expected, value, ttl))
+    def swap(
+        self, key: str, expected: str | None, value: str, ttl: float
+    ) -> Coroutine[Any, Any, bool]:
+        return self._timed("swap", self.store.swap(key, expected, value, ttl))
 
-    async def increment(self, key: str, ttl: float) -> int:
-        return await self._timed("increment", self.store.increment(key, ttl))
+    def increment(self, key: str, ttl: float) -> Coroutine[Any, Any, int]:
+        return self._timed("increment", self.store.increment(key, ttl))
 
     async def problems(self) -> list[str]:
         return await self.store.problems()

@@ -1,16 +1,23 @@
 """Metrics are counted in plain numbers and read at the scrape: bucket bounds, counts from
-several threads, and workers' numbers added up from what they hand over."""
+several threads, workers' numbers added up from what they hand over, and state store calls
+timed."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
 from pathlib import Path
 
+import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from konnect.observe.metrics import BUCKETS, Metrics, read_handed_over
+from konnect.observe.store import TimedStore
+from konnect.state import MemoryStateStore, StateStoreUnavailable
+from konnect.state.redis_store import RedisStateStore
+from tests.conftest import free_port
 
 
 def _sample(metrics: Metrics, name: str, **labels: str) -> float | None:
@@ -91,3 +98,23 @@ def test_a_file_that_cannot_be_read_is_passed_over(tmp_path: Path) -> None:
     (tmp_path / "1.json").write_text('{"konnect_jitsi_tokens": [[["guest"], [2]]]}')
     (tmp_path / "2.json").write_text('{"konnect_jitsi_t')
     assert read_handed_over(tmp_path) == {"konnect_jitsi_tokens": {("guest",): [2]}}
+
+
+def test_state_store_calls_are_timed_and_failures_counted() -> None:
+    metrics = Metrics()
+    working = TimedStore(MemoryStateStore(), metrics)
+    unreachable = TimedStore(RedisStateStore(f"redis://127.0.0.1:{free_port()}/0"), metrics)
+
+    async def calls() -> None:
+        await working.put("key", "value", 60)
+        assert await working.get("key") == "value"
+        with pytest.raises(StateStoreUnavailable):
+            await unreachable.get("key")
+        await unreachable.close()
+
+    asyncio.run(calls())
+    name = "konnect_state_store_duration_seconds_count"
+    assert _sample(metrics, name, operation="put") == 1
+    assert _sample(metrics, name, operation="get") == 2
+    assert _sample(metrics, "konnect_state_store_errors_total", operation="get") == 1
+    assert _sample(metrics, "konnect_state_store_errors_total", operation="put") is None
