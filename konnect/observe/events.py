@@ -8,11 +8,10 @@ pass names, identifiers and outcomes only, never a password, token, code or secr
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
-    asynccontextmanager,
     nullcontext,
 )
 from typing import Any
@@ -34,7 +33,7 @@ HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 #: their redirect URI): anyone may create them, and a label value each would grow the metrics
 #: without bound.
 UNREGISTERED_CLIENT = "(unregistered)"
-_NOTHING = nullcontext()
+_NOTHING: nullcontext[None] = nullcontext()
 
 
 def backend_label(backend: object) -> str:
@@ -42,21 +41,39 @@ def backend_label(backend: object) -> str:
     return type(backend).__name__.removesuffix("Backend").lower()
 
 
-class _Timer:
-    """Observes the seconds its `with` block took (cheaper than a generator context)."""
+class _Timed:
+    """Observes the seconds its `with` or `async with` block took, and counts an error when
+    the block raises `failure` (cheaper than a generator context: this is on every token's
+    path)."""
 
-    __slots__ = ("_histogram", "_label", "_started")
+    __slots__ = ("_errors", "_failure", "_labels", "_seconds", "_started")
 
-    def __init__(self, histogram: Histogram, label: str) -> None:
-        self._histogram = histogram
-        self._label = label
+    def __init__(
+        self,
+        seconds: Histogram,
+        labels: tuple[str, ...],
+        errors: Counter | None = None,
+        failure: type[Exception] = Exception,
+    ) -> None:
+        self._seconds = seconds
+        self._labels = labels
+        self._errors = errors
+        self._failure = failure
         self._started = 0.0
 
     def __enter__(self) -> None:
         self._started = time.perf_counter()
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._histogram.observe(time.perf_counter() - self._started, self._label)
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
+        if kind is not None and self._errors is not None and issubclass(kind, self._failure):
+            self._errors.inc(*self._labels)
+        self._seconds.observe(time.perf_counter() - self._started, *self._labels)
+
+    async def __aenter__(self) -> None:
+        self.__enter__()
+
+    async def __aexit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
+        self.__exit__(kind)
 
 
 class Events:
@@ -89,10 +106,10 @@ class Events:
     ) -> AbstractAsyncContextManager[None]:
         """Times a call to an identity backend; a `failure` raised counts as an error."""
         if self.metrics is None:
-            return nullcontext()
+            return _NOTHING
         metrics = self.metrics
-        return self._timed(
-            metrics.backend_seconds, metrics.backend_errors, failure, backend, operation
+        return _Timed(
+            metrics.backend_seconds, (backend, operation), metrics.backend_errors, failure
         )
 
     def authority_call(
@@ -100,31 +117,18 @@ class Events:
     ) -> AbstractAsyncContextManager[None]:
         """Times a call to an upstream authority (discovery, keys, token, SAML metadata)."""
         if self.metrics is None:
-            return nullcontext()
+            return _NOTHING
         metrics = self.metrics
-        return self._timed(
-            metrics.authority_seconds, metrics.authority_errors, failure, authority, operation
+        return _Timed(
+            metrics.authority_seconds, (authority, operation), metrics.authority_errors, failure
         )
-
-    @asynccontextmanager
-    async def _timed(
-        self, seconds: Histogram, errors: Counter, failure: type[Exception], *labels: str
-    ) -> AsyncIterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        except failure:
-            errors.inc(*labels)
-            raise
-        finally:
-            seconds.observe(time.perf_counter() - started, *labels)
 
     def signing(self, alg: str) -> AbstractContextManager[None]:
         """Times a signature; without metrics a shared context that does nothing (this runs
         on the signing threads for every token)."""
         if self.metrics is None:
             return _NOTHING
-        return _Timer(self.metrics.signing_seconds, alg)
+        return _Timed(self.metrics.signing_seconds, (alg,))
 
     # -- sign-in ------------------------------------------------------------------------------
     def sign_in(self, outcome: str, backend: str, username: str, method: str = "password") -> None:
