@@ -52,11 +52,9 @@ class _Family:
                 tuple(map(str, values)): list(numbers) for values, numbers in self._series.items()
             }
 
-    def _numbers(self, values: tuple[object, ...]) -> list[float]:
-        """The series of these label values (call with the lock held)."""
-        numbers = self._series.get(values)
-        if numbers is None:
-            numbers = self._series[values] = [0.0] * self._size
+    def _new(self, values: tuple[object, ...]) -> list[float]:
+        """A series for these label values (call with the lock held)."""
+        numbers = self._series[values] = [0.0] * self._size
         return numbers
 
     def exposition(self, series: dict[tuple[str, ...], list[float]]) -> Metric:
@@ -70,7 +68,8 @@ class Counter(_Family):
     def inc(self, *values: object) -> None:
         """Counts one for these label values (anything with a `str`, e.g. a status code)."""
         with self._lock:
-            self._numbers(values)[0] += 1
+            numbers = self._series.get(values) or self._new(values)
+            numbers[0] += 1
 
     def exposition(self, series: dict[tuple[str, ...], list[float]]) -> Metric:
         from prometheus_client.metrics_core import CounterMetricFamily
@@ -87,7 +86,7 @@ class Histogram(_Family):
 
     def observe(self, seconds: float, *values: object) -> None:
         with self._lock:
-            numbers = self._numbers(values)
+            numbers = self._series.get(values) or self._new(values)
             numbers[0] += seconds
             numbers[bisect_left(BUCKETS, seconds) + 1] += 1
 
