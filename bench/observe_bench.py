@@ -1,15 +1,15 @@
 """What metrics and the audit log cost the token endpoint: bench/observe_run [--seconds N]
-[--rounds N] [--alg ALG] [--observe both|metrics|audit].
+[--rounds N] [--alg ALG] [--observe both|metrics|audit|none].
 
 Two konnects (one worker each, the same keys and registry) run side by side: one plain, one
-with `--metrics-listen` and `--audit-log FILE` (or only one of them, by `--observe`). wrk
-(`-t2 -c16`) loads one at a time with the `client_credentials` and the `refresh_token` grant,
-in alternating rounds (plain first, then observed first, ...) so that a change in the
-machine's load falls on both alike. Per scenario it prints each round and then, over all
-rounds, requests/s and the server's CPU milliseconds per request of both, and their ratios
-observed / plain; then the CPU time that reporting one request to the metrics and the audit
-log takes, measured in this process. Goal: requests/s at
-least 0.97 and CPU per request at most 1.03 (the median of the rounds' ratios).
+with `--metrics-listen` and `--audit-log FILE` (or only one of them, or neither, by
+`--observe`). wrk (`-t2 -c16`) loads one at a time with the `client_credentials` and the
+`refresh_token` grant, in alternating rounds (plain first, then observed first, ...) so that
+a change in the machine's load falls on both alike. Per scenario it prints each round and
+then, over all rounds, requests/s and the server's CPU milliseconds per request of both, and
+their ratios observed / plain; then the CPU time that reporting one request to the metrics
+and the audit log takes, measured in this process. Goal: requests/s at least 0.97 and CPU
+per request at most 1.03 (the median of the rounds' ratios).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ OBSERVED = {
     "both": "metrics and audit log",
     "metrics": "metrics only",
     "audit": "audit log only",
+    "none": "nothing (both servers plain: the benchmark's own error)",
 }
 
 
