@@ -98,8 +98,7 @@ class Events:
             return
         if method not in HTTP_METHODS:
             method = "other"
-        self.metrics.requests.inc(route, method, status)
-        self.metrics.request_seconds.observe(seconds, route, method)
+        self.metrics.answers.observe(seconds, route, method, status)
 
     def backend_call(
         self, backend: str, operation: str, failure: type[Exception] = Exception

@@ -57,7 +57,7 @@ class _Family:
         numbers = self._series[values] = [0.0] * self._size
         return numbers
 
-    def exposition(self, series: dict[tuple[str, ...], list[float]]) -> Metric:
+    def exposition(self, series: dict[tuple[str, ...], list[float]]) -> list[Metric]:
         raise NotImplementedError
 
 
@@ -71,13 +71,13 @@ class Counter(_Family):
             numbers = self._series.get(values) or self._new(values)
             numbers[0] += 1
 
-    def exposition(self, series: dict[tuple[str, ...], list[float]]) -> Metric:
+    def exposition(self, series: dict[tuple[str, ...], list[float]]) -> list[Metric]:
         from prometheus_client.metrics_core import CounterMetricFamily
 
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
         for values, numbers in series.items():
             family.add_metric(values, numbers[0])
-        return family
+        return [family]
 
 
 class Histogram(_Family):
@@ -90,7 +90,7 @@ class Histogram(_Family):
             numbers[0] += seconds
             numbers[bisect_left(BUCKETS, seconds) + 1] += 1
 
-    def exposition(self, series: dict[tuple[str, ...], list[float]]) -> Metric:
+    def exposition(self, series: dict[tuple[str, ...], list[float]]) -> list[Metric]:
         from prometheus_client.metrics_core import HistogramMetricFamily
         from prometheus_client.utils import floatToGoString
 
@@ -102,19 +102,37 @@ class Histogram(_Family):
                 cumulative += count
                 buckets.append((bound, cumulative))
             family.add_metric(values, buckets, numbers[0])
-        return family
+        return [family]
+
+
+class Answers(Histogram):
+    """HTTP answers, counted once each: a histogram by route, method and status, scraped as
+    the requests counter (by status) and the duration histogram (by route and method)."""
+
+    def __init__(self) -> None:
+        super().__init__("http_requests", "HTTP requests answered", "route", "method", "status")
+        self._durations = Histogram(
+            "http_request_duration_seconds", "time to answer HTTP requests", "route", "method"
+        )
+
+    def exposition(self, series: dict[tuple[str, ...], list[float]]) -> list[Metric]:
+        from prometheus_client.metrics_core import CounterMetricFamily
+
+        requests = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        by_route: dict[tuple[str, ...], list[float]] = {}
+        for (route, method, status), numbers in series.items():
+            requests.add_metric((route, method, status), sum(numbers[1:]))
+            into = by_route.setdefault((route, method), [0.0] * len(numbers))
+            for index, number in enumerate(numbers):
+                into[index] += number
+        return [requests, *self._durations.exposition(by_route)]
 
 
 class Metrics:
     """Every metric konnect keeps, and the registry a scrape reads them from."""
 
     def __init__(self) -> None:
-        self.requests = Counter(
-            "http_requests", "HTTP requests answered", "route", "method", "status"
-        )
-        self.request_seconds = Histogram(
-            "http_request_duration_seconds", "time to answer HTTP requests", "route", "method"
-        )
+        self.answers = Answers()
         self.sign_ins = Counter("sign_ins", "password sign-ins by outcome", "backend", "outcome")
         self.tokens = Counter("tokens_issued", "token responses", "grant_type", "client", "alg")
         self.token_reuse = Counter(
@@ -216,7 +234,7 @@ class _Collector:
     def collect(self) -> Iterator[Metric]:
         numbers = self._read()
         for family in self._families:
-            yield family.exposition(numbers.get(family.name, {}))
+            yield from family.exposition(numbers.get(family.name, {}))
 
 
 def _registry(

@@ -39,14 +39,28 @@ def test_a_duration_on_a_bucket_bound_counts_in_that_bucket() -> None:
     )
 
 
-def test_label_values_are_scraped_as_text() -> None:
+def test_answers_are_scraped_as_requests_by_status_and_durations_by_route() -> None:
     metrics = Metrics()
-    metrics.requests.inc("/konnect/v1/token", "POST", 200)
+    for status, seconds in ((200, 0.0004), (200, 0.002), (400, 0.0003)):
+        metrics.answers.observe(seconds, "/konnect/v1/token", "POST", status)
+    metrics.answers.observe(0.02, "/konnect/v1/userinfo", "GET", 200)
     text = generate_latest(metrics.registry).decode()
     families = {family.name: family for family in text_string_to_metric_families(text)}
-    (sample,) = families["konnect_http_requests"].samples
-    assert sample.labels == {"route": "/konnect/v1/token", "method": "POST", "status": "200"}
-    assert sample.value == 1
+    requests = {
+        (sample.labels["route"], sample.labels["status"]): sample.value
+        for sample in families["konnect_http_requests"].samples
+    }
+    assert requests == {
+        ("/konnect/v1/token", "200"): 2,
+        ("/konnect/v1/token", "400"): 1,
+        ("/konnect/v1/userinfo", "200"): 1,
+    }
+    token = {"route": "/konnect/v1/token", "method": "POST"}
+    name = "konnect_http_request_duration_seconds"
+    assert _sample(metrics, name + "_count", **token) == 3
+    assert _sample(metrics, name + "_bucket", **token, le="0.0005") == 2
+    assert _sample(metrics, name + "_sum", **token) == 0.0004 + 0.002 + 0.0003
+    assert _sample(metrics, name + "_count", route="/konnect/v1/userinfo", method="GET") == 1
 
 
 def test_counts_from_several_threads_are_all_kept() -> None:
@@ -71,7 +85,7 @@ def _worker(metrics: Metrics, directory: Path, tokens: int) -> None:
     stop = metrics.hand_over(directory, every=0.01)
     for _ in range(tokens):
         metrics.tokens.inc("client_credentials", "service", "ES256")
-    metrics.request_seconds.observe(0.002, "/konnect/v1/token", "POST")
+    metrics.answers.observe(0.002, "/konnect/v1/token", "POST", 200)
     stop()
 
 
@@ -88,7 +102,7 @@ def test_the_numbers_workers_hand_over_are_added_up(tmp_path: Path) -> None:
     )
     numbers = read_handed_over(tmp_path)
     assert numbers["konnect_tokens_issued"] == {("client_credentials", "service", "ES256"): [7.0]}
-    (durations,) = numbers["konnect_http_request_duration_seconds"].values()
+    (durations,) = numbers["konnect_http_requests"].values()
     assert durations[0] == 0.004  # the sum, then a count per bucket
     assert durations[1:] == [0, 0, 2] + [0] * (len(BUCKETS) - 2)
     assert _sample(metrics, "konnect_tokens_issued_total") is None  # the parent counted none
