@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,7 @@ from konnect.oidc.claims import display_name
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.logout_channels import signed_out
 from konnect.oidc.provider import Provider
-from konnect.oidc.responses import NO_CACHE, apply_cookies, json_response, read_body
+from konnect.oidc.responses import NO_CACHE, apply_cookies, json_response, parse_json, read_body
 from konnect.oidc.session import Consent, CookieSpec, Logon
 from konnect.oidc.signin_sessions import current_logon, end_signin_session
 from konnect.state import StateStoreUnavailable
@@ -141,8 +140,8 @@ async def api_request_object(request: Request) -> dict[str, Any]:
         raise OAuthError("invalid_request", "cross-site request refused")
     raw = await read_body(request, MAX_API_BODY)
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
+        body = parse_json(raw)
+    except ValueError:
         raise OAuthError("invalid_request", "failed to decode request JSON") from None
     if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
         raise OAuthError("invalid_request", "failed to decode request JSON")

@@ -9,7 +9,6 @@ stateless, a registration cannot be changed or deleted (RFC 7592 §2.2 and §2.3
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NoReturn
@@ -31,6 +30,7 @@ from konnect.keys import ALL_ALGORITHMS, key_from_jwk
 from konnect.oidc.authorize import RESPONSE_TYPES
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
+from konnect.oidc.responses import parse_json
 from konnect.outgoing import SECTOR_IDENTIFIER, FetchError
 
 GRANT_TYPES = ("authorization_code", "implicit", "refresh_token", "client_credentials")
@@ -57,8 +57,8 @@ def _redirect_error(description: str) -> OAuthError:
 
 def parse_body(body: bytes) -> dict[str, Any]:
     try:
-        metadata = json.loads(body)
-    except (ValueError, RecursionError):
+        metadata = parse_json(body)
+    except ValueError:
         raise _metadata_error("the request body is not valid JSON") from None
     if not isinstance(metadata, dict):
         raise _metadata_error("the request body must be a JSON object")

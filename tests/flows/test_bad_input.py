@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from base64 import urlsafe_b64encode
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -395,3 +396,29 @@ def test_deeply_nested_json_is_a_clean_error(server: RunningServer) -> None:
         headers=api_headers(server.url),
     )
     assert long_name.status_code == 204
+
+
+def test_json_text_that_is_not_unicode_is_a_clean_error(
+    server_factory: Callable[..., RunningServer],
+) -> None:
+    """A lone surrogate is a valid JSON escape but no Unicode text: it could be neither
+    stored, nor logged, nor put in a token, so it is refused where it comes in."""
+    server = server_factory(allow_dynamic_client_registration=True)
+    logon = httpx.post(
+        server.url + "/signin/v1/identifier/_/logon",
+        content=b'{"state": "s", "params": ["jonas\\ud800", "pw", "1"]}',
+        headers={**api_headers(server.url), "Content-Type": "application/json"},
+    )
+    assert logon.status_code == 400
+    assert logon.json()["error"] == "invalid_request"
+    claims = '{"userinfo": {"name": {"value": "x\\udc00"}}}'
+    response = authorize(server, urlencode(good_params(claims=claims)))
+    assert response.status_code == 302
+    assert "error=invalid_request" in response.headers["location"]
+    registration = httpx.post(
+        server.url + "/konnect/v1/register",
+        content=b'{"redirect_uris": ["https://a.example.org/cb"], "client_name": "\\ud83d"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert registration.status_code == 400
+    assert registration.json()["error"] == "invalid_client_metadata"

@@ -11,7 +11,6 @@ authentication level (`konnect.oidc.acr`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from konnect.oidc.id_token_hint import hint_claims
 from konnect.oidc.pkce import requested_challenge
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import fetched_request, merge, verified_claims
+from konnect.oidc.responses import parse_json
 from konnect.oidc.scopes import OPENID
 
 RESPONSE_TYPES = (
@@ -238,8 +238,8 @@ def parse_claims(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        claims = json.loads(raw)
-    except (ValueError, RecursionError):
+        claims = parse_json(raw)
+    except ValueError:
         raise OAuthError("invalid_request", "claims is not valid JSON") from None
     if not isinstance(claims, dict):
         raise OAuthError("invalid_request", "claims must be a JSON object")
