@@ -11,6 +11,7 @@ apart by a `pid` label.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
     from prometheus_client.registry import Collector
 
+log = logging.getLogger(__name__)
 #: Latency buckets in seconds: sub-millisecond answers up to slow directories.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: How often a worker hands its numbers to the parent's listener.
@@ -179,8 +181,11 @@ class Metrics:
                 for name, series in self.snapshot().items()
             }
             temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(numbers), encoding="utf-8")
-            os.replace(temporary, path)
+            try:
+                temporary.write_text(json.dumps(numbers), encoding="utf-8")
+                os.replace(temporary, path)
+            except OSError as exc:  # a full disk: the next second tries again
+                log.warning("metrics: cannot hand this worker's numbers over: %s", exc)
 
         def run() -> None:
             while not done.wait(every):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,23 @@ def test_the_numbers_workers_hand_over_are_added_up(tmp_path: Path) -> None:
     assert durations[0] == 0.004  # the sum, then a count per bucket
     assert durations[1:] == [0, 0, 2] + [0] * (len(BUCKETS) - 2)
     assert _sample(metrics, "konnect_tokens_issued_total") is None  # the parent counted none
+
+
+def test_a_worker_that_cannot_hand_over_says_so_and_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = Metrics()
+    stop = metrics.hand_over(tmp_path / "removed", every=0.01)
+    time.sleep(0.05)
+    stop()
+    assert "cannot hand this worker's numbers over" in caplog.text
+    stop = metrics.hand_over(tmp_path, every=0.01)
+    metrics.jitsi_tokens.inc("guest")
+    stop()
+    assert read_handed_over(tmp_path) == {
+        **{name: {} for name in metrics.snapshot()},
+        "konnect_jitsi_tokens": {("guest",): [1.0]},
+    }
 
 
 def test_a_file_that_cannot_be_read_is_passed_over(tmp_path: Path) -> None:
