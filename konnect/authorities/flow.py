@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
 from konnect.oidc.session import CookieSpec
 from konnect.outgoing import FetchError
+from konnect.strict_json import parse_json
 
 STATE_PURPOSE = "konnect-authority-state-v1"
 SIGN_OUT_PURPOSE = "konnect-authority-sign-out-v1"
@@ -294,8 +294,8 @@ def _upstream_error(code: str) -> OAuthError:
 
 def _token_from(status: int, body: bytes) -> str:
     try:
-        document = json.loads(body) if status == 200 else None
-    except (ValueError, RecursionError):
+        document = parse_json(body) if status == 200 else None
+    except ValueError:
         document = None
     token = document.get("id_token") if isinstance(document, dict) else None
     if not isinstance(token, str):

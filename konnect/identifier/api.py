@@ -32,10 +32,11 @@ from konnect.oidc.claims import display_name
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.logout_channels import signed_out
 from konnect.oidc.provider import Provider
-from konnect.oidc.responses import NO_CACHE, apply_cookies, json_response, parse_json, read_body
+from konnect.oidc.responses import NO_CACHE, apply_cookies, json_response, read_body
 from konnect.oidc.session import Consent, CookieSpec, Logon
 from konnect.oidc.signin_sessions import current_logon, end_signin_session
 from konnect.state import StateStoreUnavailable
+from konnect.strict_json import parse_json
 
 if TYPE_CHECKING:
     from konnect.identifier.mfa_api import SecondStep

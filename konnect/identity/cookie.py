@@ -7,13 +7,13 @@ The forwarded cookies travel on with the user (sealed) so userinfo can ask again
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import konnect
 from konnect.identity.base import BackendUnavailable, User
 from konnect.outgoing import FetchError, Outgoing, Purpose
+from konnect.strict_json import parse_json
 
 BACKEND_NAME = "cookie"
 _SCOPES = ("profile", "email", "konnect/id")
@@ -94,8 +94,8 @@ class CookieBackend:
         if answer.status not in (200, 202):
             raise BackendUnavailable(f"cookie backend answered {answer.status}")
         try:
-            document = json.loads(answer.body)
-        except (ValueError, RecursionError):
+            document = parse_json(answer.body)
+        except ValueError:
             raise BackendUnavailable("cookie backend answered no JSON") from None
         return user_from_document(document, session)
 

@@ -24,6 +24,8 @@ from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry, deserialize_compact
 
+from konnect.strict_json import parse_json
+
 Family = Literal["RSA", "EC", "OKP"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -271,14 +273,10 @@ def _verified_claims(token: str, key: JoseKey | OctKey, registry: JWSRegistry) -
     return _claims_object(signed.payload or b"")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _claims_object(payload: bytes) -> dict[str, Any]:
     try:
-        claims = json.loads(payload, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+        claims = parse_json(payload)
+    except ValueError:
         raise InvalidToken("malformed claims") from None
     if not isinstance(claims, dict):
         raise InvalidToken("malformed claims")
@@ -295,8 +293,8 @@ def decode_unverified_header(token: str) -> dict[str, Any]:
     if len(segments[0]) > _MAX_HEADER_LENGTH:
         raise InvalidToken("malformed token")
     try:
-        header = json.loads(_b64decode(segments[0]))
-    except (ValueError, RecursionError):
+        header = parse_json(_b64decode(segments[0]))
+    except ValueError:
         raise InvalidToken("malformed token") from None
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         raise InvalidToken("malformed token")

@@ -30,8 +30,8 @@ from konnect.keys import ALL_ALGORITHMS, key_from_jwk
 from konnect.oidc.authorize import RESPONSE_TYPES
 from konnect.oidc.errors import OAuthError
 from konnect.oidc.provider import Provider
-from konnect.oidc.responses import parse_json
 from konnect.outgoing import SECTOR_IDENTIFIER, FetchError
+from konnect.strict_json import parse_json
 
 GRANT_TYPES = ("authorization_code", "implicit", "refresh_token", "client_credentials")
 _MAX_KEYS = 10

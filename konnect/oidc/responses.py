@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -62,13 +61,6 @@ async def request_params(request: Request) -> dict[str, str]:
     if request.method == "POST":
         return await form_params(request)
     return query_params(request)
-
-
-def parse_json(text: str | bytes) -> Any:
-    """JSON a client sent, accepted only as I-JSON (RFC 7493): UTF-8, no NaN or Infinity, no
-    lone surrogate escape (text that is not Unicode, which would fail wherever it is stored
-    or written later), nested at most 1024 deep. ValueError for anything else."""
-    return orjson.loads(text)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

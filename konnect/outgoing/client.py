@@ -11,7 +11,6 @@ URL someone else chose (dynamic registration) may reach only public addresses (`
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -24,6 +23,7 @@ import httpcore
 import httpx
 
 from konnect.outgoing.addresses import AddressPolicy, AddressRefused, PinnedNetwork
+from konnect.strict_json import parse_json
 
 USER_AGENT = "konnect"
 T = TypeVar("T")
@@ -100,8 +100,8 @@ class Outgoing:
         """A JSON document; FetchError otherwise."""
         body = await self.get_bytes(url, purpose, public_only=public_only)
         try:
-            return json.loads(body)
-        except (ValueError, RecursionError):
+            return parse_json(body)
+        except ValueError:
             raise FetchError(f"{url} did not answer with JSON") from None
 
     async def get_bytes(self, url: str, purpose: Purpose, *, public_only: bool) -> bytes:

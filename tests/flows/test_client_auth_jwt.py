@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -344,3 +344,19 @@ def test_discovery_lists_the_jwt_methods_and_algs(server: RunningServer) -> None
         algs = document[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
         assert {"HS256", "ES256", "PS256", "RS256"} <= set(algs)
         assert "none" not in algs
+
+
+def test_claims_with_text_that_is_not_unicode_are_malformed(server: RunningServer) -> None:
+    """A lone surrogate escape in a signed assertion's jti: refused, not stored (a 500)."""
+    now = int(time.time())
+    claims = {
+        "iss": "secret-jwt-app",
+        "sub": "secret-jwt-app",
+        "aud": server.url + TOKEN,
+        "exp": now + 60,
+        "iat": now,
+        "jti": "jti-\ud800",
+    }
+    payload = json.dumps(claims).encode()  # ASCII, the surrogate as a JSON escape
+    signed = jws.serialize_compact({"alg": "HS256"}, payload, OctKey.import_key(SECRET.encode()))
+    assert_refused(client_credentials(server, signed))

@@ -24,8 +24,8 @@ from konnect.oidc.id_token_hint import hint_claims
 from konnect.oidc.pkce import requested_challenge
 from konnect.oidc.provider import Provider
 from konnect.oidc.request_object import fetched_request, merge, verified_claims
-from konnect.oidc.responses import parse_json
 from konnect.oidc.scopes import OPENID
+from konnect.strict_json import parse_json
 
 RESPONSE_TYPES = (
     "code",
