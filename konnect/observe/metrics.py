@@ -18,6 +18,7 @@ import tempfile
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -99,10 +100,7 @@ class Histogram(_Family):
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
         bounds = [*map(floatToGoString, BUCKETS), "+Inf"]
         for values, numbers in series.items():
-            cumulative, buckets = 0.0, []
-            for bound, count in zip(bounds, numbers[1:], strict=True):
-                cumulative += count
-                buckets.append((bound, cumulative))
+            buckets = list(zip(bounds, accumulate(numbers[1:]), strict=True))
             family.add_metric(values, buckets, numbers[0])
         return [family]
 
@@ -124,9 +122,7 @@ class Answers(Histogram):
         by_route: dict[tuple[str, ...], list[float]] = {}
         for (route, method, status), numbers in series.items():
             requests.add_metric((route, method, status), sum(numbers[1:]))
-            into = by_route.setdefault((route, method), [0.0] * len(numbers))
-            for index, number in enumerate(numbers):
-                into[index] += number
+            _add(by_route, (route, method), numbers)
         return [requests, *self._durations.exposition(by_route)]
 
 
@@ -219,14 +215,16 @@ def read_handed_over(directory: Path) -> Numbers:
         for name, series in numbers.items():
             into = total.setdefault(name, {})
             for values, counts in series:
-                key = tuple(values)
-                if key in into:
-                    into[key] = [
-                        mine + theirs for mine, theirs in zip(into[key], counts, strict=True)
-                    ]
-                else:
-                    into[key] = counts
+                _add(into, tuple(values), counts)
     return total
+
+
+def _add(
+    series: dict[tuple[str, ...], list[float]], key: tuple[str, ...], numbers: list[float]
+) -> None:
+    """Adds `numbers` to the series `key`, number by number."""
+    total = series.get(key)
+    series[key] = numbers if total is None else [*map(sum, zip(total, numbers, strict=True))]
 
 
 class _Collector:
